@@ -1,0 +1,75 @@
+# orderflow: every target sets up what it needs on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+CDK := node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export UV_PYTHON_DOWNLOADS := never
+# moto and the local runtime never need real credentials; these keep boto3 from looking for any.
+LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+
+SOURCES := app.py infra workflows services localaws tests
+
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+dev: $(VENV)/.synced node_modules/.installed ## create the venv from the lock and install the CDK CLI
+
+cdk.out/manifest.json: dev $(shell find app.py cdk.json infra workflows services -name '*.py' -o -name '*.json' 2>/dev/null)
+	$(CDK) synth --quiet
+
+synth: dev ## synthesize the CloudFormation template into cdk.out/ (cdk-nag runs here)
+	$(CDK) synth --quiet
+
+lint: dev ## ruff, mypy and cfn-lint
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy app.py infra workflows services localaws
+	$(MAKE) --no-print-directory synth
+	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+format: dev ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix $(SOURCES)
+	$(BIN)/ruff format $(SOURCES)
+
+test: lint ## the whole suite: lint, cdk-nag, infrastructure, unit, handler, local runtime and workflow tests
+	$(LOCAL_AWS_ENV) $(BIN)/pytest
+
+unit: dev ## unit and handler tests only
+	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/unit tests/handlers
+
+infra-tests: dev ## the CDK assertions and cdk-nag tests
+	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/infra
+
+demo: dev synth ## the main job: run a batch of sample orders through the embedded local AWS
+	$(LOCAL_AWS_ENV) $(BIN)/orderflow demo
+
+local: dev synth ## start the embedded local AWS on 127.0.0.1:4566 and deploy the stack
+	$(LOCAL_AWS_ENV) $(BIN)/orderflow local up
+
+bench: dev synth ## benchmarks, as JSON on stdout
+	$(LOCAL_AWS_ENV) $(BIN)/python -m localaws.bench
+
+deploy: dev ## deploy to the AWS account of your current credentials
+	$(CDK) deploy --require-approval broadening
+
+clean: ## remove the venv, node_modules and cdk.out
+	rm -rf $(VENV) node_modules cdk.out .localaws .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The orderflow infrastructure: one stack that composes one construct per service."""

@@ -1,0 +1,36 @@
+"""Builds the App: context → stack, with cdk-nag's AwsSolutions checks applied."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import cdk_nag
+
+from infra.naming import DEFAULT_PREFIX, Names
+from infra.stack import OrderflowStack
+
+NOTIFICATION_CHANNELS = ("recording", "sns-sms")
+
+
+class InvalidContextError(ValueError):
+    """A CDK context value cannot be used."""
+
+
+def build_app(app: cdk.App) -> OrderflowStack:
+    names = Names(str(app.node.try_get_context("prefix") or DEFAULT_PREFIX))
+    channel = str(app.node.try_get_context("notificationChannel") or "recording")
+    if channel not in NOTIFICATION_CHANNELS:
+        raise InvalidContextError(
+            f"notificationChannel {channel!r}: expected one of {', '.join(NOTIFICATION_CHANNELS)}"
+        )
+    stack = OrderflowStack(
+        app,
+        "Orderflow",
+        stack_name=names("stack"),
+        names=names,
+        notification_channel=channel,
+        description="orderflow: order workflow on Step Functions with SQS, SNS, EventBridge and Kinesis",
+    )
+    cdk.Tags.of(stack).add("project", "orderflow")
+    cdk.Tags.of(stack).add("prefix", names.prefix)
+    cdk.Aspects.of(app).add(cdk_nag.AwsSolutionsChecks(verbose=True))
+    return stack

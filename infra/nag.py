@@ -1,0 +1,65 @@
+"""cdk-nag findings we reviewed and accept. Each suppression names the exact finding and says why."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagPackSuppression, NagSuppressions
+
+BASIC_EXECUTION_ROLE = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+XRAY_REASON = "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions"
+
+
+def accept_function_role(function: lambda_.Function, *, publishes_to_encrypted_topic: bool = False) -> None:
+    suppressions = [
+        NagPackSuppression(
+            id="AwsSolutions-IAM4",
+            reason="The basic execution role only lets the function write its own logs",
+            applies_to=[BASIC_EXECUTION_ROLE],
+        ),
+        NagPackSuppression(id="AwsSolutions-IAM5", reason=XRAY_REASON, applies_to=["Resource::*"]),
+    ]
+    if publishes_to_encrypted_topic:
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="SNS needs GenerateDataKey* (several key specs) on the one messaging key to publish",
+                applies_to=["Action::kms:GenerateDataKey*"],
+            )
+        )
+    if function.role is not None:
+        NagSuppressions.add_resource_suppressions(function.role, suppressions, apply_to_children=True)
+
+
+def accept_dead_letter_target(queue: sqs.IQueue) -> None:
+    NagSuppressions.add_resource_suppressions(
+        queue,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself a dead-letter target (of EventBridge, Lambda or the workflow)",
+            )
+        ],
+    )
+
+
+def accept_state_machine_role(state_machine: sfn.StateMachine, *, invoked: lambda_.IFunction) -> None:
+    stack = Stack.of(state_machine)
+    NagSuppressions.add_resource_suppressions(
+        state_machine.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=f"{XRAY_REASON}; log delivery to CloudWatch Logs needs '*' as well",
+                applies_to=["Resource::*"],
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="Invoking the validation function's versions and aliases (ARN:*) as the CDK grants it",
+                applies_to=[f"Resource::<{stack.get_logical_id(invoked.node.default_child)}.Arn>:*"],  # type: ignore[arg-type]
+            ),
+        ],
+        apply_to_children=True,
+    )

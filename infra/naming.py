@@ -1,0 +1,35 @@
+"""Resource names, derived once from the prefix (seed 000's username prefixing)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "orderflow"
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
+
+
+class InvalidPrefixError(ValueError):
+    """The resource prefix cannot be used in every AWS resource name."""
+
+
+@dataclass(frozen=True)
+class Names:
+    prefix: str
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.match(self.prefix):
+            raise InvalidPrefixError(
+                f"prefix {self.prefix!r}: use 2-21 lowercase letters, digits or '-', starting with a letter"
+            )
+
+    def __call__(self, name: str) -> str:
+        """``<prefix>-<name>``; a FIFO name keeps its ``.fifo`` suffix at the end."""
+        if name.endswith(".fifo"):
+            return f"{self.prefix}-{name.removesuffix('.fifo')}.fifo"
+        return f"{self.prefix}-{name}"
+
+    def dlq(self, queue_name: str) -> str:
+        if queue_name.endswith(".fifo"):
+            return self(f"{queue_name.removesuffix('.fifo')}-dlq.fifo")
+        return self(f"{queue_name}-dlq")

@@ -1,0 +1,83 @@
+"""Payment: the standard and priority lanes, the ledger and the payment notifications topic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.functions import ServiceFunction
+from infra.naming import Names
+from infra.queues import ServiceQueue
+from infra.tables import table
+from infra.topics import topic
+
+BATCH_SIZE = 5  # seed 000
+
+
+class Payment(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        key: kms.IKey,
+        alerts: sns.ITopic,
+        idempotency_table: dynamodb.ITable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Seed 001: payments get 10 minutes of visibility and 5 tries before the DLQ.
+        self.requests = ServiceQueue(
+            self,
+            "Requests",
+            names=names,
+            name="payment",
+            visibility_timeout=Duration.minutes(10),
+            max_receive_count=5,
+            alerts=alerts,
+        )
+        # Priority orders skip the queue of standard ones; FIFO keeps one order's requests in sequence.
+        self.priority_requests = ServiceQueue(
+            self,
+            "PriorityRequests",
+            names=names,
+            name="payment-priority",
+            fifo=True,
+            visibility_timeout=Duration.minutes(2),
+            max_receive_count=5,
+            alerts=alerts,
+        )
+        self.ledger = table(
+            self, "Ledger", table_name=names("payments"), partition_key="orderId", sort_key="entryId"
+        )
+        self.notifications = topic(
+            self,
+            "Notifications",
+            topic_name=names("payment-notifications"),
+            key=key,
+            display_name="orderflow payments",
+        )
+        self.function = ServiceFunction(
+            self,
+            "Service",
+            names=names,
+            service="payment",
+            publishes_to_encrypted_topic=True,
+            description="Authorizes, captures and refunds payments; answers the workflow's task tokens",
+            environment={
+                "LEDGER_TABLE": self.ledger.table_name,
+                "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+                "PAYMENT_TOPIC_ARN": self.notifications.topic_arn,
+            },
+        ).function
+        self.ledger.grant_read_write_data(self.function)
+        idempotency_table.grant_read_write_data(self.function)
+        self.notifications.grant_publish(self.function)
+        for lane in (self.requests, self.priority_requests):
+            self.function.add_event_source(
+                sources.SqsEventSource(lane.queue, batch_size=BATCH_SIZE, report_batch_item_failures=True)
+            )

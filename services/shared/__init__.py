@@ -1,0 +1,1 @@
+"""What the services share: the public event contract, message shapes, and observability."""

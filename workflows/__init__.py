@@ -1,0 +1,1 @@
+"""The order workflow: a Step Functions state machine defined with the CDK."""

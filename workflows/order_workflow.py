@@ -1,0 +1,566 @@
+"""The order workflow, built with the CDK's Step Functions constructs.
+
+JSONPath only (no JSONata, no Variables) so that moto's engine and Step Functions Local both run it.
+The execution input is the whole EventBridge ``OrderPlaced`` event. Data the states add:
+
+- ``$.validation``: the orders service's verdict (``valid``, ``orderKey``, normalized ``order``, ``reason``)
+- ``$.payment``, ``$.reservations``, ``$.shipment``: the services' answers
+- ``$.announcement``: the lifecycle message of the current milestone (SNS and Kinesis)
+- ``$.failure``: ``{Error, Cause}`` of the step that sent the order into compensation
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from services.shared.contract import (
+    EVENT_SOURCE,
+    ORDER_CANCELLED,
+    ORDER_COMPLETED,
+    Milestone,
+    OrderStatus,
+)
+from services.shared.messages import PAYMENT_DECLINED
+from workflows import states
+
+ORDER = "$.validation.order"
+ORDER_KEY = "$.validation.orderKey"
+ENTERED_AT = "$$.State.EnteredTime"
+DYNAMO_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackTimeouts:
+    """How long the workflow waits on each service's task-token callback."""
+
+    payment_heartbeat: Duration = Duration.seconds(60)
+    payment: Duration = Duration.minutes(15)  # beyond the payment queue's 10 min visibility
+    inventory: Duration = Duration.minutes(5)
+    shipping: Duration = Duration.minutes(10)
+    compensation: Duration = Duration.minutes(5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowResources:
+    """What the order workflow talks to. The stack wires these in; the workflow owns no resources."""
+
+    validate_function: lambda_.IFunction
+    orders_table: dynamodb.ITable
+    payment_queue: sqs.IQueue
+    priority_payment_queue: sqs.IQueue
+    inventory_queue: sqs.IQueue
+    shipping_queue: sqs.IQueue
+    compensation_dlq: sqs.IQueue
+    order_status_topic: sns.ITopic
+    system_alerts_topic: sns.ITopic
+    analytics_stream: kinesis.IStream
+    bus: events.IEventBus
+    timeouts: CallbackTimeouts = CallbackTimeouts()
+
+
+def _text(path: str) -> tasks.DynamoAttributeValue:
+    return tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at(path))
+
+
+def _history_entry(status: OrderStatus) -> tasks.DynamoAttributeValue:
+    return tasks.DynamoAttributeValue.from_list(
+        [
+            tasks.DynamoAttributeValue.from_map(
+                {
+                    "status": tasks.DynamoAttributeValue.from_string(status.value),
+                    "at": _text(ENTERED_AT),
+                }
+            )
+        ]
+    )
+
+
+class OrderWorkflow(Construct):
+    """Builds the definition. ``definition`` is the chain to hand to a StateMachine."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, resources: WorkflowResources) -> None:
+        super().__init__(scope, construct_id)
+        self._r = resources
+        self.definition: sfn.IChainable = self._build()
+
+    # -- building blocks -------------------------------------------------------------------------------
+
+    def _announce(
+        self, milestone: Milestone, *, then: sfn.IChainable, reason_path: str | None = None
+    ) -> sfn.Pass:
+        """Pass → SNS publish → Kinesis putRecord. Neither failure may fail the order."""
+        announcement: dict[str, object] = {
+            "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+            "status": milestone.value,
+            "at": sfn.JsonPath.string_at(ENTERED_AT),
+        }
+        if milestone is Milestone.REJECTED:
+            announcement |= {"orderValue": "0", "amount": "0"}
+        else:
+            announcement |= {
+                "customerId": sfn.JsonPath.string_at(f"{ORDER}.customerId"),
+                "orderValue": sfn.JsonPath.string_at(f"{ORDER}.totalAmount"),
+                "amount": sfn.JsonPath.string_at(f"{ORDER}.totalAmount"),
+                "currency": sfn.JsonPath.string_at(f"{ORDER}.currency"),
+                "contact": sfn.JsonPath.object_at(f"{ORDER}.contact"),
+            }
+        if reason_path:
+            announcement["reason"] = sfn.JsonPath.string_at(reason_path)
+        describe = sfn.Pass(
+            self,
+            f"Describe {milestone.value.capitalize()}",
+            parameters=announcement,
+            result_path="$.announcement",
+        )
+        message = sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.announcement"))
+        notify = tasks.SnsPublish(
+            self,
+            states.notify(milestone),
+            topic=self._r.order_status_topic,
+            message=sfn.TaskInput.from_text(message),
+            message_attributes={
+                "status": tasks.MessageAttribute(
+                    value=milestone.value, data_type=tasks.MessageAttributeDataType.STRING
+                ),
+                "orderValue": tasks.MessageAttribute(
+                    value=sfn.JsonPath.string_at("$.announcement.orderValue"),
+                    data_type=tasks.MessageAttributeDataType.NUMBER,
+                ),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        track = tasks.CallAwsService(
+            self,
+            states.track(milestone),
+            service="kinesis",
+            action="putRecord",
+            iam_resources=[self._r.analytics_stream.stream_arn],
+            parameters={
+                "StreamName": self._r.analytics_stream.stream_name,
+                "PartitionKey": sfn.JsonPath.string_at(ORDER_KEY),
+                "Data": message,
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        for step, following in ((notify, track), (track, then)):
+            step.add_retry(errors=["States.TaskFailed"], max_attempts=2, interval=Duration.seconds(1))
+            step.add_catch(following, errors=["States.ALL"], result_path="$.announcementError")
+        describe.next(notify)
+        notify.next(track)
+        track.next(then)
+        return describe
+
+    def _update_order(
+        self, name: str, status: OrderStatus, extra: dict[str, tasks.DynamoAttributeValue] | None = None
+    ) -> tasks.DynamoUpdateItem:
+        values = {
+            ":status": tasks.DynamoAttributeValue.from_string(status.value),
+            ":entry": _history_entry(status),
+        }
+        sets = ["#status = :status", "updatedAt = :at", "history = list_append(history, :entry)"]
+        values[":at"] = _text(ENTERED_AT)
+        for attribute, value in (extra or {}).items():
+            sets.append(f"{attribute} = :{attribute}")
+            values[f":{attribute}"] = value
+        update = tasks.DynamoUpdateItem(
+            self,
+            name,
+            table=self._r.orders_table,
+            key={"orderId": _text(ORDER_KEY)},
+            update_expression="SET " + ", ".join(sets),
+            expression_attribute_names={"#status": "status"},
+            expression_attribute_values=values,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        update.add_retry(
+            errors=[
+                "DynamoDB.ProvisionedThroughputExceededException",
+                "DynamoDB.InternalServerErrorException",
+            ],
+            max_attempts=3,
+            backoff_rate=2,
+        )
+        return update
+
+    def _callback(
+        self,
+        name: str,
+        *,
+        queue: sqs.IQueue,
+        body: dict[str, object],
+        timeout: Duration,
+        result_path: str,
+        heartbeat: Duration | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> tasks.SqsSendMessage:
+        """A request to a service that answers with SendTaskSuccess or SendTaskFailure."""
+        return tasks.SqsSendMessage(
+            self,
+            name,
+            queue=queue,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            message_body=sfn.TaskInput.from_object({**body, "taskToken": sfn.JsonPath.task_token}),
+            message_group_id=group_id,
+            message_deduplication_id=dedup_id,
+            heartbeat_timeout=sfn.Timeout.duration(heartbeat) if heartbeat else None,
+            task_timeout=sfn.Timeout.duration(timeout),
+            result_path=result_path,
+        )
+
+    def _park_failed_compensation(
+        self, park_name: str, alert_name: str, *, then: sfn.IChainable
+    ) -> sfn.IChainable:
+        """A compensation that still fails is parked in the compensation DLQ and raises an alert."""
+        park = tasks.SqsSendMessage(
+            self,
+            park_name,
+            queue=self._r.compensation_dlq,
+            message_body=sfn.TaskInput.from_object(
+                {
+                    "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                    "compensation": park_name,
+                    "failure": sfn.JsonPath.object_at("$.compensationFailure"),
+                    "order": sfn.JsonPath.object_at(ORDER),
+                    "executionArn": sfn.JsonPath.string_at("$$.Execution.Id"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        park.add_retry(errors=["States.ALL"], max_attempts=5, backoff_rate=2)
+        alert = tasks.SnsPublish(
+            self,
+            alert_name,
+            topic=self._r.system_alerts_topic,
+            subject=sfn.JsonPath.format(
+                "Compensation failed for order {}", sfn.JsonPath.string_at(ORDER_KEY)
+            ),
+            message=sfn.TaskInput.from_object(
+                {
+                    "kind": "compensation-failed",
+                    "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                    "compensation": park_name,
+                    "error": sfn.JsonPath.string_at("$.compensationFailure.Error"),
+                    "executionArn": sfn.JsonPath.string_at("$$.Execution.Id"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        alert.add_retry(errors=["States.ALL"], max_attempts=3, backoff_rate=2)
+        # The alert is best effort: the parked message already holds everything needed to act.
+        alert.add_catch(then, errors=["States.ALL"], result_path="$.announcementError")
+        return park.next(alert.next(then))
+
+    # -- the definition ------------------------------------------------------------------------------
+
+    def _build(self) -> sfn.IChainable:
+        r = self._r
+        t = r.timeouts
+
+        # Compensation, built from the end backwards.
+        order_cancelled = sfn.Fail(
+            self,
+            states.ORDER_CANCELLED,
+            error=states.ORDER_CANCELLED_ERROR,
+            cause="The order was cancelled and compensated; its record holds the reason",
+        )
+        emit_cancelled = tasks.EventBridgePutEvents(
+            self,
+            states.EMIT_ORDER_CANCELLED,
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    event_bus=r.bus,
+                    source=EVENT_SOURCE,
+                    detail_type=ORDER_CANCELLED,
+                    detail=sfn.TaskInput.from_object(
+                        {
+                            "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                            "reason": sfn.JsonPath.string_at("$.failure.Error"),
+                        }
+                    ),
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        emit_cancelled.add_retry(errors=["States.ALL"], max_attempts=3, backoff_rate=2)
+        emit_cancelled.next(order_cancelled)
+        cancel_order = self._update_order(
+            states.CANCEL_ORDER,
+            OrderStatus.CANCELLED,
+            {"cancelReason": _text("$.failure.Error"), "cancelCause": _text("$.failure.Cause")},
+        )
+        cancel_order.next(
+            self._announce(Milestone.CANCELLED, then=emit_cancelled, reason_path="$.failure.Error")
+        )
+
+        refund = self._callback(
+            states.REFUND_PAYMENT,
+            queue=r.payment_queue,
+            body={
+                "action": "refund",
+                "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                "customerId": sfn.JsonPath.string_at(f"{ORDER}.customerId"),
+                "amount": sfn.JsonPath.string_at(f"{ORDER}.totalAmount"),
+                "currency": sfn.JsonPath.string_at(f"{ORDER}.currency"),
+                "payment": sfn.JsonPath.object_at(f"{ORDER}.payment"),
+            },
+            timeout=t.compensation,
+            result_path="$.refund",
+        )
+        refund.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2)
+        refund.add_catch(
+            self._park_failed_compensation(
+                states.PARK_FAILED_REFUND, states.ALERT_FAILED_REFUND, then=cancel_order
+            ),
+            errors=["States.ALL"],
+            result_path="$.compensationFailure",
+        )
+        refund.next(cancel_order)
+
+        release_item = self._callback(
+            states.RELEASE_ITEM,
+            queue=r.inventory_queue,
+            body={
+                "action": "release",
+                "orderId": sfn.JsonPath.string_at("$.orderId"),
+                "sku": sfn.JsonPath.string_at("$.sku"),
+                "quantity": sfn.JsonPath.number_at("$.quantity"),
+            },
+            timeout=t.compensation,
+            result_path="$.release",
+            group_id=sfn.JsonPath.string_at("$.sku"),
+            dedup_id=sfn.JsonPath.format(
+                "{}-{}-release", sfn.JsonPath.string_at("$.orderId"), sfn.JsonPath.string_at("$.sku")
+            ),
+        )
+        release_item.add_retry(
+            errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2
+        )
+        release_stock = sfn.Map(
+            self,
+            states.RELEASE_STOCK,
+            items_path=f"{ORDER}.items",
+            item_selector={
+                "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                "sku": sfn.JsonPath.string_at("$$.Map.Item.Value.sku"),
+                "quantity": sfn.JsonPath.number_at("$$.Map.Item.Value.quantity"),
+            },
+            result_path="$.releases",
+        )
+        release_stock.item_processor(release_item)
+        release_stock.add_catch(
+            self._park_failed_compensation(
+                states.PARK_FAILED_RELEASE, states.ALERT_FAILED_RELEASE, then=refund
+            ),
+            errors=["States.ALL"],
+            result_path="$.compensationFailure",
+        )
+        release_stock.next(refund)
+
+        # The happy path, from the end backwards.
+        order_completed = sfn.Succeed(self, states.ORDER_COMPLETED)
+        emit_completed = tasks.EventBridgePutEvents(
+            self,
+            states.EMIT_ORDER_COMPLETED,
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    event_bus=r.bus,
+                    source=EVENT_SOURCE,
+                    detail_type=ORDER_COMPLETED,
+                    detail=sfn.TaskInput.from_object(
+                        {
+                            "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                            "paymentId": sfn.JsonPath.string_at("$.payment.paymentId"),
+                            "trackingNumber": sfn.JsonPath.string_at("$.shipment.trackingNumber"),
+                        }
+                    ),
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        emit_completed.add_retry(errors=["States.ALL"], max_attempts=3, backoff_rate=2)
+        emit_completed.next(order_completed)
+        complete = self._update_order(
+            states.COMPLETE_ORDER,
+            OrderStatus.COMPLETED,
+            {
+                "shipmentId": _text("$.shipment.shipmentId"),
+                "trackingNumber": _text("$.shipment.trackingNumber"),
+            },
+        )
+        complete.next(self._announce(Milestone.SHIPPED, then=emit_completed))
+
+        ship = self._callback(
+            states.REQUEST_SHIPMENT,
+            queue=r.shipping_queue,
+            body={
+                "action": "ship",
+                "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                "items": sfn.JsonPath.list_at(f"{ORDER}.items"),
+                "shippingAddress": sfn.JsonPath.object_at(f"{ORDER}.shippingAddress"),
+            },
+            timeout=t.shipping,
+            result_path="$.shipment",
+        )
+        ship.add_catch(release_stock, errors=["States.ALL"], result_path="$.failure")
+        ship.next(complete)
+
+        reserve_item = self._callback(
+            states.RESERVE_ITEM,
+            queue=r.inventory_queue,
+            body={
+                "action": "reserve",
+                "orderId": sfn.JsonPath.string_at("$.orderId"),
+                "sku": sfn.JsonPath.string_at("$.sku"),
+                "quantity": sfn.JsonPath.number_at("$.quantity"),
+            },
+            timeout=t.inventory,
+            result_path="$.reservation",
+            group_id=sfn.JsonPath.string_at("$.sku"),
+            dedup_id=sfn.JsonPath.format(
+                "{}-{}-reserve", sfn.JsonPath.string_at("$.orderId"), sfn.JsonPath.string_at("$.sku")
+            ),
+        )
+        reserve_stock = sfn.Map(
+            self,
+            states.RESERVE_STOCK,
+            items_path=f"{ORDER}.items",
+            item_selector={
+                "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                "sku": sfn.JsonPath.string_at("$$.Map.Item.Value.sku"),
+                "quantity": sfn.JsonPath.number_at("$$.Map.Item.Value.quantity"),
+            },
+            result_selector={"items.$": "$[*].reservation"},
+            result_path="$.reservations",
+        )
+        reserve_stock.item_processor(reserve_item)
+        # A failed item may leave others reserved: release every item of the order (release is idempotent).
+        reserve_stock.add_catch(release_stock, errors=["States.ALL"], result_path="$.failure")
+        reserve_stock.next(ship)
+
+        mark_paid = self._update_order(
+            states.MARK_ORDER_PAID, OrderStatus.PAID, {"paymentId": _text("$.payment.paymentId")}
+        )
+        mark_paid.next(self._announce(Milestone.PAID, then=reserve_stock))
+
+        payment_body: dict[str, object] = {
+            "action": "charge",
+            "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+            "customerId": sfn.JsonPath.string_at(f"{ORDER}.customerId"),
+            "amount": sfn.JsonPath.string_at(f"{ORDER}.totalAmount"),
+            "currency": sfn.JsonPath.string_at(f"{ORDER}.currency"),
+            "payment": sfn.JsonPath.object_at(f"{ORDER}.payment"),
+        }
+        request_payment = self._callback(
+            states.REQUEST_PAYMENT,
+            queue=r.payment_queue,
+            body=payment_body,
+            heartbeat=t.payment_heartbeat,
+            timeout=t.payment,
+            result_path="$.payment",
+        )
+        request_priority_payment = self._callback(
+            states.REQUEST_PRIORITY_PAYMENT,
+            queue=r.priority_payment_queue,
+            body=payment_body,
+            heartbeat=t.payment_heartbeat,
+            timeout=t.payment,
+            result_path="$.payment",
+            group_id=sfn.JsonPath.string_at(ORDER_KEY),
+            dedup_id=sfn.JsonPath.format("{}-charge", sfn.JsonPath.string_at(ORDER_KEY)),
+        )
+        for request in (request_payment, request_priority_payment):
+            # Declined: nothing was charged or reserved. Anything else (a timeout, say) may have charged.
+            request.add_catch(cancel_order, errors=[PAYMENT_DECLINED], result_path="$.failure")
+            request.add_catch(refund, errors=["States.ALL"], result_path="$.failure")
+            request.next(mark_paid)
+        choose_lane = (
+            sfn.Choice(self, states.CHOOSE_PAYMENT_LANE)
+            .when(sfn.Condition.boolean_equals(f"{ORDER}.priority", True), request_priority_payment)
+            .otherwise(request_payment)
+        )
+
+        duplicate = sfn.Succeed(
+            self, states.DUPLICATE_ORDER, comment="Already recorded: nothing is done twice"
+        )
+        record_order = tasks.DynamoPutItem(
+            self,
+            states.RECORD_ORDER,
+            table=r.orders_table,
+            item={
+                "orderId": _text(ORDER_KEY),
+                "status": tasks.DynamoAttributeValue.from_string(OrderStatus.RECEIVED.value),
+                "customerId": _text(f"{ORDER}.customerId"),
+                "currency": _text(f"{ORDER}.currency"),
+                "totalAmount": tasks.DynamoAttributeValue.number_from_string(
+                    sfn.JsonPath.string_at(f"{ORDER}.totalAmount")
+                ),
+                "priority": tasks.DynamoAttributeValue.boolean_from_json_path(
+                    sfn.JsonPath.string_at(f"{ORDER}.priority")
+                ),
+                "detail": _text("$.validation.rawDetail"),
+                "eventId": _text("$.validation.eventId"),
+                "receivedAt": _text(ENTERED_AT),
+                "updatedAt": _text(ENTERED_AT),
+                "executionArn": _text("$$.Execution.Id"),
+                "history": _history_entry(OrderStatus.RECEIVED),
+            },
+            condition_expression="attribute_not_exists(orderId)",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        record_order.add_catch(duplicate, errors=[DYNAMO_CONDITION_FAILED], result_path="$.duplicate")
+        record_order.next(self._announce(Milestone.PLACED, then=choose_lane))
+
+        order_rejected = sfn.Fail(
+            self,
+            states.ORDER_REJECTED,
+            error=states.ORDER_REJECTED_ERROR,
+            cause="The order failed validation; its record holds the reasons",
+        )
+        record_rejection = tasks.DynamoPutItem(
+            self,
+            states.RECORD_REJECTION,
+            table=r.orders_table,
+            item={
+                "orderId": _text(ORDER_KEY),
+                "status": tasks.DynamoAttributeValue.from_string(OrderStatus.REJECTED.value),
+                "reason": _text("$.validation.reason"),
+                "detail": _text("$.validation.rawDetail"),
+                "eventId": _text("$.validation.eventId"),
+                "receivedAt": _text(ENTERED_AT),
+                "updatedAt": _text(ENTERED_AT),
+                "executionArn": _text("$$.Execution.Id"),
+                "history": _history_entry(OrderStatus.REJECTED),
+            },
+            condition_expression="attribute_not_exists(orderId)",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        record_rejection.add_catch(duplicate, errors=[DYNAMO_CONDITION_FAILED], result_path="$.duplicate")
+        record_rejection.next(
+            self._announce(Milestone.REJECTED, then=order_rejected, reason_path="$.validation.reason")
+        )
+
+        validate = tasks.LambdaInvoke(
+            self,
+            states.VALIDATE_ORDER,
+            lambda_function=r.validate_function,
+            payload_response_only=True,
+            result_path="$.validation",
+        )
+        is_valid = (
+            sfn.Choice(self, states.IS_ORDER_VALID)
+            .when(sfn.Condition.boolean_equals("$.validation.valid", True), record_order)
+            .otherwise(record_rejection)
+        )
+        return validate.next(is_valid)
