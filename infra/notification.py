@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
@@ -73,6 +74,9 @@ class Notification(Construct):
             environment={"NOTIFICATIONS_TABLE": self.log.table_name, "NOTIFICATION_CHANNEL": channel},
         ).function
         self.log.grant_read_write_data(self.function)
+        if channel == "sns-sms":
+            # An SMS publish goes to a phone number, not a topic, so there is no ARN to scope it to.
+            self.function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
         self.function.add_event_source(
             sources.SqsEventSource(self.requests.queue, batch_size=5, report_batch_item_failures=True)
         )

@@ -74,6 +74,8 @@ class OrderflowStack(Stack):
             ),
         )
         orders.start_workflow(workflow.state_machine)
+        for service in (payment.function, inventory.function, shipping.function):
+            workflow.state_machine.grant_task_response(service)
 
         service_queues = [
             payment.requests,

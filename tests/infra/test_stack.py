@@ -292,3 +292,15 @@ def test_cdk_nag_does_flag_an_unencrypted_queue() -> None:
     app.synth()
     # Then nag reports errors for it
     assert Annotations.from_stack(bad).find_error("*", Match.string_like_regexp("AwsSolutions-SQS.*"))
+
+
+def test_only_the_callback_services_may_answer_task_tokens(template: Template) -> None:
+    # Given every IAM policy in the stack
+    policies = template.find_resources("AWS::IAM::Policy")
+    answering = sorted(
+        logical_id.split("Service")[0]
+        for logical_id, policy in policies.items()
+        if "states:SendTaskSuccess" in json.dumps(policy["Properties"]["PolicyDocument"])
+    )
+    # Then payment, inventory and shipping may, and nothing else
+    assert answering == ["Inventory", "Payment", "Shipping"]

@@ -1,0 +1,1 @@
+"""Aggregates order lifecycle events from the order-analytics stream."""

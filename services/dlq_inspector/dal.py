@@ -1,0 +1,56 @@
+"""Peeking into dead-letter queues (SQS) and publishing reports to the system-alerts topic (SNS)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.dlq_inspector.models import REPORT_KIND, DeadLetter, DlqReport
+from services.shared import aws
+
+
+class SqsDeadLetterSource:
+    def peek(self, queue_name: str, limit: int) -> list[DeadLetter]:
+        client = aws.sqs()
+        queue_url = client.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        # VisibilityTimeout=0 leaves each message visible: the inspector only looks, operators redrive.
+        messages = client.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(limit, 10),
+            VisibilityTimeout=0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        letters = []
+        for message in messages:
+            attributes = message.get("Attributes", {})
+            sent = attributes.get("SentTimestamp")
+            letters.append(
+                DeadLetter(
+                    messageId=message["MessageId"],
+                    body=message.get("Body", ""),
+                    receiveCount=int(attributes["ApproximateReceiveCount"])
+                    if "ApproximateReceiveCount" in attributes
+                    else None,
+                    sentAt=datetime.fromtimestamp(int(sent) / 1000, UTC).isoformat() if sent else None,
+                    attributes={
+                        name: value["StringValue"]
+                        for name, value in message.get("MessageAttributes", {}).items()
+                        if "StringValue" in value
+                    },
+                )
+            )
+        return letters
+
+
+class SnsReportPublisher:
+    def __init__(self, topic_arn: str) -> None:
+        self._topic_arn = topic_arn
+
+    def publish(self, report: DlqReport) -> None:
+        aws.sns().publish(
+            TopicArn=self._topic_arn,
+            Subject=f"DLQ report: {report.queue}"[:100],
+            Message=report.model_dump_json(),
+            # The attribute marks our own reports, which come back to us through the same topic.
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": REPORT_KIND}},
+        )

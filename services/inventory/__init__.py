@@ -1,0 +1,1 @@
+"""Reserves and releases stock for orders (FIFO queue grouped by SKU, task-token callbacks)."""

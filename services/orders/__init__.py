@@ -1,0 +1,1 @@
+"""Validates ``OrderPlaced`` events for the workflow's first step."""

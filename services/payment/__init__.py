@@ -1,0 +1,1 @@
+"""Charges and refunds orders for the workflow (payment queue, task-token callbacks)."""

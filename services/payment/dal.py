@@ -1,0 +1,57 @@
+"""The payments ledger (DynamoDB) and the payment-notifications topic (SNS)."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from services.payment.models import LedgerEntry, PaymentNotification
+from services.shared import aws
+
+
+class DynamoDBLedger:
+    """Rows keyed by ``orderId`` + ``entryId``; conditional puts keep one charge and one refund per order."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def find(self, order_id: str, entry_id: str) -> LedgerEntry | None:
+        item = (
+            aws.dynamodb()
+            .get_item(
+                TableName=self._table,
+                Key={"orderId": {"S": order_id}, "entryId": {"S": entry_id}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        if item is None:
+            return None
+        return LedgerEntry.model_validate({name: value["S"] for name, value in item.items() if "S" in value})
+
+    def record(self, entry: LedgerEntry) -> tuple[LedgerEntry, bool]:
+        try:
+            aws.dynamodb().put_item(
+                TableName=self._table,
+                Item={name: {"S": str(value)} for name, value in entry.model_dump().items()},
+                ConditionExpression="attribute_not_exists(entryId)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            stored = self.find(entry.orderId, entry.entryId)
+            if stored is None:  # deleted in between: cannot happen to an append-only ledger
+                raise
+            return stored, False
+        return entry, True
+
+
+class SnsPaymentNotifier:
+    def __init__(self, topic_arn: str) -> None:
+        self._topic_arn = topic_arn
+
+    def publish(self, notification: PaymentNotification) -> None:
+        aws.sns().publish(
+            TopicArn=self._topic_arn,
+            Message=notification.model_dump_json(),
+            MessageAttributes={"event": {"DataType": "String", "StringValue": notification.event}},
+        )

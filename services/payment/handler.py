@@ -1,0 +1,131 @@
+"""Lambda entry point for the payment queue: charge or refund, then answer the workflow's task token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from services.payment.dal import DynamoDBLedger, SnsPaymentNotifier
+from services.payment.logic import (
+    Captured,
+    ChargeDeclined,
+    PaymentProviderUnavailableError,
+    charge_order,
+    refund_order,
+)
+from services.payment.models import PaymentRequest, PaymentSettings
+from services.payment.provider import DeterministicPaymentProvider
+from services.shared.batch import process_sqs_batch
+from services.shared.callbacks import StepFunctionsCallbacks, TaskCallbacks
+from services.shared.idempotency import run_once
+from services.shared.messages import PAYMENT_DECLINED
+from services.shared.observability import logger, metrics, tracer
+from services.shared.settings import read_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# A payment answer must stay replayable for as long as the workflow may redeliver the request.
+IDEMPOTENCY_SECONDS = 24 * 60 * 60
+
+callbacks: TaskCallbacks = StepFunctionsCallbacks()
+provider = DeterministicPaymentProvider()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_sqs_batch(event, context, handle_payment_message)
+
+
+@tracer.capture_method
+def handle_payment_message(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    request = PaymentRequest.model_validate_json(record.body)
+    logger.append_keys(orderId=request.orderId, action=request.action)
+    try:
+        # Every attempt restarts the workflow's heartbeat clock, so a slow retry is not taken for a hang.
+        if not callbacks.heartbeat(request.taskToken):
+            metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
+            return
+        attempt = int(record.attributes.approximate_receive_count or "1")
+        settings = read_settings(PaymentSettings)
+        if request.action == "charge":
+            _charge(request, attempt, settings, lambda_context)
+        else:
+            _refund(request, settings, lambda_context)
+    finally:
+        logger.remove_keys(["orderId", "action"])
+
+
+def _charge(
+    request: PaymentRequest, attempt: int, settings: PaymentSettings, lambda_context: LambdaContext | None
+) -> None:
+    def charge_once() -> dict[str, Any]:
+        try:
+            outcome = charge_order(
+                request,
+                attempt=attempt,
+                now=_now(),
+                provider=provider,
+                ledger=DynamoDBLedger(settings.ledger_table),
+                notifier=SnsPaymentNotifier(settings.payment_topic_arn),
+            )
+        except PaymentProviderUnavailableError:
+            metrics.add_metric(name="PaymentProviderUnavailable", unit="Count", value=1)
+            raise
+        if isinstance(outcome, Captured):
+            if outcome.first_time:
+                metrics.add_metric(name="PaymentsCaptured", unit="Count", value=1)
+            return {"outcome": "captured", "result": outcome.result.model_dump(mode="json")}
+        if isinstance(outcome, ChargeDeclined):
+            metrics.add_metric(name="PaymentsDeclined", unit="Count", value=1)
+            return {"outcome": "declined", "reason": outcome.reason}
+        metrics.add_metric(name="PaymentsAwaitingProvider", unit="Count", value=1)
+        return {"outcome": "pending"}
+
+    answer = run_once(
+        charge_once,
+        table_name=settings.idempotency_table,
+        key_prefix="payment",
+        key={"orderId": request.orderId, "action": request.action},
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+        lambda_context=lambda_context,
+    )
+    if answer["outcome"] == "captured":
+        callbacks.succeed(request.taskToken, answer["result"])
+    elif answer["outcome"] == "declined":
+        logger.info("Payment declined", extra={"reason": answer["reason"]})
+        callbacks.fail(request.taskToken, PAYMENT_DECLINED, answer["reason"])
+    else:
+        logger.warning("Payment provider accepted the charge without answering; leaving the task open")
+
+
+def _refund(request: PaymentRequest, settings: PaymentSettings, lambda_context: LambdaContext | None) -> None:
+    def refund_once() -> dict[str, Any]:
+        result = refund_order(
+            request,
+            now=_now(),
+            provider=provider,
+            ledger=DynamoDBLedger(settings.ledger_table),
+            notifier=SnsPaymentNotifier(settings.payment_topic_arn),
+        )
+        if result.status == "REFUNDED":
+            metrics.add_metric(name="PaymentsRefunded", unit="Count", value=1)
+        return result.model_dump(mode="json")
+
+    result = run_once(
+        refund_once,
+        table_name=settings.idempotency_table,
+        key_prefix="payment",
+        key={"orderId": request.orderId, "action": request.action},
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+        lambda_context=lambda_context,
+    )
+    callbacks.succeed(request.taskToken, result)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,184 @@
+"""Charging and refunding orders: one charge per order, at most one refund, every movement in the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from services.payment.models import (
+    ChargeResult,
+    LedgerEntry,
+    PaymentNotification,
+    PaymentRequest,
+    RefundResult,
+)
+
+_CENTS = Decimal("0.01")
+
+
+class PaymentProviderUnavailableError(RuntimeError):
+    """The provider could not answer now; the request is retried."""
+
+
+@dataclass(frozen=True)
+class Approved:
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class Declined:
+    reason: str
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    """The provider accepted the request and never answered; the workflow's heartbeat timeout decides."""
+
+
+class PaymentProvider(Protocol):
+    def authorize_and_capture(
+        self, *, order_id: str, amount: Decimal, currency: str, token: str, attempt: int
+    ) -> Approved | Declined | NoAnswer: ...
+
+    def refund(self, *, order_id: str, payment_id: str, amount: Decimal, currency: str) -> str: ...
+
+
+class Ledger(Protocol):
+    def find(self, order_id: str, entry_id: str) -> LedgerEntry | None: ...
+
+    def record(self, entry: LedgerEntry) -> tuple[LedgerEntry, bool]:
+        """Store ``entry`` unless the order has it already: (stored entry, whether this call stored it)."""
+        ...
+
+
+class PaymentNotifier(Protocol):
+    def publish(self, notification: PaymentNotification) -> None: ...
+
+
+@dataclass(frozen=True)
+class Captured:
+    result: ChargeResult
+    first_time: bool
+
+
+@dataclass(frozen=True)
+class ChargeDeclined:
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChargePending:
+    """No answer from the provider: nothing to tell the workflow."""
+
+
+ChargeOutcome = Captured | ChargeDeclined | ChargePending
+
+
+def money(amount: Decimal) -> str:
+    return str(amount.quantize(_CENTS))
+
+
+def charge_order(
+    request: PaymentRequest,
+    *,
+    attempt: int,
+    now: str,
+    provider: PaymentProvider,
+    ledger: Ledger,
+    notifier: PaymentNotifier,
+) -> ChargeOutcome:
+    """Authorize and capture the order's amount, unless the ledger shows it was already charged."""
+    existing = ledger.find(request.orderId, "CHARGE")
+    if existing is not None:
+        return Captured(result=_charge_result(existing), first_time=False)
+
+    answer = provider.authorize_and_capture(
+        order_id=request.orderId,
+        amount=request.amount,
+        currency=request.currency,
+        token=request.payment.token,
+        attempt=attempt,
+    )
+    if isinstance(answer, NoAnswer):
+        return ChargePending()
+    if isinstance(answer, Declined):
+        notifier.publish(_notification(request, "declined", reason=answer.reason))
+        return ChargeDeclined(reason=answer.reason)
+
+    stored, first_time = ledger.record(
+        LedgerEntry(
+            orderId=request.orderId,
+            entryId="CHARGE",
+            reference=answer.payment_id,
+            amount=money(request.amount),
+            currency=request.currency,
+            createdAt=now,
+        )
+    )
+    if first_time:
+        notifier.publish(_notification(request, "captured", reference=stored.reference))
+    return Captured(result=_charge_result(stored), first_time=first_time)
+
+
+def refund_order(
+    request: PaymentRequest,
+    *,
+    now: str,
+    provider: PaymentProvider,
+    ledger: Ledger,
+    notifier: PaymentNotifier,
+) -> RefundResult:
+    """Give back what the order was charged; an order never charged has nothing to refund."""
+    charge = ledger.find(request.orderId, "CHARGE")
+    if charge is None:
+        return RefundResult(refundId=None, status="NOTHING_TO_REFUND", amount=money(Decimal("0")))
+    refund = ledger.find(request.orderId, "REFUND")
+    if refund is None:
+        # The ledger's captured amount is what the customer paid, whatever the request says.
+        amount = Decimal(charge.amount)
+        refund_id = provider.refund(
+            order_id=request.orderId, payment_id=charge.reference, amount=amount, currency=charge.currency
+        )
+        refund, first_time = ledger.record(
+            LedgerEntry(
+                orderId=request.orderId,
+                entryId="REFUND",
+                reference=refund_id,
+                amount=charge.amount,
+                currency=charge.currency,
+                createdAt=now,
+            )
+        )
+        if first_time:
+            notifier.publish(
+                PaymentNotification(
+                    orderId=request.orderId,
+                    customerId=request.customerId,
+                    event="refunded",
+                    amount=refund.amount,
+                    currency=refund.currency,
+                    reference=refund.reference,
+                )
+            )
+    return RefundResult(refundId=refund.reference, status="REFUNDED", amount=refund.amount)
+
+
+def _charge_result(entry: LedgerEntry) -> ChargeResult:
+    return ChargeResult(paymentId=entry.reference, amount=entry.amount, currency=entry.currency)
+
+
+def _notification(
+    request: PaymentRequest, event: str, *, reference: str | None = None, reason: str | None = None
+) -> PaymentNotification:
+    return PaymentNotification.model_validate(
+        {
+            "orderId": request.orderId,
+            "customerId": request.customerId,
+            "event": event,
+            "amount": money(request.amount),
+            "currency": request.currency,
+            "reference": reference,
+            "reason": reason,
+        }
+    )

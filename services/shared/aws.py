@@ -1,0 +1,44 @@
+"""boto3 clients, created on first use.
+
+Creating them lazily means AWS_ENDPOINT_URL and the region, when set before the first call (by the local
+runtime or a test), are honoured; caching keeps one client per process as Lambda best practice wants.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import boto3
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+@functools.cache
+def dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb")
+
+
+@functools.cache
+def sns() -> SNSClient:
+    return boto3.client("sns")
+
+
+@functools.cache
+def sqs() -> SQSClient:
+    return boto3.client("sqs")
+
+
+@functools.cache
+def stepfunctions() -> SFNClient:
+    return boto3.client("stepfunctions")
+
+
+def reset_clients() -> None:
+    """Forget the cached clients, e.g. after the endpoint or region changed."""
+    for factory in (dynamodb, sns, sqs, stepfunctions):
+        factory.cache_clear()

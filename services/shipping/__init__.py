@@ -1,0 +1,1 @@
+"""Books shipments for paid, reserved orders (shipping queue, task-token callbacks)."""

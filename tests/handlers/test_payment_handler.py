@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+
+from services.payment.handler import handler
+from tests.handlers.conftest import REGION, Cloud, Workflow
+from tests.helpers import FakeLambdaContext, template_body
+
+QUEUE = "orderflow-payment"
+TEMPLATE = "sqs_payment_charge"
+
+
+def charge_body(
+    token: str, card: str = "tok_visa", action: str = "charge", order_id: str = "ord-1001"
+) -> dict[str, Any]:
+    body = template_body(TEMPLATE)
+    body.update(taskToken=token, action=action, orderId=order_id)
+    body["payment"]["token"] = card
+    return body
+
+
+def ledger_rows(order_id: str) -> list[dict[str, Any]]:
+    return boto3.client("dynamodb", region_name=REGION).query(
+        TableName="orderflow-payments",
+        KeyConditionExpression="orderId = :o",
+        ExpressionAttributeValues={":o": {"S": order_id}},
+    )["Items"]
+
+
+def test_approved_charge_answers_the_workflow_and_is_recorded_once(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a workflow waiting for a payment
+    waiting = workflow.start()
+    event = cloud.deliver(QUEUE, TEMPLATE, [charge_body(waiting.token)])
+    # When the payment handler processes the request
+    response = handler(event, FakeLambdaContext())
+    # Then the message is acknowledged and the workflow resumes with the captured payment
+    assert response == {"batchItemFailures": []}
+    outcome = workflow.outcome(waiting)
+    assert outcome["status"] == "SUCCEEDED"
+    assert outcome["output"]["status"] == "CAPTURED"
+    assert outcome["output"]["amount"] == "24.98"
+    assert outcome["output"]["currency"] == "EUR"
+    assert outcome["output"]["paymentId"].startswith("pay_")
+    # And the ledger holds the charge, announced on the payment topic
+    assert [row["entryId"]["S"] for row in ledger_rows("ord-1001")] == ["CHARGE"]
+    published = cloud.published("payment-notifications")
+    assert [message["MessageAttributes"]["event"]["Value"] for message in published] == ["captured"]
+
+
+def test_redelivered_charge_does_not_charge_twice(cloud: Cloud, workflow: Workflow) -> None:
+    # Given an order already charged for one waiting step
+    first = workflow.start()
+    handler(cloud.deliver(QUEUE, TEMPLATE, [charge_body(first.token)]), FakeLambdaContext())
+    first_payment = workflow.outcome(first)["output"]["paymentId"]
+    cloud.published("payment-notifications")
+    # When the same charge is requested again (a retried workflow step with a fresh token)
+    second = workflow.start()
+    response = handler(cloud.deliver(QUEUE, TEMPLATE, [charge_body(second.token)]), FakeLambdaContext())
+    # Then the second step gets the original payment and nothing new is charged or announced
+    assert response == {"batchItemFailures": []}
+    assert workflow.outcome(second)["output"]["paymentId"] == first_payment
+    assert len(ledger_rows("ord-1001")) == 1
+    assert cloud.published("payment-notifications") == []
+
+
+def test_declined_card_fails_the_task_and_acknowledges_the_message(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a workflow waiting for a payment with a declining card
+    waiting = workflow.start()
+    event = cloud.deliver(QUEUE, TEMPLATE, [charge_body(waiting.token, card="tok_decline")])
+    # When the request is processed
+    response = handler(event, FakeLambdaContext())
+    # Then the workflow sees PaymentDeclined, and the message counts as processed
+    assert response == {"batchItemFailures": []}
+    assert workflow.outcome(waiting) == {"status": "FAILED", "error": "PaymentDeclined"}
+    assert ledger_rows("ord-1001") == []
+
+
+def test_transient_failures_retry_with_backoff_until_approved(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a charge whose provider fails transiently on the first two attempts
+    waiting = workflow.start()
+    event = cloud.deliver(QUEUE, TEMPLATE, [charge_body(waiting.token, card="tok_transient")])
+    message_id = event["Records"][0]["messageId"]
+    # When the first attempt is processed
+    response = handler(event, FakeLambdaContext())
+    # Then it is reported as a batch item failure and the workflow still waits
+    assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    assert workflow.outcome(waiting, wait=0)["status"] == "RUNNING"
+    # And the message comes back after the short backoff (1 s), not the queue's visibility timeout (30 s here)
+    started = time.monotonic()
+    retry = cloud.receive(QUEUE, 1, TEMPLATE)
+    assert time.monotonic() - started < 5
+    assert retry["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
+    assert handler(retry, FakeLambdaContext())["batchItemFailures"] == [{"itemIdentifier": message_id}]
+    # When the third attempt arrives (after 2 s)
+    third = cloud.receive(QUEUE, 1, TEMPLATE)
+    assert third["Records"][0]["attributes"]["ApproximateReceiveCount"] == "3"
+    # Then it is approved
+    assert handler(third, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert workflow.outcome(waiting)["status"] == "SUCCEEDED"
+
+
+def test_hanging_provider_sends_no_answer_but_acknowledges(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a charge the provider never answers
+    waiting = workflow.start()
+    event = cloud.deliver(QUEUE, TEMPLATE, [charge_body(waiting.token, card="tok_hang")])
+    # When it is processed
+    response = handler(event, FakeLambdaContext())
+    # Then the message is acknowledged and the workflow is left to its heartbeat timeout
+    assert response == {"batchItemFailures": []}
+    assert workflow.outcome(waiting, wait=0.5)["status"] == "RUNNING"
+
+
+def test_poison_message_fails_alone_in_its_batch(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a batch with a valid request and a body that is not JSON
+    waiting = workflow.start()
+    event = cloud.deliver(QUEUE, TEMPLATE, [charge_body(waiting.token), "{this is not json"])
+    poison = next(r["messageId"] for r in event["Records"] if r["body"].startswith("{this"))
+    # When the batch is processed
+    response = handler(event, FakeLambdaContext())
+    # Then only the poison message is reported failed; the valid one went through
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison}]}
+    assert workflow.outcome(waiting)["status"] == "SUCCEEDED"
+
+
+def test_refund_returns_the_captured_charge(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a captured order
+    charged = workflow.start()
+    handler(cloud.deliver(QUEUE, TEMPLATE, [charge_body(charged.token)]), FakeLambdaContext())
+    payment_id = workflow.outcome(charged)["output"]["paymentId"]
+    # When the workflow compensates with a refund
+    refunding = workflow.start()
+    response = handler(
+        cloud.deliver(QUEUE, TEMPLATE, [charge_body(refunding.token, action="refund")]), FakeLambdaContext()
+    )
+    # Then the refund answers with the charged amount and is in the ledger
+    assert response == {"batchItemFailures": []}
+    output = workflow.outcome(refunding)["output"]
+    assert output["status"] == "REFUNDED"
+    assert output["amount"] == "24.98"
+    assert output["refundId"].startswith("re_")
+    assert payment_id != output["refundId"]
+    assert sorted(row["entryId"]["S"] for row in ledger_rows("ord-1001")) == ["CHARGE", "REFUND"]
+
+
+def test_refund_of_an_uncharged_order_has_nothing_to_refund(cloud: Cloud, workflow: Workflow) -> None:
+    # Given an order that was never charged
+    waiting = workflow.start()
+    event = cloud.deliver(QUEUE, TEMPLATE, [charge_body(waiting.token, action="refund", order_id="ord-2")])
+    # When a refund is requested
+    handler(event, FakeLambdaContext())
+    # Then
+    assert workflow.outcome(waiting)["output"] == {
+        "refundId": None,
+        "status": "NOTHING_TO_REFUND",
+        "amount": "0.00",
+    }
+
+
+def test_request_whose_task_no_longer_waits_is_dropped(cloud: Cloud) -> None:
+    # Given a request carrying a token no execution waits for (timed out, or answered long ago)
+    event = cloud.deliver(QUEUE, TEMPLATE, [template_body(TEMPLATE)])
+    # When the request is processed
+    response = handler(event, FakeLambdaContext())
+    # Then the heartbeat reveals it, and the message is acknowledged without charging
+    assert response == {"batchItemFailures": []}
+    assert ledger_rows("ord-1001") == []

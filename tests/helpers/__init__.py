@@ -1,0 +1,77 @@
+"""Loading real-shaped event payloads from ``tests/events`` and a stand-in Lambda context."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """The payload stored as ``tests/events/<name>.json``."""
+    event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return event
+
+
+def sqs_event(template: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """An SQS event shaped like ``template``'s first record, with each record's fields overridden.
+
+    Each override may set ``body`` (a dict is JSON-encoded), ``messageId``, ``receiptHandle``,
+    ``receiveCount``, ``messageGroupId`` and ``eventSourceARN``.
+    """
+    base = load_event(template)["Records"][0]
+    built = []
+    for index, override in enumerate(records):
+        record = copy.deepcopy(base)
+        body = override.get("body", json.loads(record["body"]))
+        record["body"] = body if isinstance(body, str) else json.dumps(body)
+        record["messageId"] = override.get("messageId", f"{record['messageId'][:-4]}{index:04d}")
+        record["receiptHandle"] = override.get("receiptHandle", record["receiptHandle"])
+        record["eventSourceARN"] = override.get("eventSourceARN", record["eventSourceARN"])
+        record["attributes"]["ApproximateReceiveCount"] = str(override.get("receiveCount", 1))
+        if "messageGroupId" in override:
+            record["attributes"]["MessageGroupId"] = override["messageGroupId"]
+        built.append(record)
+    return {"Records": built}
+
+
+def template_body(template: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(load_event(template)["Records"][0]["body"])
+    return body
+
+
+FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588898
+
+
+def kinesis_event(payloads: list[Any], *, first_sequence: int = FIRST_SEQUENCE) -> dict[str, Any]:
+    """A Kinesis event like ``kinesis_lifecycle.json`` carrying ``payloads`` (dicts are JSON-encoded)."""
+    base = load_event("kinesis_lifecycle")["Records"][0]
+    records = []
+    for offset, payload in enumerate(payloads):
+        record = copy.deepcopy(base)
+        raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        sequence = str(first_sequence + offset)
+        record["kinesis"]["data"] = base64.b64encode(raw).decode()
+        record["kinesis"]["sequenceNumber"] = sequence
+        record["eventID"] = f"shardId-000000000000:{sequence}"
+        records.append(record)
+    return {"Records": records}
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "orderflow-test"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:orderflow-test"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    log_group_name: str = "/aws/lambda/orderflow-test"
+    log_stream_name: str = "2025/11/23/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000

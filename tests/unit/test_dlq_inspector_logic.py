@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from services.dlq_inspector.logic import PEEK_LIMIT, alarmed_queue, diagnose, inspect_dead_letters
+from services.dlq_inspector.models import DeadLetter
+from tests.helpers import load_event, template_body
+from tests.unit.fakes import FakeDeadLetterSource, RecordingReportPublisher
+
+
+def alarm_message() -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(load_event("sns_dlq_alarm")["Records"][0]["Sns"]["Message"])
+    return message
+
+
+def letter(body: str, receive_count: int | None = 5) -> DeadLetter:
+    return DeadLetter(messageId="m-1", body=body, receiveCount=receive_count)
+
+
+def test_alarm_notification_names_the_queue() -> None:
+    # Given a CloudWatch alarm notification on a DLQ metric
+    # When it is read
+    # Then the alarm and queue are found
+    assert alarmed_queue(json.dumps(alarm_message())) == (
+        "orderflow-payment-dlq-not-empty",
+        "orderflow-payment-dlq",
+    )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "not json",
+        json.dumps({"kind": "dlq-report", "queue": "orderflow-payment-dlq"}),
+        json.dumps(alarm_message() | {"NewStateValue": "OK"}),
+        json.dumps(alarm_message() | {"Trigger": {"Dimensions": [{"name": "FunctionName", "value": "x"}]}}),
+        json.dumps([1, 2]),
+    ],
+)
+def test_other_messages_are_not_alarms(message: str) -> None:
+    # Given a message that is not a DLQ alarm going into ALARM
+    # When it is read
+    # Then it is ignored
+    assert alarmed_queue(message) is None
+
+
+def test_unparseable_body_is_malformed_json() -> None:
+    # Given a body that is not JSON
+    # When diagnosed
+    diagnosis = diagnose("orderflow-payment-dlq", letter("{not json"))
+    # Then it is malformed and not worth retrying
+    assert diagnosis.verdict == "malformed-json"
+    assert diagnosis.retryable is False
+
+
+def test_off_contract_request_names_the_fields() -> None:
+    # Given a payment request without an amount and with a bad action
+    body = template_body("sqs_payment_charge")
+    del body["amount"]
+    body["action"] = "steal"
+    # When diagnosed
+    diagnosis = diagnose("orderflow-payment-dlq", letter(json.dumps(body)))
+    # Then it violates the PaymentRequest contract, naming both fields
+    assert diagnosis.verdict == "contract-violation"
+    assert "PaymentRequest" in diagnosis.detail
+    assert "amount: Field required" in diagnosis.detail
+    assert "action: Input should be 'charge' or 'refund'" in diagnosis.detail
+    assert diagnosis.orderId == "ord-1001"
+
+
+def test_valid_request_that_kept_failing_exhausted_its_retries() -> None:
+    # Given a valid inventory request on the inventory DLQ, received 3 times
+    body = template_body("sqs_inventory_reserve")
+    # When diagnosed
+    diagnosis = diagnose("orderflow-inventory-dlq.fifo", letter(json.dumps(body), receive_count=3))
+    # Then it can be redriven once the cause is fixed
+    assert diagnosis.verdict == "exhausted-retries"
+    assert diagnosis.retryable is True
+    assert diagnosis.detail == "valid InventoryRequest that kept failing after 3 receives"
+    assert diagnosis.action == "reserve"
+
+
+def test_compensation_queue_recognises_requests_by_action() -> None:
+    # Given a refund request on the compensation DLQ (no service in its name)
+    body = template_body("sqs_payment_charge") | {"action": "refund"}
+    # When diagnosed
+    diagnosis = diagnose("orderflow-compensation-dlq", letter(json.dumps(body)))
+    # Then it is recognised as a valid PaymentRequest
+    assert diagnosis.verdict == "exhausted-retries"
+    assert "PaymentRequest" in diagnosis.detail
+
+
+def test_stream_failure_record_exhausted_its_retries() -> None:
+    # Given a Lambda on-failure destination record for a Kinesis batch
+    body = {
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
+        "KinesisBatchInfo": {"shardId": "shardId-000000000000", "batchSize": 2},
+    }
+    # When diagnosed
+    diagnosis = diagnose("orderflow-analytics-failures", letter(json.dumps(body)))
+    # Then
+    assert diagnosis.verdict == "exhausted-retries"
+    assert diagnosis.detail.startswith("RetryAttemptsExhausted: ")
+
+
+def test_unrecognisable_json_is_unknown() -> None:
+    # Given JSON orderflow never sends, on a queue without a known service
+    # When diagnosed
+    diagnosis = diagnose("orderflow-compensation-dlq", letter(json.dumps({"hello": "world"})))
+    # Then
+    assert diagnosis.verdict == "unknown"
+
+
+def test_report_counts_verdicts_and_is_published_once() -> None:
+    # Given a DLQ with one malformed and two valid messages
+    valid = json.dumps(template_body("sqs_payment_charge"))
+    source = FakeDeadLetterSource([letter("oops"), letter(valid), letter(valid)])
+    publisher = RecordingReportPublisher()
+    # When the queue is inspected
+    report = inspect_dead_letters(
+        queue_name="orderflow-payment-dlq", alarm_name="a", now="t", source=source, publisher=publisher
+    )
+    # Then one report with the verdict counts is published, having peeked at most 10 messages
+    assert publisher.reports == [report]
+    assert report.counts == {"malformed-json": 1, "exhausted-retries": 2}
+    assert report.sampled == 3
+    assert source.peeked == [("orderflow-payment-dlq", PEEK_LIMIT)]

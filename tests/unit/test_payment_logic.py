@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from services.payment.logic import (
+    Captured,
+    ChargeDeclined,
+    ChargePending,
+    PaymentProviderUnavailableError,
+    charge_order,
+    refund_order,
+)
+from services.payment.models import PaymentRequest
+from services.shared.contract import TOKEN_ALWAYS_TRANSIENT, TOKEN_DECLINE, TOKEN_HANG, TOKEN_TRANSIENT
+from tests.unit.fakes import CountingProvider, InMemoryLedger, RecordingPaymentNotifier
+
+NOW = "2025-11-23T10:15:31.000+00:00"
+
+
+def request(token: str = "tok_visa", action: str = "charge", order_id: str = "ord-1") -> PaymentRequest:
+    return PaymentRequest.model_validate(
+        {
+            "taskToken": "token",
+            "orderId": order_id,
+            "action": action,
+            "customerId": "cust-1",
+            "amount": "19.98",
+            "currency": "EUR",
+            "payment": {"method": "card", "token": token},
+        }
+    )
+
+
+@pytest.fixture
+def ledger() -> InMemoryLedger:
+    return InMemoryLedger()
+
+
+@pytest.fixture
+def provider() -> CountingProvider:
+    return CountingProvider()
+
+
+@pytest.fixture
+def notifier() -> RecordingPaymentNotifier:
+    return RecordingPaymentNotifier()
+
+
+def test_approved_charge_is_captured_recorded_and_announced(ledger, provider, notifier) -> None:
+    # Given an approving card token
+    # When the order is charged
+    outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the capture is in the ledger and announced once
+    assert isinstance(outcome, Captured)
+    assert outcome.first_time is True
+    assert outcome.result.status == "CAPTURED"
+    assert outcome.result.amount == "19.98"
+    assert outcome.result.paymentId.startswith("pay_")
+    assert ledger.find("ord-1", "CHARGE") is not None
+    assert [n.event for n in notifier.published] == ["captured"]
+
+
+def test_charging_again_returns_the_first_charge_without_moving_money(ledger, provider, notifier) -> None:
+    # Given an order already charged
+    first = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # When the same charge request arrives again
+    second = charge_order(
+        request(), attempt=2, now="later", provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then the provider was asked once, and the answer is the original payment
+    assert provider.charges == 1
+    assert isinstance(first, Captured)
+    assert isinstance(second, Captured)
+    assert second.result == first.result
+    assert second.first_time is False
+    assert len(notifier.published) == 1
+
+
+def test_declined_card_is_not_recorded(ledger, provider, notifier) -> None:
+    # Given a declining token
+    # When the order is charged
+    outcome = charge_order(
+        request(TOKEN_DECLINE), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then it is declined with a reason, nothing is in the ledger, and the decline is announced
+    assert isinstance(outcome, ChargeDeclined)
+    assert "declined" in outcome.reason.lower()
+    assert ledger.entries == {}
+    assert [n.event for n in notifier.published] == ["declined"]
+
+
+@pytest.mark.parametrize(("attempt", "fails"), [(1, True), (2, True), (3, False)])
+def test_transient_token_fails_twice_then_approves(ledger, provider, notifier, attempt, fails) -> None:
+    # Given the token that simulates a flaky provider
+    charge = request(TOKEN_TRANSIENT)
+    # When the order is charged on a given attempt
+    if fails:
+        # Then early attempts fail transiently and record nothing
+        with pytest.raises(PaymentProviderUnavailableError):
+            charge_order(
+                charge, attempt=attempt, now=NOW, provider=provider, ledger=ledger, notifier=notifier
+            )
+        assert ledger.entries == {}
+    else:
+        # Then the third attempt is captured
+        outcome = charge_order(
+            charge, attempt=attempt, now=NOW, provider=provider, ledger=ledger, notifier=notifier
+        )
+        assert isinstance(outcome, Captured)
+
+
+def test_unavailable_token_always_fails_transiently(ledger, provider, notifier) -> None:
+    # Given the always-unavailable token
+    # When charged on a late attempt
+    # Then it still fails transiently
+    with pytest.raises(PaymentProviderUnavailableError):
+        charge_order(
+            request(TOKEN_ALWAYS_TRANSIENT),
+            attempt=5,
+            now=NOW,
+            provider=provider,
+            ledger=ledger,
+            notifier=notifier,
+        )
+
+
+def test_hanging_provider_leaves_the_charge_pending(ledger, provider, notifier) -> None:
+    # Given the token the provider never answers
+    # When the order is charged
+    outcome = charge_order(
+        request(TOKEN_HANG), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then there is nothing to answer and nothing recorded
+    assert isinstance(outcome, ChargePending)
+    assert ledger.entries == {}
+    assert notifier.published == []
+
+
+def test_refund_returns_the_captured_amount_once(ledger, provider, notifier) -> None:
+    # Given a captured order
+    charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # When it is refunded twice
+    refund_request = request(action="refund").model_copy(update={"amount": Decimal("1.00")})
+    first = refund_order(refund_request, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    second = refund_order(refund_request, now="later", provider=provider, ledger=ledger, notifier=notifier)
+    # Then the ledger's captured amount is refunded, once, with a stable refund id
+    assert first.status == "REFUNDED"
+    assert first.amount == "19.98"
+    assert first.refundId is not None
+    assert second == first
+    assert provider.refunds == 1
+    assert [n.event for n in notifier.published] == ["captured", "refunded"]
+
+
+def test_refund_without_a_charge_has_nothing_to_refund(ledger, provider, notifier) -> None:
+    # Given an order never charged
+    # When it is refunded
+    result = refund_order(
+        request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then nothing moves
+    assert result.status == "NOTHING_TO_REFUND"
+    assert result.refundId is None
+    assert result.amount == "0.00"
+    assert provider.refunds == 0
