@@ -8,7 +8,7 @@ from typing import Protocol
 from services.analytics.models import AggregateIncrement, LifecycleEvent
 from services.shared.contract import Milestone
 
-# Revenue is booked when the order ships, its last milestone: before that it may still be cancelled and refunded.
+# Revenue is booked when the order ships, its last milestone: before that it may still be cancelled.
 REVENUE_STATUS = Milestone.SHIPPED.value
 
 
