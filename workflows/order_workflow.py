@@ -298,7 +298,13 @@ class OrderWorkflow(Construct):
         cancel_order = self._update_order(
             states.CANCEL_ORDER,
             OrderStatus.CANCELLED,
-            {"cancelReason": _text("$.failure.Error"), "cancelCause": _text("$.failure.Cause")},
+            {
+                "cancelReason": _text("$.failure.Error"),
+                # Cause is optional in a Catch result (SendTaskFailure may omit it); the whole object is not.
+                "failure": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.failure"))
+                ),
+            },
         )
         cancel_order.next(
             self._announce(Milestone.CANCELLED, then=emit_cancelled, reason_path="$.failure.Error")

@@ -1,0 +1,436 @@
+"""Speed-ups for moto's Step Functions (ASL) interpreter, applied in-process by ``install()``.
+
+Stock moto 5.2.5 re-does, for every execution, work whose result never changes between executions:
+
+* ``parsed_program`` -- it runs the ANTLR parser and the preprocessor on the definition at every
+  StartExecution (milliseconds for five states, tens of ms for the order workflow). We keep the parse result
+  per definition string. Safe because moto already shares one component tree between the concurrent
+  iterations of a Map and the branches of a Parallel: evaluation state lives in the ``Environment`` (stack,
+  heap, frames, callback pool, map-run records), not in components. The one lazily mutated field is
+  ``EvalComponent.heap_key`` (the key under which a Retrier keeps its attempt counter in ``env.heap``); it
+  is assigned on first use, which races when two executions touch a shared component first at the same
+  time, so we assign every key once, before the tree is shared.
+* ``start_snapshot`` -- StartExecution deep-copies the state machine (with its versions and aliases) to
+  snapshot the definition. Every field an execution reads is replaced, never mutated, by UpdateStateMachine,
+  so a shallow copy is the same snapshot. The replacement also gives an unnamed execution a generated name
+  (stock moto names it ``None``, so the second unnamed StartExecution fails with ExecutionAlreadyExists).
+* ``client_cache`` -- every Task state builds a new boto3 client (about 2 ms each, and not thread-safe
+  through boto3's default session). We keep one per (region, service, endpoint); botocore clients are
+  thread-safe.
+* ``jsonpath_cache`` -- every JSONPath evaluation rebuilds a ply parser and re-parses the path. Parsed
+  ``jsonpath_ng`` expressions are immutable, so we keep them per path string.
+
+``install()`` is idempotent; ``uninstall()`` restores moto's own code. Every moto internal touched is
+registered in ``localaws.moto_patches``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from localaws import moto_patches
+
+PATCH_NAMES: tuple[str, ...] = (
+    "parsed_program",
+    "start_snapshot",
+    "client_cache",
+    "jsonpath_cache",
+    "http_dispatch",
+)
+
+_PARSE = "moto.stepfunctions.parser.asl.parse.asl_parser.AmazonStateLanguageParser.parse"
+_START = "moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution"
+_HEAP_KEY = "moto.stepfunctions.parser.asl.component.eval_component.EvalComponent.heap_key"
+_EVAL_COMPONENT = "moto.stepfunctions.parser.asl.component.eval_component.EvalComponent"
+_COMPONENT = "moto.stepfunctions.parser.asl.component.component.Component"
+_TMP_THREADS = "moto.stepfunctions.parser.utils.TMP_THREADS"
+_BOTO_CLIENT_FOR = "moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for"
+_STUBBER = "moto.core.models.botocore_stubber"
+# Each Task integration imports boto_client_for by name, so each module's binding is replaced.
+_BOTO_CLIENT_USERS: tuple[str, ...] = tuple(
+    f"moto.stepfunctions.parser.asl.component.state.{module}.boto_client_for"
+    for module in (
+        "exec.state_map.result_writer.resource_eval.resource_eval_s3",
+        "exec.state_map.item_reader.eval.resource_eval_s3",
+        "exec.state_task.lambda_eval_utils",
+        "exec.state_task.service.state_task_service_unsupported",
+        "exec.state_task.service.state_task_service_glue",
+        "exec.state_task.service.state_task_service_events",
+        "exec.state_task.service.state_task_service_ecs",
+        "exec.state_task.service.state_task_service_sqs",
+        "exec.state_task.service.state_task_service_sfn",
+        "exec.state_task.service.state_task_service_dynamodb",
+        "exec.state_task.service.state_task_service_batch",
+        "exec.state_task.service.state_task_service_sns",
+        "exec.state_task.service.state_task_service_aws_sdk",
+    )
+)
+_JSONPATH_EXT_PARSE = "moto.stepfunctions.parser.asl.utils.json_path.parse"
+_JSONPATH_RESULT_PATH_PARSE = "moto.stepfunctions.parser.asl.component.common.path.result_path.parse"
+
+_MOTO_MODULES = "moto.backends.list_of_moto_modules"
+_BACKEND_FOR_HOST = "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host"
+
+_PARSED_PROGRAMS_MAX = 256
+_JSONPATHS_MAX = 4096
+# Finished worker threads stay in moto's TMP_THREADS list forever; prune it past this size.
+_TMP_THREADS_PRUNE_AT = 2048
+
+_lock = threading.RLock()
+_installed: set[str] = set()
+
+
+@dataclass
+class CacheStats:
+    """Hit/miss counters, so tests and the benchmark can see a cache is really used."""
+
+    hits: int = 0
+    misses: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class _LruCache:
+    """A small thread-safe LRU map. Values are created one at a time: a burst of executions starting together
+    must not build the same boto3 client (or parse the same definition) once per execution."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._create_lock = threading.Lock()
+        self.stats = CacheStats()
+
+    def _lookup(self, key: Any) -> tuple[bool, Any]:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.stats.hits += 1
+                return True, self._items[key]
+        return False, None
+
+    def get_or_create(self, key: Any, create: Callable[[], Any]) -> Any:
+        found, value = self._lookup(key)
+        if found:
+            return value
+        with self._create_lock:
+            found, value = self._lookup(key)
+            if found:
+                return value
+            value = create()
+            with self._lock:
+                self.stats.misses += 1
+                self._items[key] = value
+                while len(self._items) > self._maxsize:
+                    self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.stats = CacheStats()
+
+
+_programs = _LruCache(_PARSED_PROGRAMS_MAX)
+_clients = _LruCache(64)
+_ext_jsonpaths = _LruCache(_JSONPATHS_MAX)
+_plain_jsonpaths = _LruCache(_JSONPATHS_MAX)
+_hosts = _LruCache(1024)
+
+
+def stats() -> dict[str, dict[str, int]]:
+    """Hits and misses of each cache since install (or the last ``clear_caches``)."""
+    return {
+        name: {"hits": cache.stats.hits, "misses": cache.stats.misses}
+        for name, cache in (
+            ("parsed_program", _programs),
+            ("client_cache", _clients),
+            ("jsonpath_ext", _ext_jsonpaths),
+            ("jsonpath_plain", _plain_jsonpaths),
+            ("http_dispatch_hosts", _hosts),
+        )
+    }
+
+
+def clear_caches() -> None:
+    for cache in (_programs, _clients, _ext_jsonpaths, _plain_jsonpaths, _hosts):
+        cache.clear()
+
+
+# --- parsed_program -----------------------------------------------------------------------------------
+
+
+def _assign_heap_keys(root: Any) -> int:
+    """Give every EvalComponent reachable from ``root`` its heap key now, while one thread owns the tree."""
+    eval_component = moto_patches.resolve(
+        "moto.stepfunctions.parser.asl.component.eval_component.EvalComponent"
+    )
+    component = moto_patches.resolve(_COMPONENT)
+    seen: set[int] = set()
+    pending: list[Any] = [root]
+    assigned = 0
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            pending.extend(node.values())
+        elif isinstance(node, list | tuple | set | frozenset):
+            pending.extend(node)
+        elif isinstance(node, component):
+            if isinstance(node, eval_component):
+                _ = node.heap_key
+                assigned += 1
+            pending.extend(getattr(node, "__dict__", {}).values())
+    return assigned
+
+
+def _cached_parse(definition: str) -> tuple[Any, Any]:
+    def parse_and_freeze() -> tuple[Any, Any]:
+        program, tree = moto_patches.original(_PARSE)(definition)
+        _assign_heap_keys(program)
+        return program, tree
+
+    result: tuple[Any, Any] = _programs.get_or_create(definition, parse_and_freeze)
+    return result
+
+
+# --- start_snapshot -----------------------------------------------------------------------------------
+
+
+def _snapshot_state_machine(state_machine: Any) -> Any:
+    """What stock moto's deepcopy gives an execution: its fields are replaced on update, never mutated."""
+    snapshot = copy.copy(state_machine)
+    snapshot.executions = []
+    return snapshot
+
+
+def _prune_finished_threads() -> None:
+    threads: list[threading.Thread] = moto_patches.resolve(_TMP_THREADS)
+    if len(threads) > _TMP_THREADS_PRUNE_AT:
+        threads[:] = [thread for thread in threads if thread.is_alive()]
+
+
+def _start_execution(
+    self: Any,
+    state_machine_arn: str,
+    name: str | None = None,
+    execution_input: str | None = None,
+    trace_header: str | None = None,
+) -> Any:
+    """moto's StepFunctionsParserBackend.start_execution, with a shallow snapshot and a generated name."""
+    from moto.moto_api._internal import mock_random
+    from moto.stepfunctions.parser.api import InvalidExecutionInput
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    if name:
+        self._validate_name(name)
+    else:
+        name = str(mock_random.uuid4())
+    state_machine = self.describe_state_machine(state_machine_arn)
+    existing_execution = state_machine._handle_name_input_idempotency(name, execution_input)
+    if existing_execution is not None:
+        return existing_execution
+
+    snapshot = _snapshot_state_machine(state_machine)
+    if execution_input is None:
+        input_data = "{}"
+    else:
+        input_data = execution_input
+        try:
+            json.loads(execution_input)
+        except Exception as ex:
+            raise InvalidExecutionInput(str(ex)) from ex
+
+    execution_arn = ":".join(
+        (
+            "arn",
+            self.partition,
+            "states",
+            self.region_name,
+            self.account_id,
+            "execution",
+            state_machine.name,
+            name,
+        )
+    )
+    execution = Execution(
+        name=name,
+        sm_type=snapshot.sm_type,
+        role_arn=snapshot.roleArn,
+        exec_arn=execution_arn,
+        account_id=self.account_id,
+        region_name=self.region_name,
+        state_machine=snapshot,
+        start_date=datetime.datetime.now(tz=datetime.UTC),
+        cloud_watch_logging_session=None,
+        input_data=input_data,
+        trace_header=trace_header,
+        activity_store={},
+    )
+    state_machine.executions.append(execution)
+    _prune_finished_threads()
+    execution.start()
+    return execution
+
+
+# --- client_cache -------------------------------------------------------------------------------------
+
+
+def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """One client per (region, service, endpoint); the endpoint logic is moto's own."""
+    from moto.settings import moto_server_port
+
+    intercepting = moto_patches.resolve(_STUBBER).enabled
+    endpoint = None if intercepting else f"http://localhost:{moto_server_port()}"
+    # boto3 falls back to these when no endpoint is given; a change must give a new client, as stock does.
+    env_endpoint = (
+        os.environ.get("AWS_ENDPOINT_URL"),
+        os.environ.get(f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"),
+    )
+    key = (region, service, endpoint, env_endpoint)
+    return _clients.get_or_create(
+        key, lambda: moto_patches.original(_BOTO_CLIENT_FOR)(region, service, state_credentials)
+    )
+
+
+# --- jsonpath_cache -----------------------------------------------------------------------------------
+
+
+def _cached_ext_jsonpath(path: str) -> Any:
+    return _ext_jsonpaths.get_or_create(path, lambda: moto_patches.original(_JSONPATH_EXT_PARSE)(path))
+
+
+def _cached_plain_jsonpath(path: str) -> Any:
+    return _plain_jsonpaths.get_or_create(
+        path, lambda: moto_patches.original(_JSONPATH_RESULT_PATH_PARSE)(path)
+    )
+
+
+# --- http_dispatch ------------------------------------------------------------------------------------
+# moto's HTTP server maps every request's Host to a backend by listing moto's package directory (one stat per
+# entry) and then trying each backend's URL regexes. Both answers are fixed for the life of the process.
+
+_moto_modules: tuple[str, ...] | None = None
+
+
+def _cached_moto_modules() -> tuple[str, ...]:
+    global _moto_modules  # noqa: PLW0603 - computed once per process
+    if _moto_modules is None:
+        _moto_modules = tuple(moto_patches.original(_MOTO_MODULES)())
+    return _moto_modules
+
+
+def _cached_backend_for_host(self: Any, host: str | None) -> Any:
+    if host is None:
+        return None
+    return _hosts.get_or_create(host, lambda: moto_patches.original(_BACKEND_FOR_HOST)(self, host))
+
+
+# --- install / uninstall ------------------------------------------------------------------------------
+
+
+def _patches() -> dict[str, list[tuple[str, Any, str]]]:
+    return {
+        "parsed_program": [
+            (
+                _PARSE,
+                staticmethod(_cached_parse),
+                "reuse a definition's parsed program",
+            ),
+        ],
+        "start_snapshot": [
+            (
+                _START,
+                _start_execution,
+                "shallow snapshot, not deepcopy; name unnamed runs",
+            ),
+        ],
+        "client_cache": [
+            (path, _cached_boto_client_for, "one boto3 client per region/service/endpoint, not one per task")
+            for path in (_BOTO_CLIENT_FOR, *_BOTO_CLIENT_USERS)
+        ],
+        "jsonpath_cache": [
+            (_JSONPATH_EXT_PARSE, _cached_ext_jsonpath, "parse each JSONPath once (ext parser)"),
+            (_JSONPATH_RESULT_PATH_PARSE, _cached_plain_jsonpath, "parse each ResultPath once"),
+        ],
+        "http_dispatch": [
+            (_MOTO_MODULES, _cached_moto_modules, "list moto's package directory once, not per HTTP request"),
+            (_BACKEND_FOR_HOST, _cached_backend_for_host, "map each Host header to a backend once"),
+        ],
+    }
+
+
+def _register_read_only() -> None:
+    moto_patches.register(_HEAP_KEY, "assigned once per cached program so concurrent executions agree on it")
+    moto_patches.register(_EVAL_COMPONENT, "heap keys of cached programs")
+    moto_patches.register(
+        "moto.stepfunctions.parser.asl.component.component.Component", "walk cached programs"
+    )
+    moto_patches.register(_TMP_THREADS, "pruned of finished threads (moto never empties it)")
+    for used_by_start in (
+        "moto.stepfunctions.models.StateMachine._handle_name_input_idempotency",
+        "moto.stepfunctions.models.StepFunctionBackend._validate_name",
+        "moto.stepfunctions.parser.backend.execution.Execution",
+        "moto.stepfunctions.parser.api.InvalidExecutionInput",
+        "moto.moto_api._internal.mock_random",
+    ):
+        moto_patches.register(used_by_start, "called by our StartExecution exactly as moto's own does")
+    moto_patches.register(_STUBBER, "whether task calls are intercepted in-process (selects the endpoint)")
+
+
+def _register_all() -> None:
+    """Declare every moto internal this module reads or replaces (at import, for the moto guard test)."""
+    _register_read_only()
+    for patches in _patches().values():
+        for dotted_path, _, reason in patches:
+            moto_patches.register(dotted_path, reason)
+
+
+_register_all()
+
+
+def install(only: Iterable[str] | None = None) -> None:
+    """Apply the speed-ups (all, or the named subset of ``PATCH_NAMES``); calling again is a no-op."""
+    wanted = set(PATCH_NAMES if only is None else only)
+    unknown = wanted - set(PATCH_NAMES)
+    if unknown:
+        raise ValueError(f"unknown engine patches {sorted(unknown)}; known: {PATCH_NAMES}")
+    patches = _patches()
+    with _lock:
+        for name in PATCH_NAMES:
+            if name not in wanted or name in _installed:
+                continue
+            for dotted_path, replacement, reason in patches[name]:
+                moto_patches.patch(dotted_path, replacement, reason)
+            _installed.add(name)
+
+
+def uninstall() -> None:
+    """Restore moto's own code and drop the caches."""
+    patches = _patches()
+    with _lock:
+        for name in PATCH_NAMES:
+            if name not in _installed:
+                continue
+            for dotted_path, _, _ in patches[name]:
+                moto_patches.unpatch(dotted_path)
+                if dotted_path == _PARSE:
+                    # resolve() handed moto_patches the bare function behind moto's staticmethod.
+                    owner = moto_patches.resolve(dotted_path.rpartition(".")[0])
+                    owner.parse = staticmethod(owner.__dict__["parse"])
+            _installed.discard(name)
+        clear_caches()
+
+
+def installed() -> frozenset[str]:
+    with _lock:
+        return frozenset(_installed)

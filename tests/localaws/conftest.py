@@ -1,0 +1,41 @@
+"""Fixtures: a tiny CDK app synthesized once per session, and a running LocalAws on a free port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localaws.runtime import LocalAws
+
+FIXTURE_APP = Path(__file__).parent / "fixture_app" / "app.py"
+
+
+@pytest.fixture(scope="session")
+def fixture_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cdk.out of the fixture app: FIFO queue without a name, rule on a custom bus, Lambda + ESM, alarm..."""
+    out = tmp_path_factory.mktemp("fixture-cdk-out")
+    environment = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    subprocess.run(
+        [sys.executable, str(FIXTURE_APP), str(out)], check=True, env=environment, capture_output=True
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_aws(fixture_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    local = LocalAws(
+        cdk_out=fixture_assembly,
+        port=0,
+        run_dir=tmp_path_factory.mktemp("localaws-run"),
+        watch_assembly=False,
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()

@@ -1,0 +1,38 @@
+"""Tiny Lambda handlers used by the local AWS tests; they exercise the runtime, not business logic."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+
+class PaymentDeclinedError(Exception):
+    """Raised on purpose so that Step Functions Catch can match the error name."""
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    action = event.get("action", "echo") if isinstance(event, dict) else "echo"
+    print(f"demo handler action={action}")
+    if action == "decline":
+        raise PaymentDeclinedError("card declined")
+    if action == "sleep":
+        time.sleep(float(event["seconds"]))
+    if action == "exit":
+        sys.stdout.flush()
+        os._exit(3)
+    return {
+        "event": event,
+        "functionName": context.function_name,
+        "memory": context.memory_limit_in_mb,
+        "remainingMs": context.get_remaining_time_in_millis(),
+        "greeting": os.environ.get("GREETING"),
+        "otherFunctionVariable": os.environ.get("ONLY_IN_OTHER"),
+        "pid": os.getpid(),
+        "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+    }
+
+
+def sqs_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"batchItemFailures": []}

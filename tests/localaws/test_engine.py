@@ -1,0 +1,387 @@
+"""localaws.engine: the speed-ups give the same executions and histories as stock moto."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localaws import engine, moto_patches
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/states"
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+_GENERATED_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|Request ID: \w+")
+
+
+@pytest.fixture(autouse=True)
+def _stock_after_each_test() -> Iterator[None]:
+    engine.uninstall()
+    yield
+    engine.uninstall()
+
+
+def client(service: str) -> Any:
+    return cast(Any, boto3).client(service, region_name=REGION)
+
+
+def make_table(name: str = "orders") -> str:
+    client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def wait_terminal(arn: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    sfn = client("stepfunctions")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.005)
+    raise AssertionError(f"{arn} still RUNNING after {timeout_s} s")
+
+
+def normalized_history(arn: str) -> list[dict[str, Any]]:
+    """History without what differs between any two runs: timestamps and generated ids."""
+    events = client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    normalized = []
+    for event in events:
+        kept = {key: value for key, value in event.items() if key != "timestamp"}
+        normalized.append(json.loads(_GENERATED_IDS.sub("<id>", json.dumps(kept, default=str))))
+    return normalized
+
+
+def run(definition: dict[str, Any], inputs: list[dict[str, Any]], *, setup: Callable[[], None] | None = None):
+    """Run ``inputs`` (concurrently) in a fresh moto world; return (status, output, history) per input."""
+    with mock_aws(config=MOTO_CONFIG):
+        if setup:
+            setup()
+        sfn = client("stepfunctions")
+        arn = sfn.create_state_machine(name="under-test", definition=json.dumps(definition), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        started = [
+            sfn.start_execution(stateMachineArn=arn, name=f"run-{n}", input=json.dumps(data))["executionArn"]
+            for n, data in enumerate(inputs)
+        ]
+        results = []
+        for execution_arn in started:
+            described = wait_terminal(execution_arn)
+            results.append(
+                (
+                    described["status"],
+                    json.loads(described.get("output", "null")),
+                    normalized_history(execution_arn),
+                )
+            )
+        return results
+
+
+def stock_and_ours(definition: dict[str, Any], inputs: list[dict[str, Any]], **kwargs: Any):
+    engine.uninstall()
+    stock = run(definition, inputs, **kwargs)
+    engine.install()
+    ours = run(definition, inputs, **kwargs)
+    return stock, ours
+
+
+CHOICE_PASS_TASK = {
+    "StartAt": "Record",
+    "States": {
+        "Record": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "orders", "Item": {"orderId": {"S.$": "$.orderId"}}},
+            "ResultPath": "$.recorded",
+            "Next": "Large?",
+        },
+        "Large?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.amount", "NumericGreaterThan": 100, "Next": "Large"}],
+            "Default": "Small",
+        },
+        "Large": {"Type": "Pass", "Result": {"tier": "large"}, "ResultPath": "$.tier", "End": True},
+        "Small": {"Type": "Pass", "Parameters": {"tier": "small", "order.$": "$.orderId"}, "End": True},
+    },
+}
+
+
+def test_choice_pass_task_matches_stock_and_uses_the_cached_program() -> None:
+    # Given a Task -> Choice -> Pass definition and inputs that take each branch
+    inputs = [
+        {"orderId": "o-1", "amount": 500},
+        {"orderId": "o-2", "amount": 5},
+        {"orderId": "o-3", "amount": 101},
+    ]
+
+    # When it runs on stock moto and with the engine installed
+    stock, ours = stock_and_ours(CHOICE_PASS_TASK, inputs, setup=make_table)
+
+    # Then status, output and the whole history are the same, and the parsed program was reused
+    assert ours == stock
+    assert [status for status, _, _ in ours] == ["SUCCEEDED"] * 3
+    assert ours[0][1]["tier"] == {"tier": "large"}
+    assert ours[1][1] == {"tier": "small", "order": "o-2"}
+    assert engine.stats()["parsed_program"]["hits"] >= 3
+
+
+def test_parallel_and_map_match_stock() -> None:
+    # Given a Parallel of two branches followed by a Map whose iterator chooses per item
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": True}}},
+                    {
+                        "StartAt": "B",
+                        "States": {"B": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": True}},
+                    },
+                ],
+                "ResultPath": "$.both",
+                "Next": "Each",
+            },
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": 4,
+                "Iterator": {
+                    "StartAt": "Even?",
+                    "States": {
+                        "Even?": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$.even", "BooleanEquals": True, "Next": "Even"}],
+                            "Default": "Odd",
+                        },
+                        "Even": {"Type": "Pass", "Parameters": {"even.$": "$.v"}, "End": True},
+                        "Odd": {"Type": "Pass", "Parameters": {"odd.$": "$.v"}, "End": True},
+                    },
+                },
+                "ResultPath": "$.each",
+                "End": True,
+            },
+        },
+    }
+    inputs = [{"n": n, "items": [{"v": v, "even": v % 2 == 0} for v in range(n, n + 5)]} for n in (1, 2)]
+
+    # When it runs on stock moto and with the engine installed
+    stock, ours = stock_and_ours(definition, inputs)
+
+    # Then outputs are equal, and so are the histories up to the interleaving of concurrent branches
+    assert [(s, o) for s, o, _ in ours] == [(s, o) for s, o, _ in stock]
+    assert ours[0][1]["both"] == ["a", {"n": 1}]
+    assert ours[1][1]["each"][0] == {"even": 2}
+    for (_, _, ours_history), (_, _, stock_history) in zip(ours, stock, strict=True):
+        assert sorted(e["type"] for e in ours_history) == sorted(e["type"] for e in stock_history)
+
+
+RETRY_CATCH = {
+    "StartAt": "Write",
+    "States": {
+        "Write": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "no-such-table", "Item": {"orderId": {"S.$": "$.orderId"}}},
+            "Retry": [
+                {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1, "BackoffRate": 1}
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Compensate"}],
+            "Next": "Done",
+        },
+        "Compensate": {"Type": "Pass", "Parameters": {"compensated.$": "$.orderId"}, "End": True},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_retry_and_catch_of_a_failing_task_match_stock_and_count_per_execution() -> None:
+    # Given a task that always fails, retried once then caught, started for 3 orders at the same time
+    inputs = [{"orderId": f"o-{n}"} for n in range(3)]
+
+    # When it runs on stock moto and with the engine installed
+    stock, ours = stock_and_ours(RETRY_CATCH, inputs)
+
+    # Then the same history, and each execution made exactly 2 attempts: retry counters are not shared
+    assert ours == stock
+    for n, (status, output, history) in enumerate(ours):
+        assert status == "SUCCEEDED"
+        assert output == {"compensated": f"o-{n}"}
+        assert [e["type"] for e in history].count("TaskScheduled") == 2
+
+
+def test_wait_for_task_token_wakes_as_soon_as_send_task_success_arrives() -> None:
+    engine.install()
+    with mock_aws(config=MOTO_CONFIG):
+        # Given an execution waiting on an SQS callback, and a worker thread that answers it
+        queue_url = client("sqs").create_queue(QueueName="payment")["QueueUrl"]
+        definition = {
+            "StartAt": "Pay",
+            "States": {
+                "Pay": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {
+                        "QueueUrl": queue_url,
+                        "MessageBody": {"orderId.$": "$.orderId", "taskToken.$": "$$.Task.Token"},
+                    },
+                    "End": True,
+                }
+            },
+        }
+        sfn = client("stepfunctions")
+        machine = sfn.create_state_machine(name="pay", definition=json.dumps(definition), roleArn=ROLE)
+        answered_at: list[float] = []
+
+        def payment_worker() -> None:
+            sqs = client("sqs")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])
+                if messages:
+                    body = json.loads(messages[0]["Body"])
+                    answered_at.append(time.monotonic())
+                    client("stepfunctions").send_task_success(
+                        taskToken=body["taskToken"], output=json.dumps({"paid": body["orderId"]})
+                    )
+                    return
+                time.sleep(0.01)
+
+        worker = threading.Thread(target=payment_worker)
+        worker.start()
+
+        # When the execution starts and the worker calls SendTaskSuccess
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input='{"orderId": "o-9"}')[
+            "executionArn"
+        ]
+        described = wait_terminal(arn, timeout_s=10)
+        finished_at = time.monotonic()
+        worker.join(timeout=10)
+
+        # Then it succeeds with the callback output, well within a poll interval of the answer
+        assert described["status"] == "SUCCEEDED"
+        assert json.loads(described["output"]) == {"paid": "o-9"}
+        assert answered_at and finished_at - answered_at[0] < 0.5
+
+
+def test_concurrent_executions_of_one_definition_do_not_interfere() -> None:
+    engine.install()
+    # Given one cached program and 24 executions with different inputs, all in flight together
+    definition = {
+        "StartAt": "Tier",
+        "States": {
+            "Tier": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 12, "Next": "High"}],
+                "Default": "Low",
+            },
+            "High": {"Type": "Pass", "Parameters": {"n.$": "$.n", "tier": "high"}, "Next": "Echo"},
+            "Low": {"Type": "Pass", "Parameters": {"n.$": "$.n", "tier": "low"}, "Next": "Echo"},
+            "Echo": {"Type": "Pass", "Result": {"fixed": True}, "ResultPath": "$.echo", "End": True},
+        },
+    }
+    inputs = [{"n": n} for n in range(24)]
+
+    # When they all run
+    results = run(definition, inputs)
+
+    # Then each output belongs to its own input, and the Pass Result literal was never mutated across runs
+    for n, (status, output, _) in enumerate(results):
+        assert status == "SUCCEEDED"
+        assert output == {"n": n, "tier": "high" if n >= 12 else "low", "echo": {"fixed": True}}
+    assert engine.stats()["parsed_program"]["hits"] >= 24
+
+
+def test_update_state_machine_takes_effect_for_new_executions() -> None:
+    engine.install()
+    with mock_aws(config=MOTO_CONFIG):
+        # Given a state machine that has run once (its program is cached)
+        sfn = client("stepfunctions")
+
+        def says(word: str) -> str:
+            return json.dumps(
+                {"StartAt": "S", "States": {"S": {"Type": "Pass", "Result": {"word": word}, "End": True}}}
+            )
+
+        arn = sfn.create_state_machine(name="greeter", definition=says("before"), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        first = wait_terminal(sfn.start_execution(stateMachineArn=arn)["executionArn"])
+
+        # When the definition is updated and a new execution starts
+        sfn.update_state_machine(stateMachineArn=arn, definition=says("after"))
+        second = wait_terminal(sfn.start_execution(stateMachineArn=arn)["executionArn"])
+
+        # Then the new execution runs the new definition, the old one keeps its own
+        assert json.loads(first["output"]) == {"word": "before"}
+        assert json.loads(second["output"]) == {"word": "after"}
+        assert sfn.describe_state_machine_for_execution(executionArn=second["executionArn"])[
+            "definition"
+        ] == says("after")
+
+
+def test_unnamed_executions_get_distinct_names() -> None:
+    engine.install()
+    with mock_aws(config=MOTO_CONFIG):
+        # Given a state machine
+        sfn = client("stepfunctions")
+        definition = json.dumps({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": True}}})
+        arn = sfn.create_state_machine(name="anon", definition=definition, roleArn=ROLE)["stateMachineArn"]
+
+        # When StartExecution is called twice without a name (stock moto names both "None", refuses the 2nd)
+        first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+
+        # Then both run, under different generated names
+        assert first != second
+        assert not first.endswith(":None")
+        assert wait_terminal(second)["status"] == "SUCCEEDED"
+
+
+def test_task_clients_are_reused_across_executions() -> None:
+    # Given the engine installed and a definition with one DynamoDB task
+    engine.install()
+
+    # When it runs 4 times
+    results = run(CHOICE_PASS_TASK, [{"orderId": f"o-{n}", "amount": n} for n in range(4)], setup=make_table)
+
+    # Then one DynamoDB client served all four task calls
+    assert [status for status, _, _ in results] == ["SUCCEEDED"] * 4
+    assert engine.stats()["client_cache"] == {"hits": 3, "misses": 1}
+
+
+def test_install_is_idempotent_and_uninstall_restores_moto() -> None:
+    parser = moto_patches.resolve("moto.stepfunctions.parser.asl.parse.asl_parser.AmazonStateLanguageParser")
+    stock_parse = parser.parse
+
+    # Given the engine installed twice
+    engine.install()
+    engine.install()
+    patched_parse = parser.parse
+
+    # When it is uninstalled
+    engine.uninstall()
+
+    # Then it had replaced moto's code once, and moto's own code is back (still a staticmethod)
+    assert patched_parse is not stock_parse
+    assert engine.installed() == frozenset()
+    assert parser.parse is stock_parse
+    assert isinstance(parser.__dict__["parse"], staticmethod)
+
+
+def test_unknown_patch_name_is_refused() -> None:
+    # Given / When / Then: a typo must not silently install nothing
+    with pytest.raises(ValueError, match="unknown engine patches"):
+        engine.install(["parsed_programs"])
