@@ -2,8 +2,9 @@
 
 Every outcome the workflow can reach is exercised: normal, multi-SKU and priority orders, a declined
 payment, a transient payment failure, out of stock, a shipping failure, the same event delivered twice, a
-malformed event, and a poison message that lands in a DLQ and fires its alarm. The demo reads everything back through the
-public AWS APIs of the endpoint, as a user would, and exits non-zero if any order ends where it should not.
+malformed event, and a poison message that lands in a DLQ and fires its alarm. The demo reads everything
+back through the public AWS APIs of the endpoint, as a user would, and exits non-zero if any order ends
+where it should not.
 """
 
 from __future__ import annotations
