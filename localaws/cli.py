@@ -354,7 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--run-dir", default=".localaws", help="logs and scratch files")
     up.add_argument("--no-seed", action="store_true", help="do not stock the inventory catalogue")
     up.add_argument(
-        "--time-scale", type=float, default=1.0, help="speed factor for waits (batching windows, alarms)"
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiplies CloudWatch periods, batching windows and backoffs (0.1: ten times faster)",
     )
     up.add_argument("--workers", type=int, default=2, help="warm workers per Lambda function")
     up.set_defaults(run=_local_up)

@@ -29,8 +29,9 @@ from workflows import states
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-# The demo compresses CloudWatch time (alarm periods, batching windows) so that it finishes in seconds.
-DEMO_TIME_SCALE = 60.0
+# The demo compresses CloudWatch time (alarm periods, batching windows, backoffs) so it finishes in seconds:
+# every such duration is multiplied by this.
+DEMO_TIME_SCALE = 1 / 60
 
 console = Console(soft_wrap=True)
 
@@ -414,7 +415,7 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
                 break
             time.sleep(0.25)
     # The analytics function reads the stream in batching windows; give the last one time to close.
-    time.sleep(max(0.5, 5 / local.time_scale * 2))
+    time.sleep(max(0.5, 5 * local.time_scale * 2))
 
     outcomes = []
     for scenario, order_id, event_ids in posted:
@@ -564,6 +565,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--time-scale",
         type=float,
         default=DEMO_TIME_SCALE,
-        help=f"CloudWatch periods and batching windows run this much faster (default {DEMO_TIME_SCALE:g})",
+        help=f"multiplies CloudWatch periods, batching windows and backoffs (default {DEMO_TIME_SCALE:.4g})",
     )
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for every outcome")
