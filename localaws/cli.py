@@ -39,7 +39,7 @@ class CliError(Exception):
 # -- helpers --------------------------------------------------------------------------------------------
 
 
-def _prefix() -> str:
+def resource_prefix() -> str:
     """The resource prefix: ``cdk.json``'s context (the same value the infra reads), else the default."""
     from infra.naming import DEFAULT_PREFIX
 
@@ -102,7 +102,7 @@ def _print_report(report: DeployReport, *, title: str) -> None:
             console.print(f"  {stack}.{name} = {value}")
 
 
-def _seed_catalogue(report: DeployReport, region: str = "us-east-1") -> str | None:
+def seed_catalogue(report: DeployReport, region: str = "us-east-1") -> str | None:
     """Stock SKU-1..SKU-20 in the inventory table; the table is the one the inventory function is given."""
     table = next(
         (f.environment["INVENTORY_TABLE"] for f in report.functions if "INVENTORY_TABLE" in f.environment),
@@ -151,7 +151,7 @@ def _local_up(args: argparse.Namespace) -> int:
             lambda r: _print_report(r, title=f"redeployed ({len(r.created)} new, {len(r.updated)} changed)")
         )
         if not args.no_seed:
-            table = _seed_catalogue(report, local.region)
+            table = seed_catalogue(report, local.region)
             if table:
                 console.print(f"seeded {len(CATALOGUE_SKUS)} SKUs x {CATALOGUE_UNITS} units in {table}")
             else:
@@ -197,7 +197,7 @@ def _put_order(args: argparse.Namespace) -> int:
     from services.shared.contract import EVENT_SOURCE, ORDER_PLACED
 
     detail = _order_detail(args)
-    bus = args.bus or Names(_prefix())("orders")
+    bus = args.bus or Names(resource_prefix())("orders")
     try:
         response = _client(args, "events").put_events(
             Entries=[

@@ -529,14 +529,14 @@ def show(report: DemoReport) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from localaws.cli import _prefix, _seed_catalogue
+    from localaws.cli import resource_prefix, seed_catalogue
     from localaws.runtime import LocalAws
 
     cdk_out = Path(args.cdk_out)
     if not (cdk_out / "manifest.json").is_file():
         console.print(f"[red]no synthesized app in {cdk_out}/: run `make synth` first[/]")
         return 2
-    names = Names(_prefix())
+    names = Names(resource_prefix())
     local = LocalAws(cdk_out=cdk_out, port=args.port, time_scale=args.time_scale, watch_assembly=False)
     with console.status("starting the embedded AWS and deploying cdk.out ..."):
         deployed = local.start()
@@ -546,7 +546,7 @@ def main(args: argparse.Namespace) -> int:
             console.print(
                 f"  not deployed (no local meaning): {item.logical_id} ({item.type}): {item.reason}"
             )
-        _seed_catalogue(deployed)
+        seed_catalogue(deployed)
         report = run(local, names=names, timeout=args.timeout, live=not args.json)
     finally:
         local.stop()
