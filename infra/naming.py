@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_PREFIX = "orderflow"
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
@@ -33,3 +35,10 @@ class Names:
         if queue_name.endswith(".fifo"):
             return self(f"{queue_name.removesuffix('.fifo')}-dlq.fifo")
         return self(f"{queue_name}-dlq")
+
+
+def configured_prefix(cdk_json: Path = Path("cdk.json")) -> str:
+    """The prefix in ``cdk.json``'s context (what `cdk synth` uses by default), else ``orderflow``."""
+    if cdk_json.is_file():
+        return str(json.loads(cdk_json.read_text()).get("context", {}).get("prefix", DEFAULT_PREFIX))
+    return DEFAULT_PREFIX

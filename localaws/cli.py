@@ -39,16 +39,6 @@ class CliError(Exception):
 # -- helpers --------------------------------------------------------------------------------------------
 
 
-def resource_prefix() -> str:
-    """The resource prefix: ``cdk.json``'s context (the same value the infra reads), else the default."""
-    from infra.naming import DEFAULT_PREFIX
-
-    cdk_json = Path("cdk.json")
-    if cdk_json.is_file():
-        return str(json.loads(cdk_json.read_text()).get("context", {}).get("prefix", DEFAULT_PREFIX))
-    return DEFAULT_PREFIX
-
-
 def _client(args: argparse.Namespace, service: str) -> Any:
     import boto3
     from botocore.config import Config
@@ -193,11 +183,11 @@ def _order_detail(args: argparse.Namespace) -> dict[str, Any]:
 def _put_order(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from infra.naming import Names
+    from infra.naming import Names, configured_prefix
     from services.shared.contract import EVENT_SOURCE, ORDER_PLACED
 
     detail = _order_detail(args)
-    bus = args.bus or Names(resource_prefix())("orders")
+    bus = args.bus or Names(configured_prefix())("orders")
     try:
         response = _client(args, "events").put_events(
             Entries=[
@@ -385,8 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_options(show)
     show.set_defaults(run=_executions_show)
 
-    demo_parser = commands.add_parser("demo", help="the guided demo")
-    from localaws import demo
+    from localaws import demo, watch
+
+    watch_parser = commands.add_parser("watch", help="a live view of executions, queues and alarms")
+    watch.add_arguments(watch_parser)
+    watch_parser.set_defaults(run=watch.main)
+
+    demo_parser = commands.add_parser("demo", help="the main job: sample orders through the local AWS")
 
     demo.add_arguments(demo_parser)
     demo_parser.set_defaults(run=demo.main)

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from infra.naming import Names
+from infra.naming import Names, configured_prefix
 from services.shared.contract import EVENT_SOURCE, ORDER_PLACED, OrderStatus
 from workflows import states
 
@@ -529,14 +529,14 @@ def show(report: DemoReport) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from localaws.cli import resource_prefix, seed_catalogue
+    from localaws.cli import seed_catalogue
     from localaws.runtime import LocalAws
 
     cdk_out = Path(args.cdk_out)
     if not (cdk_out / "manifest.json").is_file():
         console.print(f"[red]no synthesized app in {cdk_out}/: run `make synth` first[/]")
         return 2
-    names = Names(resource_prefix())
+    names = Names(configured_prefix())
     local = LocalAws(cdk_out=cdk_out, port=args.port, time_scale=args.time_scale, watch_assembly=False)
     with console.status("starting the embedded AWS and deploying cdk.out ..."):
         deployed = local.start()

@@ -7,10 +7,8 @@ embedded local AWS, or a real account with ``--endpoint-url`` pointing there.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,7 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from infra.naming import DEFAULT_PREFIX, Names
+from infra.naming import Names, configured_prefix
 from localaws.console import readers
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
@@ -33,13 +31,6 @@ STATUS_STYLE = {
     "ALARM": "bold red",
     "INSUFFICIENT_DATA": "yellow",
 }
-
-
-def resource_prefix(cdk_json: Path = Path("cdk.json")) -> str:
-    """The prefix the infra was synthesized with (``cdk.json`` context), else the default."""
-    if cdk_json.is_file():
-        return str(json.loads(cdk_json.read_text()).get("context", {}).get("prefix", DEFAULT_PREFIX))
-    return DEFAULT_PREFIX
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,7 +128,7 @@ def _clients(endpoint: str) -> dict[str, Any]:
 
 def main(args: argparse.Namespace) -> int:
     endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
-    watcher = Watcher(_clients(endpoint), Names(args.prefix or resource_prefix()), max_executions=args.max)
+    watcher = Watcher(_clients(endpoint), Names(args.prefix or configured_prefix()), max_executions=args.max)
     console = Console()
     try:
         if args.once:

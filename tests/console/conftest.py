@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from infra.naming import Names
+from infra.naming import Names, configured_prefix
 from localaws.console import ConsoleApp, make_console_app
 from localaws.runtime import LocalAws
-from localaws.watch import resource_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "histories"
@@ -43,7 +42,7 @@ def wait_for(check: Callable[[], Any], *, timeout: float = 30.0, every: float = 
 
 @pytest.fixture(scope="package")
 def orderflow_names() -> Names:
-    return Names(resource_prefix(REPO / "cdk.json"))
+    return Names(configured_prefix(REPO / "cdk.json"))
 
 
 @pytest.fixture(scope="package")
