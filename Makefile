@@ -14,7 +14,7 @@ LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEF
 
 SOURCES := app.py infra workflows services localaws tests
 
-.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,7 +50,10 @@ format: dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(SOURCES)
 	$(BIN)/ruff format $(SOURCES)
 
-test: lint ## the whole suite: lint, cdk-nag, infrastructure, unit, handler, local runtime and workflow tests
+browser: ## Debian's chromium for the console's browser test
+	@.ci/ensure-chromium
+
+test: lint browser ## the whole suite: lint, cdk-nag, infrastructure, unit, handler, local runtime and workflow tests
 	$(LOCAL_AWS_ENV) $(BIN)/pytest
 
 unit: dev ## unit and handler tests only

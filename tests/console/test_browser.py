@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright import sync_api
 
 from localaws.console.readers import history
 from localaws.runtime import LocalAws
@@ -30,13 +31,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = REPO / ".localaws" / "screenshots"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture(scope="module")
 def page(console_url: str) -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    # `make test` installs Debian's chromium (.ci/ensure-chromium); without it this test fails, never skips.
+    assert CHROMIUM.exists() and shutil.which(str(CHROMIUM)), "no /usr/bin/chromium: run .ci/ensure-chromium"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
