@@ -510,7 +510,12 @@ def show(report: DemoReport) -> None:
     console.rule("system-alerts notifications")
     for alert in report.alert_notifications:
         message = alert["message"]
-        summary = message.get("NewStateReason") or message.get("kind") or json.dumps(message)[:160]
+        if message.get("kind") == "dlq-report":
+            found = message.get("messages", [])
+            verdicts = "; ".join(f"{m.get('verdict')}: {m.get('detail')}" for m in found)
+            summary = f"{message.get('sampled')} message(s) inspected — {verdicts or 'none'}"
+        else:
+            summary = message.get("NewStateReason") or json.dumps(message)[:160]
         console.print(f"  {alert['subject']}: {summary}")
     console.rule("analytics aggregates")
     table = Table()
