@@ -17,6 +17,7 @@ class SqsDeadLetterSource:
             QueueUrl=queue_url,
             MaxNumberOfMessages=min(limit, 10),
             VisibilityTimeout=0,
+            WaitTimeSeconds=0,  # a peek: the DLQ's 20 s long polling would only hold the function up
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
