@@ -119,7 +119,7 @@ class OrderWorkflow(Construct):
             announcement["reason"] = sfn.JsonPath.string_at(reason_path)
         describe = sfn.Pass(
             self,
-            f"Describe {milestone.value.capitalize()}",
+            states.describe(milestone),
             parameters=announcement,
             result_path="$.announcement",
         )
@@ -487,6 +487,13 @@ class OrderWorkflow(Construct):
             dedup_id=sfn.JsonPath.format("{}-charge", sfn.JsonPath.string_at(ORDER_KEY)),
         )
         for request in (request_payment, request_priority_payment):
+            # Only a failed send is retried; the service's own answers (PaymentDeclined) never are.
+            request.add_retry(
+                errors=["SQS.SdkClientException", "SQS.AmazonSQSException"],
+                max_attempts=3,
+                interval=Duration.seconds(1),
+                backoff_rate=2,
+            )
             # Declined: nothing was charged or reserved. Anything else (a timeout, say) may have charged.
             request.add_catch(cancel_order, errors=[PAYMENT_DECLINED], result_path="$.failure")
             request.add_catch(refund, errors=["States.ALL"], result_path="$.failure")

@@ -44,6 +44,11 @@ EMIT_ORDER_CANCELLED: Final = "Emit OrderCancelled"
 ORDER_CANCELLED: Final = "Order Cancelled"
 
 
+def describe(milestone: Milestone) -> str:
+    """The Pass state that builds a milestone's lifecycle message."""
+    return f"Describe {milestone.value.capitalize()}"
+
+
 def notify(milestone: Milestone) -> str:
     """The SNS publish to ``order-status`` at a milestone."""
     return f"Notify {milestone.value.capitalize()}"
