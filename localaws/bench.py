@@ -8,9 +8,15 @@
   in a child process.
 * ``peer``: the same workload over HTTP against MiniStack, when a Python with ``ministack`` installed is given
   (``--ministack-python`` or ``MINISTACK_PYTHON``); otherwise it says why it did not run.
+* ``orders``: whole orders end to end through ``LocalAws`` (the synthesized template in ``cdk.out``, the real
+  Lambda handlers in worker processes, all delivery mechanisms): ``OrderPlaced`` events are put on the bus at
+  a paced rate, in steps of increasing rate; each step reports the completion rate and the P50/P95 latency
+  from PutEvents to the order's execution reaching a terminal status. The sustained rate is the highest step
+  that kept up (completions at >= 90 % of the offered rate, P95 under 5 s).
 
-Every part is a function returning a dict (``engine_part``, ``peer_part``); ``main`` puts them in one
-object. Everything binds to loopback, every wait is bounded, and child processes are stopped before returning.
+Every part is a function returning a dict (``engine_part``, ``peer_part``, ``orders_part``); ``main`` puts
+them in one object. Everything binds to loopback, every wait is bounded, and child processes are stopped
+before returning.
 """
 
 from __future__ import annotations
@@ -330,15 +336,26 @@ def _wait_for_http(url: str, process: subprocess.Popen[bytes]) -> None:
     raise TimeoutError(f"no answer from {url} within {SERVER_START_DEADLINE_S} s")
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc), or None where that is not readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @contextlib.contextmanager
-def child_server(command: list[str], env: dict[str, str], probe_url: str, log_path: Path) -> Iterator[None]:
+def child_server(
+    command: list[str], env: dict[str, str], probe_url: str, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             _wait_for_http(probe_url, process)
-            yield
+            yield process
         finally:
             process.terminate()
             try:
@@ -348,7 +365,9 @@ def child_server(command: list[str], env: dict[str, str], probe_url: str, log_pa
                 process.wait(timeout=15)
 
 
-def http_run(endpoint: str, account_id: str, executions: int, concurrency: int) -> dict[str, Any]:
+def http_run(
+    endpoint: str, account_id: str, executions: int, concurrency: int, server_pid: int | None = None
+) -> dict[str, Any]:
     from botocore.config import Config
 
     config = Config(retries={"total_max_attempts": 1}, max_pool_connections=concurrency + 4)
@@ -368,36 +387,54 @@ def http_run(endpoint: str, account_id: str, executions: int, concurrency: int) 
 
     workload = create_workload(client, account_id)
     run_executions(client("stepfunctions"), workload, executions=WARMUP_EXECUTIONS, concurrency=1)
+    cpu_before = process_cpu_s(server_pid) if server_pid else None
     result = run_executions(
         client("stepfunctions"), workload, executions=executions, concurrency=concurrency, first_index=100_000
     )
+    cpu_after = process_cpu_s(server_pid) if server_pid else None
+    if cpu_before is not None and cpu_after is not None:
+        # Everything the server did for the run: StartExecution, the waiter's DescribeExecution polls, the
+        # executions themselves.
+        result["server_cpu_ms_per_execution"] = round((cpu_after - cpu_before) * 1000 / executions, 2)
     result["side_effects"] = side_effects(client, workload)
     return result
 
 
 def serve_moto(port: int) -> None:
-    """Child-process entry: mock_aws + engine + ThreadedMotoServer on loopback until terminated."""
+    """Child-process entry: localaws's endpoint (mock_aws + keep-alive server) + engine until terminated.
+
+    ``LOCALAWS_BENCH_STOCK=1`` serves stock moto instead: its ThreadedMotoServer, no engine.
+    """
     import logging
     import signal
 
-    from moto import mock_aws
-    from moto.server import ThreadedMotoServer
-
     from localaws import engine
+    from localaws.server import LocalEndpoint
 
     os.environ["MOTO_PORT"] = str(port)  # where moto's engine would call without the in-process stubber
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with mock_aws(config=cast(Any, MOTO_CONFIG)):
-        if os.environ.get("LOCALAWS_BENCH_STOCK") != "1":
-            engine.install()
-        server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
-        server.start()
-        try:
-            stop.wait(timeout=3600)
-        finally:
-            server.stop()
+    if os.environ.get("LOCALAWS_BENCH_STOCK") == "1":
+        from moto import mock_aws
+        from moto.server import ThreadedMotoServer
+
+        with mock_aws(config=cast(Any, MOTO_CONFIG)):
+            server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
+            server.start()
+            try:
+                stop.wait(timeout=3600)
+            finally:
+                server.stop()
+        return
+    engine.install()
+    endpoint = LocalEndpoint(port=port)
+    endpoint.start()
+    try:
+        stop.wait(timeout=3600)
+    finally:
+        endpoint.stop()
+        engine.uninstall()
 
 
 def _quiet_env() -> dict[str, str]:
@@ -411,12 +448,14 @@ def moto_http_part(executions: int, concurrency: int, log_dir: Path) -> dict[str
     endpoint = f"http://{LOOPBACK}:{port}"
     command = [sys.executable, "-m", "localaws.bench", "--serve-moto", str(port)]
     try:
-        with child_server(command, _quiet_env(), f"{endpoint}/moto-api/", log_dir / "bench-moto-server.log"):
-            result = http_run(endpoint, "123456789012", executions, concurrency)
+        with child_server(
+            command, _quiet_env(), f"{endpoint}/moto-api/", log_dir / "bench-moto-server.log"
+        ) as server:
+            result = http_run(endpoint, "123456789012", executions, concurrency, server.pid)
     except Exception as exc:
         return {"ran": False, "reason": f"{type(exc).__name__}: {exc}"}
     result["ran"] = True
-    result["server"] = "moto ThreadedMotoServer + localaws.engine, child process, loopback"
+    result["server"] = "localaws.server.LocalEndpoint + localaws.engine, child process, loopback"
     return result
 
 
@@ -470,8 +509,8 @@ def peer_part(args: argparse.Namespace, ours: dict[str, Any] | None) -> dict[str
             env,
             f"{endpoint}/_ministack/health",
             args.log_dir / "bench-ministack.log",
-        ):
-            result = http_run(endpoint, "000000000000", args.executions, args.concurrency)
+        ) as server:
+            result = http_run(endpoint, "000000000000", args.executions, args.concurrency, server.pid)
     except Exception as exc:
         return {
             "ran": False,
@@ -483,6 +522,173 @@ def peer_part(args: argparse.Namespace, ours: dict[str, Any] | None) -> dict[str
     ours_http = (ours or {}).get("http", {}).get("executions_per_s")
     result["ratio_ours_http_over_peer"] = _ratio(ours_http, result["executions_per_s"])
     return result
+
+
+# --- orders end to end ---------------------------------------------------------------------------------
+
+ORDER_P95_TARGET_S = 5.0
+ORDER_KEEP_UP_FRACTION = 0.9
+ORDER_DRAIN_DEADLINE_S = 120.0
+TERMINAL_EXECUTION_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+def _normal_order(order_id: str) -> dict[str, Any]:
+    detail: dict[str, Any] = json.loads((REPO_ROOT / "localaws" / "samples" / "normal.json").read_text())
+    detail["orderId"] = order_id
+    return detail
+
+
+def _executions_by_order(sfn: Any, machine_arn: str, order_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The execution of each of ``order_ids`` seen so far (by the orderId in its input), terminal or not."""
+    found: dict[str, dict[str, Any]] = {}
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn):
+        for execution in page["executions"]:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            order_id = json.loads(described.get("input") or "{}").get("detail", {}).get("orderId")
+            if order_id in order_ids:
+                found[order_id] = described
+    return found
+
+
+def _count_terminal(sfn: Any, machine_arn: str) -> int:
+    return sum(
+        1
+        for status in TERMINAL_EXECUTION_STATUSES
+        for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=machine_arn, statusFilter=status
+        )
+        for _ in page["executions"]
+    )
+
+
+def run_order_step(
+    local: Any, machine_arn: str, bus: str, *, orders: int, rate: float, tag: str
+) -> dict[str, Any]:
+    """Put ``orders`` OrderPlaced events at ``rate`` per second; follow each to its execution's end."""
+    from services.shared.contract import EVENT_SOURCE, ORDER_PLACED
+
+    events = local.client("events")
+    sfn = local.client("stepfunctions")
+    terminal_before = _count_terminal(sfn, machine_arn)
+    order_ids = [f"bench-{tag}-{n:05d}" for n in range(orders)]
+    put_at: dict[str, float] = {}
+    put_errors: list[str] = []
+    began = time.time()
+    for n, order_id in enumerate(order_ids):
+        due = began + n / rate
+        delay = due - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        put_at[order_id] = time.time()
+        entry = {
+            "Source": EVENT_SOURCE,
+            "DetailType": ORDER_PLACED,
+            "Detail": json.dumps(_normal_order(order_id)),
+            "EventBusName": bus,
+        }
+        response = events.put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            put_errors.append(str(response["Entries"][0].get("ErrorCode")))
+    sent_s = time.time() - began
+    deadline = time.monotonic() + ORDER_DRAIN_DEADLINE_S
+    while time.monotonic() < deadline:
+        if _count_terminal(sfn, machine_arn) - terminal_before >= orders - len(put_errors):
+            break
+        time.sleep(0.25)
+    executions = _executions_by_order(sfn, machine_arn, set(order_ids))
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    last_stop = began
+    for order_id, described in executions.items():
+        statuses[described["status"]] = statuses.get(described["status"], 0) + 1
+        stop = described.get("stopDate")
+        if described["status"] in TERMINAL_EXECUTION_STATUSES and stop is not None:
+            stopped = stop.timestamp()
+            latencies.append(stopped - put_at[order_id])
+            last_stop = max(last_stop, stopped)
+    completed = len(latencies)
+    wall_s = last_stop - began
+    p95 = percentile(latencies, 0.95)
+    completion_rate = round(completed / wall_s, 2) if wall_s > 0 else None
+    return {
+        "offered_rate_per_s": rate,
+        "orders": orders,
+        "put_errors": put_errors[:3],
+        "send_s": round(sent_s, 2),
+        "completed": completed,
+        "statuses": statuses,
+        "orders_per_s": completion_rate,
+        "latency_s": {"p50": percentile(latencies, 0.50), "p95": p95, "max": percentile(latencies, 1.0)},
+        "kept_up": bool(
+            completed == orders
+            and completion_rate is not None
+            and completion_rate >= ORDER_KEEP_UP_FRACTION * min(rate, orders / max(sent_s, 1e-9))
+            and p95 is not None
+            and p95 < ORDER_P95_TARGET_S
+        ),
+    }
+
+
+def orders_part(args: argparse.Namespace) -> dict[str, Any]:
+    """Whole orders through LocalAws at paced rates (see the module docstring)."""
+    import tempfile
+
+    from infra.naming import Names, configured_prefix
+    from localaws.cli import seed_catalogue
+    from localaws.runtime import LocalAws
+
+    cdk_out = REPO_ROOT / "cdk.out"
+    if not (cdk_out / "manifest.json").is_file():
+        return {"ran": False, "reason": f"no synthesized app in {cdk_out} (run `make synth`)"}
+    names = Names(configured_prefix())
+    steps: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="localaws-bench-") as run_dir:
+        local = LocalAws(
+            cdk_out=cdk_out,
+            port=free_port(),
+            run_dir=Path(run_dir),
+            watch_assembly=False,
+            workers_per_function=args.workers,
+        )
+        try:
+            local.start()
+            table = seed_catalogue(local.report, local.region)
+            machine_arn = local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"]
+            bus = names("orders")
+            warm = run_order_step(local, machine_arn, bus, orders=5, rate=5.0, tag="warm")
+            for rate in args.order_rates:
+                # 1000 units per SKU and two per order: restock so no step runs out (OutOfStock path).
+                seed_catalogue(local.report, local.region)
+                step = run_order_step(
+                    local, machine_arn, bus, orders=args.orders, rate=rate, tag=f"r{rate:g}"
+                )
+                steps.append(step)
+                if not step["kept_up"]:
+                    break  # past saturation: higher rates only queue up more
+        except Exception as exc:
+            return {"ran": False, "reason": f"{type(exc).__name__}: {exc}", "steps": steps}
+        finally:
+            local.stop()
+    sustained = [step for step in steps if step["kept_up"]]
+    best = max(sustained, key=lambda step: step["orders_per_s"]) if sustained else None
+    return {
+        "ran": True,
+        "sample": "localaws/samples/normal.json with fresh orderIds",
+        "inventory_table": table,
+        "workers_per_function": args.workers,
+        "warmup": {"completed": warm["completed"], "statuses": warm["statuses"]},
+        "steps": steps,
+        "sustained": (
+            {
+                "orders_per_s": best["orders_per_s"],
+                "offered_rate_per_s": best["offered_rate_per_s"],
+                "latency_s": best["latency_s"],
+            }
+            if best
+            else None
+        ),
+        "target": {"orders_per_s": 100, "p95_s": ORDER_P95_TARGET_S},
+    }
 
 
 # --- entry point --------------------------------------------------------------------------------------
@@ -497,6 +703,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-http", dest="http", action="store_false", help="skip the moto-over-HTTP run")
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the MiniStack run")
+    parser.add_argument("--no-orders", dest="orders_part", action="store_false", help="skip the orders run")
+    parser.add_argument("--no-engine", dest="engine_part", action="store_false", help="skip parts 1 and 2")
+    parser.add_argument("--orders", type=int, default=200, help="orders per rate step (200)")
+    parser.add_argument(
+        "--order-rates",
+        type=lambda text: [float(rate) for rate in text.split(",")],
+        default=[5.0, 10.0, 20.0, 40.0, 100.0],
+        help="offered orders/s, one step each, stopping at the first that does not keep up (5,10,20,40,100)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="Lambda workers per function (2)")
     parser.add_argument(
         "--ministack-python", help="a Python with `ministack` installed (or MINISTACK_PYTHON)"
     )
@@ -514,8 +730,12 @@ def main(argv: list[str] | None = None) -> int:
         serve_moto(args.serve_moto)
         return 0
     report: dict[str, Any] = {}
-    report["engine"] = engine_part(args)
-    report["peer"] = peer_part(args, report["engine"]) if args.peer else {"ran": False, "reason": "--no-peer"}
+    if args.engine_part:
+        report["engine"] = engine_part(args)
+        report["peer"] = (
+            peer_part(args, report["engine"]) if args.peer else {"ran": False, "reason": "--no-peer"}
+        )
+    report["orders"] = orders_part(args) if args.orders_part else {"ran": False, "reason": "--no-orders"}
     json.dump(report, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

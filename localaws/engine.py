@@ -19,6 +19,20 @@ Stock moto 5.2.5 re-does, for every execution, work whose result never changes b
   thread-safe.
 * ``jsonpath_cache`` -- every JSONPath evaluation rebuilds a ply parser and re-parses the path. Parsed
   ``jsonpath_ng`` expressions are immutable, so we keep them per path string.
+* ``http_dispatch`` -- moto's HTTP server lists its package directory and tries every backend's URL regexes
+  for each request; both answers are fixed for the life of the process.
+* ``direct_dispatch`` -- a task's call to DynamoDB, SQS, SNS, Kinesis, EventBridge or Lambda skips botocore's
+  client machinery and moto's stubber (``localaws.direct_dispatch``), with the same answers and errors.
+* ``action_lookup`` -- every moto API call lists its handler class's methods with ``inspect.getmembers``
+  (about 0.1 ms) to check the action exists; the list changes only when a method is added to the class.
+* ``sqs_queue_attributes`` -- moto builds every queue attribute (three scans of the queue, two clock reads
+  per message) whenever it reads one, e.g. ContentBasedDeduplication on each SendMessage; we count the
+  messages in one scan with one clock read. Same dict, same values.
+* ``json_deepcopy`` -- the interpreter deep-copies state input, results, parameters and the stack many times
+  per state with ``copy.deepcopy`` (a memo entry and a dispatch per value). State data is JSON, so dicts,
+  lists and scalars are copied directly; any other object still goes through ``copy.deepcopy`` (sharing one
+  memo per copy, as stock). Unlike stock, a JSON dict or list reachable twice is copied twice -- JSON has no
+  shared references, so this is AWS's semantics.
 
 ``install()`` is idempotent; ``uninstall()`` restores moto's own code. Every moto internal touched is
 registered in ``localaws.moto_patches``.
@@ -36,7 +50,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from localaws import moto_patches
+from localaws import direct_dispatch, moto_patches
 
 PATCH_NAMES: tuple[str, ...] = (
     "parsed_program",
@@ -44,6 +58,10 @@ PATCH_NAMES: tuple[str, ...] = (
     "client_cache",
     "jsonpath_cache",
     "http_dispatch",
+    "direct_dispatch",
+    "action_lookup",
+    "sqs_queue_attributes",
+    "json_deepcopy",
 )
 
 _PARSE = "moto.stepfunctions.parser.asl.parse.asl_parser.AmazonStateLanguageParser.parse"
@@ -78,6 +96,25 @@ _JSONPATH_RESULT_PATH_PARSE = "moto.stepfunctions.parser.asl.component.common.pa
 
 _MOTO_MODULES = "moto.backends.list_of_moto_modules"
 _BACKEND_FOR_HOST = "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host"
+_METHOD_NAMES = "moto.core.responses.method_names_from_class"
+_ASL = "moto.stepfunctions.parser.asl"
+# The interpreter modules whose `copy.deepcopy` calls copy state data (each imports the copy module).
+_DEEPCOPY_USERS: tuple[str, ...] = tuple(
+    f"{_ASL}.{module}.copy"
+    for module in (
+        "eval.states",
+        "eval.environment",
+        "eval.event.event_manager",
+        "component.common.string.string_expression",
+        "component.common.path.result_path",
+        "component.state.exec.execute_state",
+        "component.state.exec.state_task.service.state_task_service",
+        "component.state.exec.state_parallel.state_parallel",
+        "component.state.exec.state_map.state_map",
+    )
+)
+_QUEUE_ATTRIBUTES = "moto.sqs.models.Queue.attributes"
+_SQS_CLOCK = "moto.sqs.models.unix_time_millis"
 
 _PARSED_PROGRAMS_MAX = 256
 _JSONPATHS_MAX = 4096
@@ -143,6 +180,7 @@ _clients = _LruCache(64)
 _ext_jsonpaths = _LruCache(_JSONPATHS_MAX)
 _plain_jsonpaths = _LruCache(_JSONPATHS_MAX)
 _hosts = _LruCache(1024)
+_direct_clients = _LruCache(64)
 
 
 def stats() -> dict[str, dict[str, int]]:
@@ -160,8 +198,12 @@ def stats() -> dict[str, dict[str, int]]:
 
 
 def clear_caches() -> None:
-    for cache in (_programs, _clients, _ext_jsonpaths, _plain_jsonpaths, _hosts):
+    for cache in (_programs, _clients, _ext_jsonpaths, _plain_jsonpaths, _hosts, _direct_clients):
         cache.clear()
+    with _method_names_lock:
+        _method_names.clear()
+    direct_dispatch.clear_routes()
+    direct_dispatch.stats.reset()
 
 
 # --- parsed_program -----------------------------------------------------------------------------------
@@ -229,13 +271,17 @@ def _start_execution(
     """moto's StepFunctionsParserBackend.start_execution, with a shallow snapshot and a generated name."""
     from moto.moto_api._internal import mock_random
     from moto.stepfunctions.parser.api import InvalidExecutionInput
-    from moto.stepfunctions.parser.backend.execution import Execution
 
+    from localaws import mock_config
+
+    # MockConfigFile (localaws.mock_config): `<stateMachineArn>#<TestCase>` runs that test case's mocks.
+    state_machine_arn, test_case_name = mock_config.split_test_case_arn(state_machine_arn)
     if name:
         self._validate_name(name)
     else:
         name = str(mock_random.uuid4())
     state_machine = self.describe_state_machine(state_machine_arn)
+    mocks = mock_config.test_case_for(state_machine, test_case_name)  # None without a test case
     existing_execution = state_machine._handle_name_input_idempotency(name, execution_input)
     if existing_execution is not None:
         return existing_execution
@@ -262,7 +308,7 @@ def _start_execution(
             name,
         )
     )
-    execution = Execution(
+    execution = mock_config.execution_type(mocks)(
         name=name,
         sm_type=snapshot.sm_type,
         role_arn=snapshot.roleArn,
@@ -276,9 +322,10 @@ def _start_execution(
         trace_header=trace_header,
         activity_store={},
     )
-    state_machine.executions.append(execution)
     _prune_finished_threads()
     execution.start()
+    # Listed only once started: before start() its status is None, and SendTask* scans every listed execution.
+    state_machine.executions.append(execution)
     return execution
 
 
@@ -297,9 +344,12 @@ def _cached_boto_client_for(region: str, service: str, state_credentials: Any = 
         os.environ.get(f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"),
     )
     key = (region, service, endpoint, env_endpoint)
-    return _clients.get_or_create(
+    client = _clients.get_or_create(
         key, lambda: moto_patches.original(_BOTO_CLIENT_FOR)(region, service, state_credentials)
     )
+    if intercepting and "direct_dispatch" in _installed:
+        return _direct_clients.get_or_create(key, lambda: direct_dispatch.DirectClient(client))
+    return client
 
 
 # --- jsonpath_cache -----------------------------------------------------------------------------------
@@ -335,6 +385,133 @@ def _cached_backend_for_host(self: Any, host: str | None) -> Any:
     return _hosts.get_or_create(host, lambda: moto_patches.original(_BACKEND_FOR_HOST)(self, host))
 
 
+# --- action_lookup ------------------------------------------------------------------------------------
+
+_method_names: dict[type, tuple[tuple[int, ...], list[str]]] = {}
+_method_names_lock = threading.Lock()
+
+
+def _cached_method_names(clazz: Any) -> list[str]:
+    """moto's ``method_names_from_class`` (the function names of a response class), listed once per class.
+
+    Keyed on the size of each class's namespace along the MRO: a method added anywhere (a patch adding a new
+    action) lists again; a method replaced in place keeps the same names.
+    """
+    fingerprint = tuple(len(vars(klass)) for klass in getattr(clazz, "__mro__", (clazz,)))
+    with _method_names_lock:
+        cached = _method_names.get(clazz)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    names: list[str] = moto_patches.original(_METHOD_NAMES)(clazz)
+    with _method_names_lock:
+        _method_names[clazz] = (fingerprint, names)
+    return names
+
+
+# --- sqs_queue_attributes ------------------------------------------------------------------------------
+
+_COUNTED_ATTRIBUTES = frozenset(
+    {
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesDelayed",
+        "ApproximateNumberOfMessagesNotVisible",
+    }
+)
+_attribute_fields: dict[str, str] = {}
+
+
+def _attribute_field(attribute: str) -> str:
+    field_name = _attribute_fields.get(attribute)
+    if field_name is None:
+        from moto.core.utils import camelcase_to_underscores
+
+        field_name = _attribute_fields[attribute] = camelcase_to_underscores(attribute)
+    return field_name
+
+
+def _message_counts(queue: Any) -> dict[str, int]:
+    """The three approximate counts in one pass, with moto's definitions of visible and delayed."""
+    from moto.sqs import models as sqs_models
+
+    now = sqs_models.unix_time_millis()  # looked up per call: the SQS event source may swap moto's clock
+    available = delayed = not_visible = 0
+    for message in list(queue._messages):
+        is_visible = now > message.visible_at
+        is_delayed = now < message.delayed_until
+        delayed += is_delayed
+        not_visible += not is_visible
+        available += is_visible and not is_delayed
+    return {
+        "ApproximateNumberOfMessages": available,
+        "ApproximateNumberOfMessagesDelayed": delayed,
+        "ApproximateNumberOfMessagesNotVisible": not_visible,
+    }
+
+
+def _queue_attributes(queue: Any) -> dict[str, Any]:
+    """moto's ``Queue.attributes``: same keys in the same order, same values, one scan of the messages."""
+    counts = _message_counts(queue)
+    result: dict[str, Any] = {}
+    for attribute in queue.BASE_ATTRIBUTES:
+        if attribute in _COUNTED_ATTRIBUTES:
+            result[attribute] = counts[attribute]
+        else:
+            result[attribute] = getattr(queue, _attribute_field(attribute))
+    if queue.fifo_queue:
+        for attribute in queue.FIFO_ATTRIBUTES:
+            result[attribute] = getattr(queue, _attribute_field(attribute))
+    if queue.kms_master_key_id:
+        for attribute in queue.KMS_ATTRIBUTES:
+            result[attribute] = getattr(queue, _attribute_field(attribute))
+    if queue.policy:
+        result["Policy"] = queue.policy
+    if queue.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(queue.redrive_policy)
+    for key, value in result.items():
+        if isinstance(value, bool):
+            result[key] = str(value).lower()
+    return result
+
+
+# --- json_deepcopy ------------------------------------------------------------------------------------
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy_json(value: Any, memo: dict[int, Any]) -> Any:
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is dict:
+        copied: dict[Any, Any] = {}
+        for key, item in value.items():
+            if type(key) not in _JSON_SCALARS:
+                copied[copy.deepcopy(key, memo)] = _copy_json(item, memo)
+            else:
+                copied[key] = _copy_json(item, memo)
+        return copied
+    if kind is list:
+        return [_copy_json(item, memo) for item in value]
+    return copy.deepcopy(value, memo)
+
+
+def json_deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``copy.deepcopy`` for JSON state data: plain dicts, lists and scalars copied directly."""
+    memo = {} if memo is None else memo
+    try:
+        return _copy_json(value, memo)
+    except RecursionError:  # a cycle (never JSON): stock deepcopy handles it
+        return copy.deepcopy(value)
+
+
+class _CopyModule:
+    """Stands in for the ``copy`` module inside the interpreter modules that deep-copy state data."""
+
+    deepcopy = staticmethod(json_deepcopy)
+    Error = copy.Error
+    copy = staticmethod(copy.copy)  # last: it shadows the module name in this class body
+
+
 # --- install / uninstall ------------------------------------------------------------------------------
 
 
@@ -366,6 +543,18 @@ def _patches() -> dict[str, list[tuple[str, Any, str]]]:
             (_MOTO_MODULES, _cached_moto_modules, "list moto's package directory once, not per HTTP request"),
             (_BACKEND_FOR_HOST, _cached_backend_for_host, "map each Host header to a backend once"),
         ],
+        # Takes effect in _cached_boto_client_for; nothing of moto's is replaced for it.
+        "direct_dispatch": [],
+        "action_lookup": [
+            (_METHOD_NAMES, _cached_method_names, "list a response class's methods once, not per API call"),
+        ],
+        "sqs_queue_attributes": [
+            (_QUEUE_ATTRIBUTES, property(_queue_attributes), "count a queue's messages in one scan"),
+        ],
+        "json_deepcopy": [
+            (path, _CopyModule, "deep-copy JSON state data directly, not through copy.deepcopy")
+            for path in _DEEPCOPY_USERS
+        ],
     }
 
 
@@ -385,6 +574,16 @@ def _register_read_only() -> None:
     ):
         moto_patches.register(used_by_start, "called by our StartExecution exactly as moto's own does")
     moto_patches.register(_STUBBER, "whether task calls are intercepted in-process (selects the endpoint)")
+    moto_patches.register(_SQS_CLOCK, "moto's SQS clock (visible / delayed), read once per attribute build")
+    moto_patches.register("moto.core.utils.camelcase_to_underscores", "attribute name -> Queue field, cached")
+    for queue_field in (
+        "moto.sqs.models.Queue.BASE_ATTRIBUTES",
+        "moto.sqs.models.Queue.FIFO_ATTRIBUTES",
+        "moto.sqs.models.Queue.KMS_ATTRIBUTES",
+        "moto.sqs.models.Message.visible",
+        "moto.sqs.models.Message.delayed",
+    ):
+        moto_patches.register(queue_field, "Queue.attributes rebuilt with moto's definitions")
 
 
 def _register_all() -> None:

@@ -63,7 +63,9 @@ def normalized_history(arn: str) -> list[dict[str, Any]]:
     return normalized
 
 
-def run(definition: dict[str, Any], inputs: list[dict[str, Any]], *, setup: Callable[[], None] | None = None):
+def run(
+    definition: dict[str, Any], inputs: list[dict[str, Any]], *, setup: Callable[[], object] | None = None
+):
     """Run ``inputs`` (concurrently) in a fresh moto world; return (status, output, history) per input."""
     with mock_aws(config=MOTO_CONFIG):
         if setup:
@@ -385,3 +387,99 @@ def test_unknown_patch_name_is_refused() -> None:
     # Given / When / Then: a typo must not silently install nothing
     with pytest.raises(ValueError, match="unknown engine patches"):
         engine.install(["parsed_programs"])
+
+
+def test_queue_attributes_are_moto_s_own_in_one_scan() -> None:
+    from moto.sqs.models import Queue
+
+    stock_attributes = cast(Any, Queue).attributes.fget
+    with mock_aws(config=MOTO_CONFIG):
+        # Given a FIFO queue with a redrive policy, and a standard queue holding visible, delayed and
+        # in-flight messages
+        sqs = client("sqs")
+        dlq = sqs.create_queue(QueueName="inventory-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        fifo = sqs.create_queue(
+            QueueName="inventory.fifo",
+            Attributes={
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "true",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}),
+            },
+        )["QueueUrl"]
+        standard = sqs.create_queue(QueueName="payment", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+        for n in range(5):
+            sqs.send_message(QueueUrl=standard, MessageBody=f"visible-{n}")
+        sqs.send_message(QueueUrl=standard, MessageBody="delayed", DelaySeconds=900)
+        sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=2)
+        sqs.send_message(QueueUrl=fifo, MessageBody="a", MessageGroupId="SKU-1")
+
+        # When the attributes are built by moto and by the engine's replacement
+        engine.install(["sqs_queue_attributes"])
+        from moto.sqs.models import sqs_backends
+
+        queues = sqs_backends["123456789012"][REGION].queues
+        ours = {name: queue.attributes for name, queue in queues.items()}
+        stock = {name: stock_attributes(queue) for name, queue in queues.items()}
+
+        # Then they are equal, key order included, and the counts are what was sent and received
+        assert ours == stock
+        assert [list(a) for a in ours.values()] == [list(a) for a in stock.values()]
+        assert ours["payment"]["ApproximateNumberOfMessages"] == 3
+        assert ours["payment"]["ApproximateNumberOfMessagesNotVisible"] == 2
+        assert ours["payment"]["ApproximateNumberOfMessagesDelayed"] == 1
+        assert ours["inventory.fifo"]["ContentBasedDeduplication"] == "true"
+        # And SendMessage reads ContentBasedDeduplication through it (dedup by body still works)
+        sqs.send_message(QueueUrl=fifo, MessageBody="a", MessageGroupId="SKU-1")
+        assert queues["inventory.fifo"].attributes["ApproximateNumberOfMessages"] == 1
+
+
+def test_json_deepcopy_copies_like_deepcopy() -> None:
+    import datetime as dt
+
+    # Given JSON state data with a non-JSON object inside, shared twice
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    marker = [when]
+    data: dict[str, Any] = {
+        "a": [1, 2.5, "x", None, True, {"b": {"c": []}}],
+        "t": (1, 2),
+        "m1": marker,
+        "m2": marker,
+    }
+
+    # When it is copied
+    copied = engine.json_deepcopy(data)
+
+    # Then it is equal but shares nothing mutable, and non-JSON values went through deepcopy
+    assert copied == data
+    copied["a"][5]["b"]["c"].append(1)
+    assert data["a"][5]["b"]["c"] == []
+    assert copied["t"] == (1, 2)
+    assert copied["m1"] is not marker
+    # And a cycle (never JSON) falls back to copy.deepcopy rather than recursing forever
+    cyclic: dict[str, Any] = {}
+    cyclic["self"] = cyclic
+    cyclic_copy = engine.json_deepcopy(cyclic)
+    assert cyclic_copy["self"] is cyclic_copy
+
+
+def test_action_lookup_sees_methods_added_to_a_handler_class() -> None:
+    from moto.core.responses import BaseResponse
+
+    class Handler(BaseResponse):
+        def first_action(self) -> str:
+            return "one"
+
+    # Given the cached lookup
+    engine.install(["action_lookup"])
+    lookup = moto_patches.resolve("moto.core.responses.method_names_from_class")
+    assert "first_action" in lookup(Handler)
+
+    # When a method is added to the class later
+    Handler.second_action = lambda self: "two"  # type: ignore[attr-defined]
+
+    # Then the lookup lists it (the cache notices the class changed), as moto's own lookup would
+    assert "second_action" in lookup(Handler)
+    assert lookup(Handler) == moto_patches.original("moto.core.responses.method_names_from_class")(Handler)

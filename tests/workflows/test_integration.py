@@ -1,0 +1,51 @@
+"""Integration scenarios: the real handlers behind the workflow, on the embedded runtime or on AWS."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.shared.contract import OrderStatus
+from tests.workflows.conftest import Started
+from tests.workflows.integration import INTEGRATION_SCENARIOS, IntegrationScenario
+from tests.workflows.polling import explained_by
+from workflows import states
+
+TARGETS = ("embedded", "aws")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("scenario", INTEGRATION_SCENARIOS, ids=[s.name for s in INTEGRATION_SCENARIOS])
+def test_order(started: Started, target: str, scenario: IntegrationScenario) -> None:
+    # Given the order, posted on the bus at session start (each delivery starts an execution)
+    if target not in started.desks:
+        pytest.skip(started.integration_skip[target])
+    desk = started.desks[target]
+    order = next(o for o in started.posted[target] if o.scenario is scenario)
+    expected = scenario.outcome
+
+    # When every execution it started has ended
+    records = desk.executions_for(order)
+
+    # Then one of them processed the order, the others (redeliveries) stopped as duplicates
+    processing = [r for r in records if r.path[-1] != states.DUPLICATE_ORDER]
+    duplicates = [r for r in records if r.path[-1] == states.DUPLICATE_ORDER]
+    assert (len(processing), len(duplicates)) == (1, scenario.deliveries - 1), [r.path for r in records]
+    (record,) = processing
+    with explained_by(record):
+        assert record.status == expected.status
+        assert record.path == list(expected.path)
+        if expected.status == "SUCCEEDED":
+            assert record.output["validation"]["orderKey"] == order.order_id
+            assert record.output["shipment"]["trackingNumber"]
+        # And its side effects are in the tables: the order record, the ledger, the stock
+        stored = desk.order_record(order.order_id)
+        assert stored["status"] == expected.order_status.value
+        assert stored["executionArn"] == record.arn
+        if expected.order_status is OrderStatus.CANCELLED:
+            assert stored["cancelReason"] == expected.reason
+        if expected.order_status is OrderStatus.REJECTED:
+            assert "items[0].quantity" in stored["reason"]
+        entries = [entry["entryId"] for entry in desk.ledger(order.order_id)]
+        assert (entries.count("CHARGE"), entries.count("REFUND")) == (expected.charges, expected.refunds)
+        for item in order.detail["items"]:
+            assert desk.available(item["sku"]) == expected.stock_left(item["sku"], item["quantity"]), item
