@@ -148,6 +148,7 @@ def _local_up(args: argparse.Namespace) -> int:
                 console.print("[yellow]no function has INVENTORY_TABLE: catalogue not seeded[/]")
         console.print(f"[bold green]local AWS ready[/] at [bold]{local.endpoint_url}[/]")
         console.print(f"  export AWS_ENDPOINT_URL={local.endpoint_url} AWS_REGION={local.region}")
+        console.print(f"  console: {local.console_url}")
         console.print(f"  Lambda logs: {Path(args.run_dir) / 'logs'}/<function>.log   (Ctrl-C stops)")
         stop.wait()
     finally:

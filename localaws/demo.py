@@ -547,6 +547,7 @@ def main(args: argparse.Namespace) -> int:
         deployed = local.start()
     try:
         console.print(f"embedded AWS on {local.endpoint_url}: {len(deployed.resources)} resources deployed")
+        console.print(f"watch it in the console: {local.console_url}  (or: orderflow watch)")
         for item in deployed.not_deployed:
             console.print(
                 f"  not deployed (no local meaning): {item.logical_id} ({item.type}): {item.reason}"

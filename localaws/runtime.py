@@ -9,8 +9,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from infra.naming import Names, configured_prefix
 from localaws import moto_fixes
 from localaws.alarms import AlarmEvaluator
+from localaws.console import CONSOLE_PATH, make_console_app, mount_console
 from localaws.deployer import DeployReport, TemplateDeployer, template_fingerprint
 from localaws.event_delivery import EventBridgeDelivery
 from localaws.kinesis_event_source import KinesisEventSource
@@ -71,7 +73,8 @@ class LocalAws:
         self.prewarm = prewarm
         self.watch_assembly = watch_assembly
         self._workers_per_function = workers_per_function
-        self.endpoint = LocalEndpoint(port=port)
+        self.endpoint = LocalEndpoint(port=port, wrap=self._mount_console)
+        self._console: Any = None
         self._lambda: LambdaRuntime | None = None
         self._deployer: TemplateDeployer | None = None
         self._mechanisms: list[DeliveryMechanism] = []
@@ -99,6 +102,26 @@ class LocalAws:
         if self._report is None:
             raise RuntimeError("nothing deployed yet")
         return self._report
+
+    @property
+    def console(self) -> Any:
+        """The console app mounted at ``/_console`` (a ``localaws.console.ConsoleApp``)."""
+        if self._console is None:
+            raise RuntimeError("LocalAws is not started")
+        return self._console
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.endpoint_url}{CONSOLE_PATH}/"
+
+    def _mount_console(self, aws_apis: Any) -> Any:
+        def console(environ: dict[str, Any], start_response: Any) -> Any:
+            if self._console is None:  # the endpoint answers before the first deploy has finished
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"the console starts once the stack is deployed"]
+            return self._console(environ, start_response)
+
+        return mount_console(aws_apis, console)
 
     def client(self, service: str) -> Any:
         """A boto3 client over HTTP to this endpoint (what a user or a Lambda handler would use)."""
@@ -141,6 +164,11 @@ class LocalAws:
         self.deploy()
         if self.prewarm:
             self._lambda.prewarm(1)
+        # The console shows the stack synthesized from the project beside cdk.out (its cdk.json's prefix).
+        self._console = make_console_app(
+            self.client, names=Names(configured_prefix(self.cdk_out.parent / "cdk.json"))
+        )
+        self._console.start()
         for mechanism_class in DELIVERY_MECHANISMS:
             mechanism = mechanism_class(
                 invoker=self.invoker,
@@ -202,6 +230,9 @@ class LocalAws:
         if self._lambda is not None:
             self._lambda.stop()
             self._lambda = None
+        if self._console is not None:
+            self._console.close()
+            self._console = None
         self.endpoint.stop()
         moto_fixes.uninstall()
         try:

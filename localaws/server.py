@@ -215,10 +215,17 @@ def make_keep_alive_server(host: str, port: int, app: WSGIApp) -> KeepAliveWSGIS
 class LocalEndpoint:
     """``mock_aws`` plus an HTTP server for it, bound to loopback only."""
 
-    def __init__(self, *, port: int = DEFAULT_PORT, host: str = LOOPBACK) -> None:
+    def __init__(
+        self,
+        *,
+        port: int = DEFAULT_PORT,
+        host: str = LOOPBACK,
+        wrap: Callable[[WSGIApp], WSGIApp] | None = None,
+    ) -> None:
         if host not in (LOOPBACK, "localhost", "::1"):
             raise ValueError("the local endpoint binds to loopback only")
         self.host = host
+        self._wrap = wrap  # e.g. mounts the console beside the AWS APIs
         self._requested_port = port
         self._mock: Any = None
         self._server: BaseWSGIServer | None = None
@@ -244,7 +251,8 @@ class LocalEndpoint:
         if self._requested_port and not port_is_free(self._requested_port, self.host):
             raise busy
         try:
-            self._server = make_keep_alive_server(self.host, self._requested_port, wsgi_app())
+            app = wsgi_app() if self._wrap is None else self._wrap(wsgi_app())
+            self._server = make_keep_alive_server(self.host, self._requested_port, app)
         except (OSError, SystemExit) as exc:  # werkzeug exits the process on a busy port
             raise busy from exc
         self._mock = mock_aws(config=MOTO_CONFIG)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from infra.naming import Names, configured_prefix
-from localaws.console import ConsoleApp, make_console_app
+from localaws.console import ConsoleApp
 from localaws.runtime import LocalAws
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,22 +79,14 @@ def orderflow_local(
 
 
 @pytest.fixture(scope="package")
-def console_app(orderflow_local: LocalAws, orderflow_names: Names) -> Iterator[ConsoleApp]:
-    app = make_console_app(orderflow_local.client, names=orderflow_names)
+def console_app(orderflow_local: LocalAws) -> ConsoleApp:
+    """The console LocalAws mounts at /_console, as `orderflow local up` serves it."""
+    app = orderflow_local.console
     assert isinstance(app, ConsoleApp)
-    yield app
-    app.close()
+    return app
 
 
 @pytest.fixture(scope="package")
-def console_url(console_app: ConsoleApp) -> Iterator[str]:
-    """Base URL of the console served by werkzeug on a free loopback port (pages under /_console/)."""
-    server = make_server("127.0.0.1", 0, console_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="console-test-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def console_url(orderflow_local: LocalAws, console_app: ConsoleApp) -> str:
+    """Base URL of the endpoint; the console's pages are under /_console/ beside the AWS APIs."""
+    return orderflow_local.endpoint_url
