@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,8 @@ from tests.console.conftest import REPO, wait_for
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium by default; ORDERFLOW_CHROMIUM names another (e.g. Google Chrome on GitHub runners).
+CHROMIUM = Path(os.environ.get("ORDERFLOW_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -35,7 +37,7 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 @pytest.fixture(scope="module")
 def page(console_url: str) -> Iterator[Any]:
     # `make test` installs Debian's chromium (.ci/ensure-chromium); without it this test fails, never skips.
-    assert CHROMIUM.exists() and shutil.which(str(CHROMIUM)), "no /usr/bin/chromium: run .ci/ensure-chromium"
+    assert CHROMIUM.exists() and shutil.which(str(CHROMIUM)), f"no {CHROMIUM}: run .ci/ensure-chromium"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
