@@ -17,17 +17,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import heapq
-import itertools
 import json
 import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localaws import moto_patches
+from localaws.retry_queue import RetryQueue
 
 if TYPE_CHECKING:
     from localaws.lambda_runtime import Invoker
@@ -245,16 +244,14 @@ class TargetDeliveryError(RuntimeError):
         self.message = message
 
 
-@dataclass(order=True)
+@dataclass
 class _Pending:
-    due: float
-    sequence: int
-    rule_arn: str = field(compare=False)
-    rule_name: str = field(compare=False)
-    target: dict[str, Any] = field(compare=False)
-    event: dict[str, Any] = field(compare=False)
-    received_at: float = field(compare=False)
-    attempts: int = field(default=0, compare=False)
+    rule_arn: str
+    rule_name: str
+    target: dict[str, Any]
+    event: dict[str, Any]
+    received_at: float
+    attempts: int = 0
 
 
 def _error_code(exc: BaseException) -> str:
@@ -281,77 +278,31 @@ class EventBridgeDelivery:
         self.region = region
         self.account_id = account_id
         self.time_scale = time_scale
-        self._workers = workers
-        self._heap: list[_Pending] = []
-        self._cond = threading.Condition()
-        self._sequence = itertools.count()
-        self._stopped = False
-        self._threads: list[threading.Thread] = []
-        self._in_progress = 0
+        self._queue: RetryQueue[_Pending] = RetryQueue(
+            name="eventbridge-delivery", workers=workers, attempt=self._attempt
+        )
 
     def start(self) -> None:
-        with self._cond:
-            self._stopped = False
         _install(self)
-        self._threads = [
-            threading.Thread(target=self._run, name=f"eventbridge-delivery-{i}", daemon=True)
-            for i in range(self._workers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._queue.start()
 
     def stop(self) -> None:
         _uninstall(self)
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-        for thread in self._threads:
-            thread.join(5.0)
-        self._threads = []
+        self._queue.stop()
 
     def enqueue(self, rule_arn: str, rule_name: str, target: dict[str, Any], event: dict[str, Any]) -> None:
-        now = time.monotonic()
-        pending = _Pending(now, next(self._sequence), rule_arn, rule_name, target, event, now)
-        with self._cond:
-            heapq.heappush(self._heap, pending)
-            self._cond.notify()
+        self._queue.put(_Pending(rule_arn, rule_name, target, event, time.monotonic()))
 
     def idle(self) -> bool:
         """Nothing queued, waiting for a retry, or being delivered."""
-        with self._cond:
-            return not self._heap and self._in_progress == 0
+        return self._queue.idle()
 
-    # the loop
-
-    def _next(self) -> _Pending | None:
-        with self._cond:
-            while not self._stopped:
-                if self._heap:
-                    wait = self._heap[0].due - time.monotonic()
-                    if wait <= 0:
-                        self._in_progress += 1
-                        return heapq.heappop(self._heap)
-                    self._cond.wait(wait)
-                else:
-                    self._cond.wait()
-            return None
-
-    def _run(self) -> None:
-        while (pending := self._next()) is not None:
-            try:
-                self._attempt(pending)
-            except Exception:
-                logger.exception("delivering event %s to %s failed", pending.event.get("id"), pending.target)
-            finally:
-                with self._cond:
-                    self._in_progress -= 1
-                    self._cond.notify_all()
-
-    def _attempt(self, pending: _Pending) -> None:
+    def _attempt(self, pending: _Pending) -> float | None:
+        """Deliver once; the seconds until the next try, or None when delivered or dead-lettered."""
         pending.attempts += 1
         try:
             self._deliver(pending.target, pending.event, (pending.rule_arn, pending.rule_name))
-            return
+            return None
         except TargetDeliveryError as exc:
             error = exc
         policy = pending.target.get("RetryPolicy", {})
@@ -368,12 +319,9 @@ class EventBridgeDelivery:
             exhausted = "MaximumEventAgeExhausted"
         else:
             logger.info("event %s to %s: %s; retrying", pending.event.get("id"), pending.target["Arn"], error)
-            pending.due = time.monotonic() + delay
-            with self._cond:
-                heapq.heappush(self._heap, pending)
-                self._cond.notify()
-            return
+            return delay
         self._dead_letter(pending, error, exhausted)
+        return None
 
     def _deliver(self, target: dict[str, Any], event: dict[str, Any], rule: tuple[str, str]) -> None:
         arn = target["Arn"]

@@ -16,15 +16,13 @@ SNS envelope or raw delivery, filter policies on message attributes and on the m
 from __future__ import annotations
 
 import datetime as dt
-import heapq
-import itertools
 import logging
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localaws import moto_patches
+from localaws.retry_queue import RetryQueue
 
 if TYPE_CHECKING:
     from localaws.lambda_runtime import Invoker
@@ -153,13 +151,11 @@ def lambda_event(
     }
 
 
-@dataclass(order=True)
+@dataclass
 class _Invocation:
-    due: float
-    sequence: int
-    function_arn: str = field(compare=False)
-    event: dict[str, Any] = field(compare=False)
-    attempts: int = field(default=0, compare=False)
+    function_arn: str
+    event: dict[str, Any]
+    attempts: int = 0
 
 
 class SnsDelivery:
@@ -178,68 +174,26 @@ class SnsDelivery:
         self.region = region
         self.account_id = account_id
         self.time_scale = time_scale
-        self._workers = workers
-        self._heap: list[_Invocation] = []
-        self._cond = threading.Condition()
-        self._sequence = itertools.count()
-        self._stopped = False
-        self._busy = 0
-        self._threads: list[threading.Thread] = []
+        self._queue: RetryQueue[_Invocation] = RetryQueue(
+            name="sns-lambda", workers=workers, attempt=self._invoke
+        )
 
     def start(self) -> None:
-        with self._cond:
-            self._stopped = False
         _install(self)
-        self._threads = [
-            threading.Thread(target=self._run, name=f"sns-lambda-{i}", daemon=True)
-            for i in range(self._workers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._queue.start()
 
     def stop(self) -> None:
         _uninstall(self)
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-        for thread in self._threads:
-            thread.join(5.0)
-        self._threads = []
+        self._queue.stop()
 
     def idle(self) -> bool:
-        with self._cond:
-            return not self._heap and self._busy == 0
+        return self._queue.idle()
 
     def enqueue(self, function_arn: str, event: dict[str, Any]) -> None:
-        with self._cond:
-            heapq.heappush(
-                self._heap, _Invocation(time.monotonic(), next(self._sequence), function_arn, event)
-            )
-            self._cond.notify()
+        self._queue.put(_Invocation(function_arn, event))
 
-    def _next(self) -> _Invocation | None:
-        with self._cond:
-            while not self._stopped:
-                if self._heap:
-                    wait = self._heap[0].due - time.monotonic()
-                    if wait <= 0:
-                        self._busy += 1
-                        return heapq.heappop(self._heap)
-                    self._cond.wait(wait)
-                else:
-                    self._cond.wait()
-            return None
-
-    def _run(self) -> None:
-        while (invocation := self._next()) is not None:
-            try:
-                self._invoke(invocation)
-            finally:
-                with self._cond:
-                    self._busy -= 1
-                    self._cond.notify_all()
-
-    def _invoke(self, invocation: _Invocation) -> None:
+    def _invoke(self, invocation: _Invocation) -> float | None:
+        """Invoke once; the seconds until the retry, or None when done (or given up, as Lambda does)."""
         invocation.attempts += 1
         try:
             result = self.invoker.invoke(invocation.function_arn, invocation.event)
@@ -247,15 +201,10 @@ class SnsDelivery:
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         if not error:
-            return
+            return None
         if invocation.attempts > len(ASYNC_RETRY_DELAYS_SECONDS):
             logger.warning(
                 "SNS → %s failed %d times, dropped: %s", invocation.function_arn, invocation.attempts, error
             )
-            return
-        invocation.due = (
-            time.monotonic() + ASYNC_RETRY_DELAYS_SECONDS[invocation.attempts - 1] * self.time_scale
-        )
-        with self._cond:
-            heapq.heappush(self._heap, invocation)
-            self._cond.notify()
+            return None
+        return ASYNC_RETRY_DELAYS_SECONDS[invocation.attempts - 1] * self.time_scale
