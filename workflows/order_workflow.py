@@ -219,6 +219,69 @@ class OrderWorkflow(Construct):
             result_path=result_path,
         )
 
+    def _emit(self, name: str, detail_type: str, detail: dict[str, object]) -> tasks.EventBridgePutEvents:
+        """Put an order event back on the bus, for the systems downstream of orderflow."""
+        emit = tasks.EventBridgePutEvents(
+            self,
+            name,
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    event_bus=self._r.bus,
+                    source=EVENT_SOURCE,
+                    detail_type=detail_type,
+                    detail=sfn.TaskInput.from_object(
+                        {"orderId": sfn.JsonPath.string_at(ORDER_KEY), **detail}
+                    ),
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        emit.add_retry(errors=["States.ALL"], max_attempts=3, backoff_rate=2)
+        return emit
+
+    def _per_item(
+        self,
+        name: str,
+        item_state: str,
+        *,
+        action: str,
+        timeout: Duration,
+        item_result_path: str,
+        result_path: str,
+        result_selector: dict[str, str] | None = None,
+    ) -> tuple[sfn.Map, tasks.SqsSendMessage]:
+        """A Map over the order's items, each a callback to the inventory queue in its SKU's message group."""
+        item = self._callback(
+            item_state,
+            queue=self._r.inventory_queue,
+            body={
+                "action": action,
+                "orderId": sfn.JsonPath.string_at("$.orderId"),
+                "sku": sfn.JsonPath.string_at("$.sku"),
+                "quantity": sfn.JsonPath.number_at("$.quantity"),
+            },
+            timeout=timeout,
+            result_path=item_result_path,
+            group_id=sfn.JsonPath.string_at("$.sku"),
+            dedup_id=sfn.JsonPath.format(
+                f"{{}}-{{}}-{action}", sfn.JsonPath.string_at("$.orderId"), sfn.JsonPath.string_at("$.sku")
+            ),
+        )
+        each = sfn.Map(
+            self,
+            name,
+            items_path=f"{ORDER}.items",
+            item_selector={
+                "orderId": sfn.JsonPath.string_at(ORDER_KEY),
+                "sku": sfn.JsonPath.string_at("$$.Map.Item.Value.sku"),
+                "quantity": sfn.JsonPath.number_at("$$.Map.Item.Value.quantity"),
+            },
+            result_selector=result_selector,
+            result_path=result_path,
+        )
+        each.item_processor(item)
+        return each, item
+
     def _park_failed_compensation(
         self, park_name: str, alert_name: str, *, then: sfn.IChainable
     ) -> sfn.IChainable:
@@ -275,25 +338,11 @@ class OrderWorkflow(Construct):
             error=states.ORDER_CANCELLED_ERROR,
             cause="The order was cancelled and compensated; its record holds the reason",
         )
-        emit_cancelled = tasks.EventBridgePutEvents(
-            self,
+        emit_cancelled = self._emit(
             states.EMIT_ORDER_CANCELLED,
-            entries=[
-                tasks.EventBridgePutEventsEntry(
-                    event_bus=r.bus,
-                    source=EVENT_SOURCE,
-                    detail_type=ORDER_CANCELLED,
-                    detail=sfn.TaskInput.from_object(
-                        {
-                            "orderId": sfn.JsonPath.string_at(ORDER_KEY),
-                            "reason": sfn.JsonPath.string_at("$.failure.Error"),
-                        }
-                    ),
-                )
-            ],
-            result_path=sfn.JsonPath.DISCARD,
+            ORDER_CANCELLED,
+            {"reason": sfn.JsonPath.string_at("$.failure.Error")},
         )
-        emit_cancelled.add_retry(errors=["States.ALL"], max_attempts=3, backoff_rate=2)
         emit_cancelled.next(order_cancelled)
         cancel_order = self._update_order(
             states.CANCEL_ORDER,
@@ -334,37 +383,17 @@ class OrderWorkflow(Construct):
         )
         refund.next(cancel_order)
 
-        release_item = self._callback(
+        release_stock, release_item = self._per_item(
+            states.RELEASE_STOCK,
             states.RELEASE_ITEM,
-            queue=r.inventory_queue,
-            body={
-                "action": "release",
-                "orderId": sfn.JsonPath.string_at("$.orderId"),
-                "sku": sfn.JsonPath.string_at("$.sku"),
-                "quantity": sfn.JsonPath.number_at("$.quantity"),
-            },
+            action="release",
             timeout=t.compensation,
-            result_path="$.release",
-            group_id=sfn.JsonPath.string_at("$.sku"),
-            dedup_id=sfn.JsonPath.format(
-                "{}-{}-release", sfn.JsonPath.string_at("$.orderId"), sfn.JsonPath.string_at("$.sku")
-            ),
+            item_result_path="$.release",
+            result_path="$.releases",
         )
         release_item.add_retry(
             errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2
         )
-        release_stock = sfn.Map(
-            self,
-            states.RELEASE_STOCK,
-            items_path=f"{ORDER}.items",
-            item_selector={
-                "orderId": sfn.JsonPath.string_at(ORDER_KEY),
-                "sku": sfn.JsonPath.string_at("$$.Map.Item.Value.sku"),
-                "quantity": sfn.JsonPath.number_at("$$.Map.Item.Value.quantity"),
-            },
-            result_path="$.releases",
-        )
-        release_stock.item_processor(release_item)
         release_stock.add_catch(
             self._park_failed_compensation(
                 states.PARK_FAILED_RELEASE, states.ALERT_FAILED_RELEASE, then=refund
@@ -376,26 +405,14 @@ class OrderWorkflow(Construct):
 
         # The happy path, from the end backwards.
         order_completed = sfn.Succeed(self, states.ORDER_COMPLETED)
-        emit_completed = tasks.EventBridgePutEvents(
-            self,
+        emit_completed = self._emit(
             states.EMIT_ORDER_COMPLETED,
-            entries=[
-                tasks.EventBridgePutEventsEntry(
-                    event_bus=r.bus,
-                    source=EVENT_SOURCE,
-                    detail_type=ORDER_COMPLETED,
-                    detail=sfn.TaskInput.from_object(
-                        {
-                            "orderId": sfn.JsonPath.string_at(ORDER_KEY),
-                            "paymentId": sfn.JsonPath.string_at("$.payment.paymentId"),
-                            "trackingNumber": sfn.JsonPath.string_at("$.shipment.trackingNumber"),
-                        }
-                    ),
-                )
-            ],
-            result_path=sfn.JsonPath.DISCARD,
+            ORDER_COMPLETED,
+            {
+                "paymentId": sfn.JsonPath.string_at("$.payment.paymentId"),
+                "trackingNumber": sfn.JsonPath.string_at("$.shipment.trackingNumber"),
+            },
         )
-        emit_completed.add_retry(errors=["States.ALL"], max_attempts=3, backoff_rate=2)
         emit_completed.next(order_completed)
         complete = self._update_order(
             states.COMPLETE_ORDER,
@@ -422,35 +439,15 @@ class OrderWorkflow(Construct):
         ship.add_catch(release_stock, errors=["States.ALL"], result_path="$.failure")
         ship.next(complete)
 
-        reserve_item = self._callback(
-            states.RESERVE_ITEM,
-            queue=r.inventory_queue,
-            body={
-                "action": "reserve",
-                "orderId": sfn.JsonPath.string_at("$.orderId"),
-                "sku": sfn.JsonPath.string_at("$.sku"),
-                "quantity": sfn.JsonPath.number_at("$.quantity"),
-            },
-            timeout=t.inventory,
-            result_path="$.reservation",
-            group_id=sfn.JsonPath.string_at("$.sku"),
-            dedup_id=sfn.JsonPath.format(
-                "{}-{}-reserve", sfn.JsonPath.string_at("$.orderId"), sfn.JsonPath.string_at("$.sku")
-            ),
-        )
-        reserve_stock = sfn.Map(
-            self,
+        reserve_stock, _ = self._per_item(
             states.RESERVE_STOCK,
-            items_path=f"{ORDER}.items",
-            item_selector={
-                "orderId": sfn.JsonPath.string_at(ORDER_KEY),
-                "sku": sfn.JsonPath.string_at("$$.Map.Item.Value.sku"),
-                "quantity": sfn.JsonPath.number_at("$$.Map.Item.Value.quantity"),
-            },
-            result_selector={"items.$": "$[*].reservation"},
+            states.RESERVE_ITEM,
+            action="reserve",
+            timeout=t.inventory,
+            item_result_path="$.reservation",
             result_path="$.reservations",
+            result_selector={"items.$": "$[*].reservation"},
         )
-        reserve_stock.item_processor(reserve_item)
         # A failed item may leave others reserved: release every item of the order (release is idempotent).
         reserve_stock.add_catch(release_stock, errors=["States.ALL"], result_path="$.failure")
         reserve_stock.next(ship)
