@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from localaws import moto_patches
@@ -36,7 +37,58 @@ def _notify_heartbeat(self: Any) -> bool:
     return True
 
 
-_FIXES = {NOTIFY_HEARTBEAT: _notify_heartbeat, SEND_TASK_FAILURE: _send_task_failure}
+TASK_FROM_ERROR = moto_patches.register(
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task.StateTask._from_error",
+    "a missed heartbeat must be catchable as States.HeartbeatTimeout",
+)
+ERROR_EQUALS = moto_patches.register(
+    "moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl.ErrorEqualsDecl._eval_body",
+    "ErrorEquals: States.HeartbeatTimeout matches a missed heartbeat",
+)
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+
+
+@functools.cache
+def _missed_heartbeat() -> type:
+    """The error name of a missed heartbeat: States.Timeout, as AWS reports it, that a Catch or Retry on
+    States.HeartbeatTimeout matches as well (moto's modules load lazily, hence a class made on first use)."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+
+    return type("MissedHeartbeat", (StatesErrorName,), {})
+
+
+def _task_from_error(self: Any, env: Any, ex: Exception) -> Any:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+
+    event = moto_patches.original(TASK_FROM_ERROR)(self, env, ex)
+    if isinstance(ex, HeartbeatTimeoutError):
+        # moto reports a missed heartbeat as a plain States.Timeout, which a Catch on
+        # States.HeartbeatTimeout never sees; AWS lets both names match it.
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+            StatesErrorNameType,
+        )
+
+        event.error_name = _missed_heartbeat()(typ=StatesErrorNameType.StatesTimeout)
+    return event
+
+
+def _error_equals_eval_body(self: Any, env: Any) -> None:
+    error_name = env.stack[-1] if env.stack else None
+    if isinstance(error_name, _missed_heartbeat()) and any(
+        getattr(name, "error_name", None) == HEARTBEAT_TIMEOUT for name in self.error_names
+    ):
+        env.stack.pop()
+        env.stack.append(True)
+        return
+    moto_patches.original(ERROR_EQUALS)(self, env)
+
+
+_FIXES = {
+    NOTIFY_HEARTBEAT: _notify_heartbeat,
+    SEND_TASK_FAILURE: _send_task_failure,
+    TASK_FROM_ERROR: _task_from_error,
+    ERROR_EQUALS: _error_equals_eval_body,
+}
 
 
 def install() -> None:
