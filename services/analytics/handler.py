@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from services.analytics.dal import DynamoDBAggregates
 from services.analytics.logic import InvalidLifecycleEventError, increments_for, record_lifecycle_event
 from services.analytics.models import AnalyticsSettings, LifecycleEvent
-from services.shared.idempotency import run_once
 from services.shared.observability import logger, metrics, tracer
 from services.shared.settings import read_settings
 
@@ -34,7 +33,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
 
 
 @tracer.capture_method
-def handle_lifecycle_record(record: KinesisStreamRecord, lambda_context: LambdaContext | None = None) -> None:
+def handle_lifecycle_record(record: KinesisStreamRecord) -> None:
     sequence_number = record.kinesis.sequence_number
     try:
         event = LifecycleEvent.model_validate(record.kinesis.data_as_json())
@@ -49,19 +48,15 @@ def handle_lifecycle_record(record: KinesisStreamRecord, lambda_context: LambdaC
         return
 
     settings = read_settings(AnalyticsSettings)
-
-    def aggregate_once() -> dict[str, Any]:
-        increments = record_lifecycle_event(event, aggregates=DynamoDBAggregates(settings.analytics_table))
-        metrics.add_metric(name="LifecycleEventsAggregated", unit="Count", value=1)
-        return {"sequenceNumber": sequence_number, "aggregates": [f"{i.pk}/{i.sk}" for i in increments]}
-
-    # Keyed on the order and status, not the sequence number: a producer retry writes the same event again
-    # under a new sequence number, and it must not count twice either.
-    run_once(
-        aggregate_once,
-        table_name=settings.idempotency_table,
-        key_prefix="analytics",
-        key={"orderId": event.orderId, "status": event.status.strip().lower()},
-        expires_after_seconds=IDEMPOTENCY_SECONDS,
-        lambda_context=lambda_context,
+    aggregates = DynamoDBAggregates(
+        settings.analytics_table,
+        idempotency_table=settings.idempotency_table,
+        marker_ttl_seconds=IDEMPOTENCY_SECONDS,
     )
+    # Counted at most once per order and status (see logic.event_key): the "counted" marker and the
+    # increments are one transaction, so a replay (Kinesis retry, producer resend) changes nothing.
+    increments = record_lifecycle_event(event, aggregates=aggregates)
+    if increments is None:
+        logger.info("Lifecycle event already counted", extra={"sequenceNumber": sequence_number})
+        return
+    metrics.add_metric(name="LifecycleEventsAggregated", unit="Count", value=1)

@@ -17,8 +17,11 @@ class InvalidLifecycleEventError(ValueError):
 
 
 class Aggregates(Protocol):
-    def apply(self, increments: list[AggregateIncrement]) -> None:
-        """Add all increments atomically: either every aggregate moves or none does."""
+    def apply_once(self, event_key: dict[str, str], increments: list[AggregateIncrement]) -> bool:
+        """Add all increments atomically unless ``event_key`` was counted before; False when it was.
+
+        Either every aggregate moves and the event is marked counted, or nothing changes.
+        """
         ...
 
 
@@ -31,6 +34,14 @@ def minute_of(timestamp: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def event_key(event: LifecycleEvent) -> dict[str, str]:
+    """What makes two records the same event: the order and its status, not the stream sequence number.
+
+    A producer retry writes the same event again under a new sequence number; it must not count twice.
+    """
+    return {"orderId": event.orderId, "status": event.status.strip().lower()}
 
 
 def increments_for(event: LifecycleEvent) -> list[AggregateIncrement]:
@@ -46,7 +57,11 @@ def increments_for(event: LifecycleEvent) -> list[AggregateIncrement]:
     return increments
 
 
-def record_lifecycle_event(event: LifecycleEvent, *, aggregates: Aggregates) -> list[AggregateIncrement]:
+def record_lifecycle_event(
+    event: LifecycleEvent, *, aggregates: Aggregates
+) -> list[AggregateIncrement] | None:
+    """The increments the event added, or None when it had been counted already (a replay)."""
     increments = increments_for(event)
-    aggregates.apply(increments)
+    if not aggregates.apply_once(event_key(event), increments):
+        return None
     return increments

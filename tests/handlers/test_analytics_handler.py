@@ -42,7 +42,7 @@ def test_replayed_records_are_not_counted_twice(cloud: Cloud) -> None:
     event = load_event("kinesis_lifecycle")
     handler(event, FakeLambdaContext())
     # When it is replayed (Kinesis retry), and the producer re-sent one event under a new sequence number
-    handler(event, FakeLambdaContext())
+    replayed = handler(event, FakeLambdaContext())
     body = {
         "orderId": "ord-1001",
         "status": "shipped",
@@ -50,8 +50,10 @@ def test_replayed_records_are_not_counted_twice(cloud: Cloud) -> None:
         "currency": "EUR",
         "at": "2025-11-23T10:16:02Z",
     }
-    handler(kinesis_event([body], first_sequence=1), FakeLambdaContext())
-    # Then the aggregates did not move
+    resent = handler(kinesis_event([body], first_sequence=1), FakeLambdaContext())
+    # Then both succeed (a duplicate is not a failure to retry) and the aggregates did not move
+    assert replayed == {"batchItemFailures": []}
+    assert resent == {"batchItemFailures": []}
     assert aggregates()[("status", "shipped")] == {"count": 1}
     assert aggregates()[("revenue", "EUR")] == {"count": 1, "amount": Decimal("24.98")}
 
@@ -85,3 +87,27 @@ def test_storage_failure_reports_the_record_for_retry(cloud: Cloud) -> None:
             {"itemIdentifier": record["kinesis"]["sequenceNumber"]} for record in event["Records"]
         ]
     }
+
+
+def test_a_failed_batch_is_counted_when_retried(cloud: Cloud) -> None:
+    # Given a batch whose aggregates could not be stored (the table is gone for a while)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.delete_table(TableName="orderflow-analytics")
+    event = load_event("kinesis_lifecycle")
+    failed = handler(event, FakeLambdaContext())
+    # When the table is back and Lambda retries the batch
+    dynamodb.create_table(
+        TableName="orderflow-analytics",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    retried = handler(event, FakeLambdaContext())
+    # Then the failed attempt did not mark the events counted: the retry counts each exactly once
+    assert len(failed["batchItemFailures"]) == len(event["Records"])
+    assert retried == {"batchItemFailures": []}
+    assert aggregates()[("status", "shipped")] == {"count": 1}
+    assert aggregates()[("revenue", "EUR")] == {"count": 1, "amount": Decimal("24.98")}
