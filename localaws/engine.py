@@ -34,6 +34,18 @@ Stock moto 5.2.5 re-does, for every execution, work whose result never changes b
   memo per copy, as stock). Unlike stock, a JSON dict or list reachable twice is copied twice -- JSON has no
   shared references, so this is AWS's semantics.
 
+* ``dynamodb_transactions`` -- ``TransactWriteItems`` deep-copies every table it touches, once per item, so
+  that it can roll back; its cost grows with the table (the inventory and idempotency tables grow with every
+  order). We keep a copy of each item the transaction touches instead and put those back on failure: same
+  checks, same errors, same state after a cancelled transaction. Tables with a stream keep moto's own code.
+* ``event_input_paths`` -- EventBridge builds every target's input with ``jsonpath_ng``, parsing each input
+  path (eight of them by default) for every event; we parse each path once (``jsonpath_cache``'s reasoning).
+
+* ``sns_signing`` -- every SNS message delivered as an envelope (an SQS subscription without raw delivery,
+  e.g. the console's) made moto build and sign a new X.509 certificate and keep its PEM forever: three RSA
+  operations per delivery. We make one certificate per subscription key (as AWS signs with one certificate
+  for a long time) and still sign every message; the envelope has the same fields and a valid signature.
+
 ``install()`` is idempotent; ``uninstall()`` restores moto's own code. Every moto internal touched is
 registered in ``localaws.moto_patches``.
 """
@@ -42,6 +54,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import json
 import os
 import threading
@@ -62,6 +75,9 @@ PATCH_NAMES: tuple[str, ...] = (
     "action_lookup",
     "sqs_queue_attributes",
     "json_deepcopy",
+    "dynamodb_transactions",
+    "event_input_paths",
+    "sns_signing",
 )
 
 _PARSE = "moto.stepfunctions.parser.asl.parse.asl_parser.AmazonStateLanguageParser.parse"
@@ -114,6 +130,11 @@ _DEEPCOPY_USERS: tuple[str, ...] = tuple(
     )
 )
 _QUEUE_ATTRIBUTES = "moto.sqs.models.Queue.attributes"
+_TRANSACT_WRITE = "moto.dynamodb.models.DynamoDBBackend.transact_write_items"
+_EVENT_TEMPLATE_PARSE = "moto.events.utils.EventTemplateParser.parse"
+_SNS_POST_DATA = "moto.sns.models.Subscription.get_post_data"
+# moto's staticmethods: resolve() hands moto_patches the bare function, so uninstall re-wraps it.
+_STATICMETHODS = frozenset({_PARSE, _EVENT_TEMPLATE_PARSE})
 _SQS_CLOCK = "moto.sqs.models.unix_time_millis"
 
 _PARSED_PROGRAMS_MAX = 256
@@ -181,6 +202,7 @@ _ext_jsonpaths = _LruCache(_JSONPATHS_MAX)
 _plain_jsonpaths = _LruCache(_JSONPATHS_MAX)
 _hosts = _LruCache(1024)
 _direct_clients = _LruCache(64)
+_event_jsonpaths = _LruCache(_JSONPATHS_MAX)
 
 
 def stats() -> dict[str, dict[str, int]]:
@@ -198,10 +220,20 @@ def stats() -> dict[str, dict[str, int]]:
 
 
 def clear_caches() -> None:
-    for cache in (_programs, _clients, _ext_jsonpaths, _plain_jsonpaths, _hosts, _direct_clients):
+    for cache in (
+        _programs,
+        _clients,
+        _ext_jsonpaths,
+        _plain_jsonpaths,
+        _hosts,
+        _direct_clients,
+        _event_jsonpaths,
+    ):
         cache.clear()
     with _method_names_lock:
         _method_names.clear()
+    with _signing_lock:
+        _signing_certificates.clear()
     direct_dispatch.clear_routes()
     direct_dispatch.stats.reset()
 
@@ -332,11 +364,23 @@ def _start_execution(
 # --- client_cache -------------------------------------------------------------------------------------
 
 
+_stubber: Any = None
+
+
+def _botocore_stubber() -> Any:
+    # One object for the life of the process (mock_aws toggles its ``enabled``); resolving its dotted path
+    # costs a failed module import, about half a millisecond, which every task call used to pay.
+    global _stubber  # noqa: PLW0603
+    if _stubber is None:
+        _stubber = moto_patches.resolve(_STUBBER)
+    return _stubber
+
+
 def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
     """One client per (region, service, endpoint); the endpoint logic is moto's own."""
     from moto.settings import moto_server_port
 
-    intercepting = moto_patches.resolve(_STUBBER).enabled
+    intercepting = _botocore_stubber().enabled
     endpoint = None if intercepting else f"http://localhost:{moto_server_port()}"
     # boto3 falls back to these when no endpoint is given; a change must give a new client, as stock does.
     env_endpoint = (
@@ -473,6 +517,282 @@ def _queue_attributes(queue: Any) -> dict[str, Any]:
     return result
 
 
+# --- dynamodb_transactions ----------------------------------------------------------------------------
+
+
+@dataclass
+class _ItemUndo:
+    """What one item of a transaction looked like before (``None``: absent), to put it back on failure."""
+
+    table: Any
+    hash_value: Any
+    range_value: Any
+    before: Any
+    bucket_existed: bool
+
+    def restore(self) -> None:
+        items = self.table.items
+        if self.range_value is None:
+            if self.before is None:
+                items.pop(self.hash_value, None)
+            else:
+                items[self.hash_value] = self.before
+            return
+        if self.before is not None:
+            items[self.hash_value][self.range_value] = self.before
+            return
+        bucket = items.get(self.hash_value)
+        if bucket is not None:
+            bucket.pop(self.range_value, None)
+            if not bucket and not self.bucket_existed:
+                del items[self.hash_value]
+
+
+def _item_undo(backend: Any, table_name: str, key: dict[str, Any]) -> _ItemUndo | None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    table = backend.tables.get(table_name)
+    if table is None:
+        return None  # the operation fails on the missing table and changes nothing
+    try:
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr is not None else None
+    except (KeyError, TypeError):
+        return None  # a malformed key: the operation fails before it writes
+    bucket_existed = hash_value in table.items
+    before = table.items[hash_value].get(range_value) if range_value is not None else None
+    if range_value is None:
+        before = table.items.get(hash_value)
+    elif not bucket_existed:
+        table.items.pop(hash_value, None)  # the lookup above must not leave an empty bucket behind
+    return _ItemUndo(table, hash_value, range_value, copy.deepcopy(before), bucket_existed)
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's ``DynamoDBBackend.transact_write_items`` with a per-item undo log instead of table copies."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    touched = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
+    if any(getattr(backend.tables.get(name), "stream_shard", None) is not None for name in touched if name):
+        moto_patches.original(_TRANSACT_WRITE)(backend, transact_items)
+        return
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    undo: list[_ItemUndo] = []
+    target_items: set[tuple[str, str]] = set()
+
+    def rollback() -> None:
+        for entry in reversed(undo):
+            entry.restore()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[Any] = []  # [(Code, Message, Item) | (None, None, None)], as moto collects them
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(list(item.keys())) > 1:
+            rollback()
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            expression_attribute_names = op.get("ExpressionAttributeNames")
+            expression_attribute_values = op.get("ExpressionAttributeValues")
+            return_values_on_condition_check_failure = op.get("ReturnValuesOnConditionCheckFailure")
+            if op_type == "Put":
+                attrs = op["Item"]
+                table = backend.get_table(table_name)
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            check_unicity(table_name, key)
+            if op_type != "ConditionCheck":
+                entry = _item_undo(backend, table_name, key)
+                if entry is not None:
+                    undo.append(entry)
+            current = backend.get_item(table_name, key)
+            if condition_expression is not None:
+                condition_op = get_filter_expression(
+                    condition_expression, expression_attribute_names, expression_attribute_values
+                )
+                if not condition_op.expr(current):
+                    if return_values_on_condition_check_failure == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            if op_type == "Put":
+                backend.put_item(
+                    table_name,
+                    op["Item"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Delete":
+                backend.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Update":
+                backend.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            rollback()
+            raise
+        except ConditionalCheckFailed as exc:
+            errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
+        except Exception as exc:
+            errors.append((type(exc).__name__, str(exc), original_item))
+    if any(code is not None for code, _, _ in errors):
+        rollback()
+        raise TransactionCanceledException(errors)
+
+
+# --- event_input_paths --------------------------------------------------------------------------------
+
+
+def _event_template_parse(
+    input_template: str, input_paths_map: dict[str, Any], event: dict[str, Any]
+) -> dict[str, Any]:
+    """moto's ``EventTemplateParser.parse``, each input path parsed once."""
+    from jsonpath_ng.ext import parse
+    from moto.events.utils import EventTemplateParser
+
+    template_to_use = input_template or EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    input_paths_map = input_paths_map or EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP
+    for input_path, path in input_paths_map.items():
+        expression = _event_jsonpaths.get_or_create(path, functools.partial(parse, path))
+        matches = expression.find(event)
+        result = EventTemplateParser._stringify(matches[0].value) if matches else None
+        if result:
+            template_to_use = template_to_use.replace(f"<{input_path}>", result)
+    default_inputs_map = {
+        "aws.events.event.json": event,
+        "aws.events.event.ingestion-time": event["ingestion-time"],
+    }
+    for input_path, value in default_inputs_map.items():
+        template_to_use = template_to_use.replace(f"<{input_path}>", EventTemplateParser._stringify(value))
+    parsed: dict[str, Any] = json.loads(template_to_use)
+    return parsed
+
+
+# --- sns_signing --------------------------------------------------------------------------------------
+
+_signing_certificates: dict[int, tuple[Any, str, bytes]] = {}  # id(key) → (key, PEM file name, PEM)
+_signing_lock = threading.Lock()
+
+
+def _signing_certificate(key: Any) -> tuple[str, bytes]:
+    """The certificate moto would make for ``key`` (made once): its PEM file name and PEM."""
+    with _signing_lock:
+        known = _signing_certificates.get(id(key))
+        if known is not None and known[0] is key:
+            return known[1], known[2]
+    import cryptography.x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509 import Name, NameAttribute
+    from cryptography.x509.oid import NameOID
+    from moto.sns import models as sns_models
+
+    now = sns_models.utcnow()
+    certificate = (
+        cryptography.x509.CertificateBuilder()
+        .subject_name(Name([NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")]))
+        .issuer_name(
+            Name(
+                [
+                    NameAttribute(NameOID.COUNTRY_NAME, "US"),
+                    NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon"),
+                    NameAttribute(NameOID.COMMON_NAME, "Amazon RSA 2048 M01"),
+                ]
+            )
+        )
+        .public_key(key.public_key())
+        .serial_number(cryptography.x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    name = f"SimpleNotificationService-{str(sns_models.mock_random.uuid4()).replace('-', '')}.pem"
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    with _signing_lock:
+        _signing_certificates[id(key)] = (key, name, pem)
+    return name, pem
+
+
+def _sns_post_data(
+    subscription: Any,
+    message: str,
+    message_id: str,
+    subject: str | None,
+    message_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """moto's ``Subscription.get_post_data`` (SignatureVersion 2), one certificate per subscription key."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from moto.sns import models as sns_models
+
+    key = subscription.private_key()
+    key_name, pem = _signing_certificate(key)
+    timestamp = sns_models.iso_8601_datetime_with_milliseconds()
+    string_to_sign = (
+        f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
+        f"TopicArn\n{subscription.topic.arn}\nType\nNotification\n"
+    )
+    signature = key.sign(string_to_sign.encode("UTF-8"), padding.PKCS1v15(), hashes.SHA256())
+    region = subscription.topic.sns_backend.region_name
+    # Stored where moto serves it from (a reset backend gets it again).
+    public_keys = sns_models.sns_backends[sns_models.DEFAULT_ACCOUNT_ID][region]._message_public_keys
+    public_keys.setdefault(key_name, pem)
+    post_data: dict[str, Any] = {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": subscription.topic.arn,
+        "Message": message,
+        "Timestamp": timestamp,
+        "SignatureVersion": "2",
+        "Signature": base64.b64encode(signature).decode("utf-8"),
+        "SigningCertURL": f"https://sns.{region}.amazonaws.com/{key_name}",
+        "UnsubscribeURL": (
+            "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:"
+            f"{subscription.account_id}:{subscription.topic.name}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+        ),
+    }
+    if subject:
+        post_data["Subject"] = subject
+    if message_attributes:
+        post_data["MessageAttributes"] = message_attributes
+    return post_data
+
+
 # --- json_deepcopy ------------------------------------------------------------------------------------
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -555,6 +875,15 @@ def _patches() -> dict[str, list[tuple[str, Any, str]]]:
             (path, _CopyModule, "deep-copy JSON state data directly, not through copy.deepcopy")
             for path in _DEEPCOPY_USERS
         ],
+        "dynamodb_transactions": [
+            (_TRANSACT_WRITE, _transact_write_items, "undo log of the touched items, not table deep copies"),
+        ],
+        "event_input_paths": [
+            (_EVENT_TEMPLATE_PARSE, staticmethod(_event_template_parse), "parse each input path once"),
+        ],
+        "sns_signing": [
+            (_SNS_POST_DATA, _sns_post_data, "one signing certificate per subscription key, not per message"),
+        ],
     }
 
 
@@ -576,8 +905,17 @@ def _register_read_only() -> None:
     moto_patches.register(_STUBBER, "whether task calls are intercepted in-process (selects the endpoint)")
     moto_patches.register(_SQS_CLOCK, "moto's SQS clock (visible / delayed), read once per attribute build")
     moto_patches.register("moto.core.utils.camelcase_to_underscores", "attribute name -> Queue field, cached")
+    for used_by_signing in (
+        "moto.sns.models.Subscription.private_key",
+        "moto.sns.models.sns_backends",
+        "moto.sns.models.DEFAULT_ACCOUNT_ID",
+        "moto.sns.models.utcnow",
+        "moto.sns.models.iso_8601_datetime_with_milliseconds",
+        "moto.sns.models.mock_random",
+        "moto.sns.models.SNSBackend",  # instance attribute _message_public_keys: the PEMs moto serves
+    ):
+        moto_patches.register(used_by_signing, "SNS envelopes signed as moto signs them")
     for queue_field in (
-        "moto.sqs.models.Queue.BASE_ATTRIBUTES",
         "moto.sqs.models.Queue.FIFO_ATTRIBUTES",
         "moto.sqs.models.Queue.KMS_ATTRIBUTES",
         "moto.sqs.models.Message.visible",
@@ -622,10 +960,11 @@ def uninstall() -> None:
                 continue
             for dotted_path, _, _ in patches[name]:
                 moto_patches.unpatch(dotted_path)
-                if dotted_path == _PARSE:
+                if dotted_path in _STATICMETHODS:
                     # resolve() handed moto_patches the bare function behind moto's staticmethod.
-                    owner = moto_patches.resolve(dotted_path.rpartition(".")[0])
-                    owner.parse = staticmethod(owner.__dict__["parse"])
+                    owner_path, _, attribute = dotted_path.rpartition(".")
+                    owner = moto_patches.resolve(owner_path)
+                    setattr(owner, attribute, staticmethod(owner.__dict__[attribute]))
             _installed.discard(name)
         clear_caches()
 

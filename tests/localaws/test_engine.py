@@ -483,3 +483,141 @@ def test_action_lookup_sees_methods_added_to_a_handler_class() -> None:
     # Then the lookup lists it (the cache notices the class changed), as moto's own lookup would
     assert "second_action" in lookup(Handler)
     assert lookup(Handler) == moto_patches.original("moto.core.responses.method_names_from_class")(Handler)
+
+
+def _inventory_table(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="stock",
+        AttributeDefinitions=[
+            {"AttributeName": "sku", "AttributeType": "S"},
+            {"AttributeName": "recordId", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "sku", "KeyType": "HASH"},
+            {"AttributeName": "recordId", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(
+        TableName="stock", Item={"sku": {"S": "A"}, "recordId": {"S": "STOCK"}, "n": {"N": "5"}}
+    )
+    dynamodb.put_item(
+        TableName="stock", Item={"sku": {"S": "A"}, "recordId": {"S": "RES#1"}, "n": {"N": "1"}}
+    )
+
+
+def _transaction(reserve: int) -> list[dict[str, Any]]:
+    """Take ``reserve`` units, drop reservation 1, add reservation 2 on a new SKU (conditional on stock)."""
+    return [
+        {
+            "Update": {
+                "TableName": "stock",
+                "Key": {"sku": {"S": "A"}, "recordId": {"S": "STOCK"}},
+                "UpdateExpression": "SET n = n - :q",
+                "ConditionExpression": "n >= :q",
+                "ExpressionAttributeValues": {":q": {"N": str(reserve)}},
+            }
+        },
+        {"Delete": {"TableName": "stock", "Key": {"sku": {"S": "A"}, "recordId": {"S": "RES#1"}}}},
+        {"Put": {"TableName": "stock", "Item": {"sku": {"S": "B"}, "recordId": {"S": "RES#2"}}}},
+    ]
+
+
+def _transact_outcomes(installed: bool) -> list[Any]:
+    with mock_aws():
+        if installed:
+            engine.install(["dynamodb_transactions"])
+        dynamodb = client("dynamodb")
+        _inventory_table(dynamodb)
+        outcomes: list[Any] = []
+        for reserve in (9, 3, 3):  # too many (cancelled), fits, no longer fits (cancelled)
+            try:
+                dynamodb.transact_write_items(TransactItems=_transaction(reserve))
+                outcomes.append("ok")
+            except dynamodb.exceptions.TransactionCanceledException as exc:
+                outcomes.append([reason["Code"] for reason in exc.response["CancellationReasons"]])
+            items = dynamodb.scan(TableName="stock")["Items"]
+            outcomes.append(sorted(json.dumps(item, sort_keys=True) for item in items))
+        engine.uninstall()
+    return outcomes
+
+
+def test_transactions_with_an_undo_log_match_stock_moto() -> None:
+    # Given the same transactions, cancelled and committed, against stock moto and with the undo log
+    stock = _transact_outcomes(installed=False)
+    # When they run with the undo log instead of table copies
+    ours = _transact_outcomes(installed=True)
+    # Then every answer and the table after every transaction are the same (a cancelled one changed nothing)
+    assert ours == stock
+    assert stock[0] == ["ConditionalCheckFailed", "None", "None"]
+    assert stock[2] == "ok" and stock[4] == ["ConditionalCheckFailed", "None", "None"]
+    assert stock[1] == _after_setup() and stock[5] == stock[3] != stock[1]
+
+
+def _after_setup() -> list[str]:
+    return sorted(
+        json.dumps(item, sort_keys=True)
+        for item in (
+            {"sku": {"S": "A"}, "recordId": {"S": "STOCK"}, "n": {"N": "5"}},
+            {"sku": {"S": "A"}, "recordId": {"S": "RES#1"}, "n": {"N": "1"}},
+        )
+    )
+
+
+def _envelopes(installed: bool) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """Two messages published to a topic, as an SQS subscriber without raw delivery receives them."""
+    from moto.sns.models import sns_backends
+
+    with mock_aws():
+        if installed:
+            engine.install(["sns_signing"])
+        sns, sqs = client("sns"), client("sqs")
+        topic = sns.create_topic(Name="status")["TopicArn"]
+        url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        for text in ("first", "second"):
+            sns.publish(TopicArn=topic, Message=text, Subject="s")
+        bodies = [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        ]
+        certificates = dict(sns_backends["123456789012"]["us-east-1"]._message_public_keys)
+        engine.uninstall()
+    return bodies, certificates
+
+
+def _signature_is_valid(envelope: dict[str, Any], certificates: dict[str, bytes]) -> bool:
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    certificate = x509.load_pem_x509_certificate(certificates[envelope["SigningCertURL"].rsplit("/", 1)[1]])
+    signed = "".join(
+        f"{field}\n{envelope[field]}\n" for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+    )
+    try:
+        certificate.public_key().verify(  # type: ignore[union-attr, call-arg]
+            base64.b64decode(envelope["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except Exception:
+        return False
+    return True
+
+
+def test_sns_envelopes_are_signed_like_moto_s_with_one_certificate() -> None:
+    # Given two messages delivered as envelopes by stock moto and with the signing patch
+    stock, stock_certificates = _envelopes(installed=False)
+    ours, our_certificates = _envelopes(installed=True)
+    # Then the envelopes have the same fields and messages, every signature verifies against its certificate,
+    # and ours share one certificate where moto made one per message
+    assert [sorted(e) for e in ours] == [sorted(e) for e in stock]
+    assert [e["Message"] for e in ours] == [e["Message"] for e in stock] == ["first", "second"]
+    assert all(_signature_is_valid(e, stock_certificates) for e in stock)
+    assert all(_signature_is_valid(e, our_certificates) for e in ours)
+    assert len({e["SigningCertURL"] for e in stock}) == 2
+    assert len({e["SigningCertURL"] for e in ours}) == 1
+    tampered = dict(ours[0], Message="forged")
+    assert not _signature_is_valid(tampered, our_certificates)
