@@ -72,11 +72,19 @@ demo: dev synth ## the main job: run a batch of sample orders through the embedd
 local: dev synth ## start the embedded local AWS on 127.0.0.1:4566 and deploy the stack
 	$(LOCAL_AWS_ENV) $(BIN)/orderflow local up
 
-bench: dev synth ## benchmarks, as JSON on stdout
-	$(LOCAL_AWS_ENV) $(BIN)/python -m localaws.bench
+# The peer we measure against, MiniStack, lives in its own venv so its dependencies never meet ours.
+PEER_VENV := .bench/ministack-venv
+MINISTACK_VERSION := 1.5.33
+
+$(PEER_VENV)/bin/python:
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check ministack==$(MINISTACK_VERSION)
+
+bench: dev synth $(PEER_VENV)/bin/python ## benchmarks (engine vs stock moto vs MiniStack, whole orders), JSON on stdout
+	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python $(BIN)/python -m localaws.bench
 
 deploy: dev ## deploy to the AWS account of your current credentials
 	$(CDK) deploy --require-approval broadening
 
 clean: ## remove the venv, node_modules and cdk.out
-	rm -rf $(VENV) node_modules cdk.out .localaws .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .localaws .bench .pytest_cache .mypy_cache .ruff_cache
