@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import logging
 import threading
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localaws import moto_patches
+from localaws.event_source_mapping import RESYNC_SECONDS, MappedEventSource, MappingWorker, WorkerKey
 
 if TYPE_CHECKING:
     from localaws.lambda_runtime import InvocationResult, Invoker
@@ -62,7 +64,6 @@ moto_patches.register(
 moto_patches.register("moto.sqs.models.sqs_backends", "send on-failure records to an SQS destination")
 moto_patches.register("moto.sns.models.sns_backends", "publish on-failure records to an SNS destination")
 
-RESYNC_SECONDS = 1.0
 FIRST_RETRY_DELAY_SECONDS = 0.5
 MAX_RETRY_DELAY_SECONDS = 10.0
 
@@ -363,28 +364,14 @@ class _ShardReader:
         self.source.send_to_destination(destination, json.dumps(failure))
 
 
-class KinesisEventSource:
+class KinesisEventSource(MappedEventSource):
     """Every Kinesis event-source mapping of one account and region, read shard by shard."""
 
+    source_service = "kinesis"
+
     def __init__(self, *, invoker: Invoker, region: str, account_id: str, time_scale: float = 1.0) -> None:
-        self.invoker = invoker
-        self.region = region
-        self.account_id = account_id
-        self.time_scale = time_scale
-        self._readers: dict[tuple[str, str], _ShardReader] = {}  # (ESM uuid, shard id)
-        self._adopted: dict[str, tuple[Any, Any]] = {}  # ESM uuid → (stream, esm) taken from moto
+        super().__init__(invoker=invoker, region=region, account_id=account_id, time_scale=time_scale)
         self._roles: dict[str, str | None] = {}
-        self._sync_lock = threading.RLock()
-        self._stop = threading.Event()
-        self._resync_thread: threading.Thread | None = None
-
-    def _lambda_backend(self) -> Any:
-        from moto.awslambda.utils import get_backend
-
-        return get_backend(self.account_id, self.region)
-
-    def mapping(self, uuid: str) -> Any | None:
-        return self._lambda_backend().get_event_source_mapping(uuid)
 
     def function_role(self, function_arn: str) -> str | None:
         if function_arn not in self._roles:
@@ -396,75 +383,30 @@ class KinesisEventSource:
 
     def checkpoint(self, uuid: str, shard_id: str) -> int | None:
         """The last sequence number the mapping is done with on a shard (for tests and diagnostics)."""
-        reader = self._readers.get((uuid, shard_id))
-        return None if reader is None else reader.checkpoint
+        reader = self._workers.get((uuid, shard_id))
+        return None if not isinstance(reader, _ShardReader) else reader.checkpoint
 
-    def start(self) -> None:
-        self._stop.clear()
+    def _install(self) -> None:
         _install(self)
-        self.sync()
-        self._resync_thread = threading.Thread(
-            target=self._resync_loop, name="kinesis-esm-resync", daemon=True
-        )
-        self._resync_thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def _uninstall(self) -> None:
         _uninstall(self)
-        with self._sync_lock:
-            readers, self._readers = list(self._readers.values()), {}
-            for reader in readers:
-                reader.stop()
-            for stream, esm in self._adopted.values():
-                stream.lambda_event_source_mappings[esm.event_source_arn] = esm
-            self._adopted.clear()
-        for reader in readers:
-            reader.join(5.0)
-        if self._resync_thread is not None:
-            self._resync_thread.join(5.0)
 
-    def _resync_loop(self) -> None:
-        while not self._stop.wait(RESYNC_SECONDS):
-            try:
-                self.sync()
-            except Exception:
-                logger.exception("re-reading Kinesis event-source mappings failed")
-
-    def sync(self) -> None:
-        """Match the shard readers to the Kinesis mappings moto holds now; take moto's delivery away."""
+    def _source_of(self, esm: Any) -> tuple[Any, str] | None:
         from moto.kinesis.models import kinesis_backends
 
-        with self._sync_lock:
-            if self._stop.is_set():
-                return
-            mappings: dict[str, Any] = {
-                esm.uuid: esm
-                for esm in self._lambda_backend().list_event_source_mappings(None, None)
-                if esm.event_source_arn.split(":")[2] == "kinesis"
-            }
-            for uuid, esm in mappings.items():
-                region, account = esm.event_source_arn.split(":")[3:5]
-                stream = next(
-                    (
-                        s
-                        for s in kinesis_backends[account][region].streams.values()
-                        if s.arn == esm.event_source_arn
-                    ),
-                    None,
-                )
-                if stream is None:
-                    continue
-                taken = stream.lambda_event_source_mappings.pop(esm.event_source_arn, None)
-                if taken is not None:
-                    self._adopted[uuid] = (stream, taken)
-                for shard in list(stream.shards.values()):
-                    if (uuid, shard.shard_id) not in self._readers:
-                        reader = _ShardReader(self, esm, stream, shard)
-                        self._readers[(uuid, shard.shard_id)] = reader
-                        reader.start()
-            for key in [k for k in self._readers if k[0] not in mappings]:
-                self._readers.pop(key).stop()
-                self._adopted.pop(key[0], None)
+        region, account = esm.event_source_arn.split(":")[3:5]
+        streams = kinesis_backends[account][region].streams.values()
+        stream = next((s for s in streams if s.arn == esm.event_source_arn), None)
+        return None if stream is None else (stream, esm.event_source_arn)
+
+    def _workers_for(self, esm: Any, source: Any) -> dict[WorkerKey, Callable[[], MappingWorker]]:
+        if source is None:
+            return {}
+        return {
+            (esm.uuid, shard.shard_id): functools.partial(_ShardReader, self, esm, source, shard)
+            for shard in list(source.shards.values())
+        }
 
     def send_to_destination(self, destination_arn: str, body: str) -> None:
         service, region, account = destination_arn.split(":")[2:5]

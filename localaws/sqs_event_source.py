@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from localaws import moto_patches
+from localaws.event_source_mapping import RESYNC_SECONDS, MappedEventSource, MappingWorker, WorkerKey
 
 if TYPE_CHECKING:
     from localaws.lambda_runtime import InvocationResult, Invoker
@@ -67,7 +68,6 @@ moto_patches.register(
 )
 
 # Mappings are re-read this often (creation, deletion, Enabled); sends wake pollers without waiting for it.
-RESYNC_SECONDS = 1.0
 # An idle poller with nothing in flight sleeps until a send wakes it; this only bounds a missed wake-up.
 IDLE_CAP_SECONDS = 30.0
 
@@ -413,8 +413,10 @@ class _MappingPoller:
                     logger.warning("could not delete %s from %s", message.id, self.queue_name, exc_info=True)
 
 
-class SqsEventSource:
+class SqsEventSource(MappedEventSource):
     """Every SQS event-source mapping of one account and region, polled like the Lambda service does."""
+
+    source_service = "sqs"
 
     def __init__(
         self,
@@ -425,78 +427,22 @@ class SqsEventSource:
         time_scale: float = 1.0,
         concurrency_per_mapping: int = 2,
     ) -> None:
-        self.invoker = invoker
-        self.region = region
-        self.account_id = account_id
-        self.time_scale = time_scale
+        super().__init__(invoker=invoker, region=region, account_id=account_id, time_scale=time_scale)
         self.concurrency_per_mapping = concurrency_per_mapping
-        self._pollers: dict[str, _MappingPoller] = {}
-        self._adopted: dict[str, tuple[Any, Any]] = {}  # ESM uuid → (queue, esm) taken from moto
-        self._sync_lock = threading.RLock()
-        self._stop = threading.Event()
-        self._resync_thread: threading.Thread | None = None
 
-    def _lambda_backend(self) -> Any:
-        from moto.awslambda.utils import get_backend
-
-        return get_backend(self.account_id, self.region)
-
-    def mapping(self, uuid: str) -> Any | None:
-        return self._lambda_backend().get_event_source_mapping(uuid)
-
-    def start(self) -> None:
-        self._stop.clear()
+    def _install(self) -> None:
         _install(self)
-        self.sync()
-        self._resync_thread = threading.Thread(target=self._resync_loop, name="sqs-esm-resync", daemon=True)
-        self._resync_thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def _uninstall(self) -> None:
         _uninstall(self)
-        with self._sync_lock:
-            pollers, self._pollers = list(self._pollers.values()), {}
-            for poller in pollers:
-                poller.stop()
-            for queue, esm in self._adopted.values():
-                queue.lambda_event_source_mappings[esm.function_arn] = esm
-            self._adopted.clear()
-        for poller in pollers:
-            poller.join(5.0)
-        if self._resync_thread is not None:
-            self._resync_thread.join(5.0)
 
-    def _resync_loop(self) -> None:
-        while not self._stop.wait(RESYNC_SECONDS):
-            try:
-                self.sync()
-            except Exception:
-                logger.exception("re-reading SQS event-source mappings failed")
-
-    def sync(self) -> None:
-        """Match the pollers to the SQS mappings moto holds now; take moto's own delivery away."""
+    def _source_of(self, esm: Any) -> tuple[Any, str] | None:
         from moto.sqs.models import sqs_backends
 
-        with self._sync_lock:
-            if self._stop.is_set():
-                return
-            mappings: dict[str, Any] = {
-                esm.uuid: esm
-                for esm in self._lambda_backend().list_event_source_mappings(None, None)
-                if esm.event_source_arn.split(":")[2] == "sqs"
-            }
-            for uuid, esm in mappings.items():
-                _, _, _, region, account, queue_name = esm.event_source_arn.split(":", 5)
-                queue = sqs_backends[account][region].queues.get(queue_name)
-                taken = (
-                    None if queue is None else queue.lambda_event_source_mappings.pop(esm.function_arn, None)
-                )
-                if taken is not None:
-                    self._adopted[uuid] = (queue, taken)
-                if uuid not in self._pollers:
-                    poller = _MappingPoller(self, esm, self.concurrency_per_mapping)
-                    self._pollers[uuid] = poller
-                    poller.start()
-            for uuid in [u for u in self._pollers if u not in mappings]:
-                self._pollers.pop(uuid).stop()
-                self._adopted.pop(uuid, None)
+        _, _, _, region, account, queue_name = esm.event_source_arn.split(":", 5)
+        queue = sqs_backends[account][region].queues.get(queue_name)
+        return None if queue is None else (queue, esm.function_arn)
+
+    def _workers_for(self, esm: Any, source: Any) -> dict[WorkerKey, Callable[[], MappingWorker]]:
+        # A poller waits for a queue created after its mapping; it needs no queue to exist yet.
+        return {(esm.uuid, ""): lambda: _MappingPoller(self, esm, self.concurrency_per_mapping)}
