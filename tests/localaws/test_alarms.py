@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -14,6 +13,7 @@ from moto import mock_aws
 
 from localaws.alarms import AlarmEvaluator, evaluate
 from localaws.lambda_runtime import InvocationResult
+from tests.localaws.support import MOTO_CONFIG, wait_until
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -34,17 +34,9 @@ class NoInvocations:
         raise AssertionError("alarms publish to SNS; nothing is invoked directly")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
-    config: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    with mock_aws(config=config):
+    with mock_aws(config=MOTO_CONFIG):
         yield
 
 

@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from localaws.event_delivery import EventBridgeDelivery, TargetDeliveryError, render_input_template
 from localaws.lambda_runtime import InvocationResult
+from tests.localaws.support import MOTO_CONFIG, wait_until
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -50,17 +51,9 @@ class FlakyDelivery(EventBridgeDelivery):
         super()._start_execution(state_machine_arn, name, payload)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
-    config: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    with mock_aws(config=config):
+    with mock_aws(config=MOTO_CONFIG):
         yield
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import threading
-import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +15,7 @@ from moto import mock_aws
 
 from localaws.kinesis_event_source import KinesisEventSource
 from localaws.lambda_runtime import InvocationResult
+from tests.localaws.support import MOTO_CONFIG, placeholder_function, wait_until
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -53,16 +51,9 @@ def decode(record: dict[str, Any]) -> str:
     return base64.b64decode(record["kinesis"]["data"]).decode()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws(config={"lambda": {"use_docker": False}}):
+    with mock_aws(config=MOTO_CONFIG):
         yield
 
 
@@ -80,19 +71,7 @@ def stream_arn(kinesis: Any) -> str:
 
 @pytest.fixture
 def function_arn(aws: None) -> str:
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="analytics-role", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("handler.py", "def handler(event, context):\n    return None\n")
-    return boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="analytics",
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": archive.getvalue()},
-    )["FunctionArn"]
+    return placeholder_function("analytics")
 
 
 @pytest.fixture

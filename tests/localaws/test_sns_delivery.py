@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from localaws.lambda_runtime import InvocationResult
 from localaws.sns_delivery import SnsDelivery
+from tests.localaws.support import MOTO_CONFIG, wait_until
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -46,16 +47,9 @@ class FakeInvoker:
         return InvocationResult(None, None, None, str(uuid.uuid4()))
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws(config={"lambda": {"use_docker": False}}):
+    with mock_aws(config=MOTO_CONFIG):
         yield
 
 

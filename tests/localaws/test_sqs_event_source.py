@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +16,7 @@ from moto import mock_aws
 
 from localaws.lambda_runtime import InvocationResult
 from localaws.sqs_event_source import SqsEventSource
+from tests.localaws.support import MOTO_CONFIG, placeholder_function, wait_until
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -57,16 +56,9 @@ class FakeInvoker:
                 self._cond.wait(min(remaining, 0.05))
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws(config={"lambda": {"use_docker": False}}):
+    with mock_aws(config=MOTO_CONFIG):
         yield
 
 
@@ -77,19 +69,7 @@ def sqs(aws: None) -> Any:
 
 @pytest.fixture
 def function_arn(aws: None) -> str:
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="fn-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
-    )["Role"]["Arn"]
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("handler.py", "def handler(event, context):\n    return None\n")
-    return boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="consumer",
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": archive.getvalue()},
-    )["FunctionArn"]
+    return placeholder_function("consumer")
 
 
 def make_queue(
