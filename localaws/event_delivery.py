@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,9 +66,6 @@ _THROTTLED = {"ExecutionLimitExceeded", "ThrottlingException", "TooManyRequestsE
 
 _NAME_CHARACTERS = re.compile(r"[^0-9A-Za-z_-]")
 
-_hook_lock = threading.Lock()
-_deliveries: dict[tuple[str, str], EventBridgeDelivery] = {}  # (account, region) → running delivery
-
 
 def _our_target(target: dict[str, Any]) -> bool:
     return target.get("Arn", "").split(":")[2:3] in (["states"], ["lambda"])
@@ -88,7 +84,7 @@ def _send_to_targets(rule: Any, original_event: dict[str, Any], transform_input:
         moto_patches.original(_SEND_TO_TARGETS)(shallow, original_event, transform_input)
     if rule.state == "DISABLED" or not rule.event_pattern.matches_event(original_event):
         return
-    delivery = _deliveries.get((rule.account_id, rule.region_name))
+    delivery = _running.running(rule.account_id, rule.region_name)
     if delivery is None:
         logger.warning("no delivery running for %s: event %s dropped", rule.arn, original_event.get("id"))
         return
@@ -96,21 +92,9 @@ def _send_to_targets(rule: Any, original_event: dict[str, Any], transform_input:
         delivery.enqueue(rule.arn, rule.name, copy.deepcopy(target), copy.deepcopy(original_event))
 
 
-def _install(delivery: EventBridgeDelivery) -> None:
-    with _hook_lock:
-        if not _deliveries:
-            moto_patches.patch(
-                _SEND_TO_TARGETS, _send_to_targets, "deliver to Step Functions/Lambda targets asynchronously"
-            )
-        _deliveries[(delivery.account_id, delivery.region)] = delivery
-
-
-def _uninstall(delivery: EventBridgeDelivery) -> None:
-    with _hook_lock:
-        if _deliveries.get((delivery.account_id, delivery.region)) is delivery:
-            del _deliveries[(delivery.account_id, delivery.region)]
-        if not _deliveries:
-            moto_patches.unpatch(_SEND_TO_TARGETS)
+_running: moto_patches.PatchesInUse[EventBridgeDelivery] = moto_patches.PatchesInUse(
+    [(_SEND_TO_TARGETS, _send_to_targets, "deliver to Step Functions/Lambda targets asynchronously")]
+)
 
 
 # -- shaping the event -----------------------------------------------------------------------------------
@@ -283,11 +267,11 @@ class EventBridgeDelivery:
         )
 
     def start(self) -> None:
-        _install(self)
+        _running.acquire(self, account_id=self.account_id, region=self.region)
         self._queue.start()
 
     def stop(self) -> None:
-        _uninstall(self)
+        _running.release(self, account_id=self.account_id, region=self.region)
         self._queue.stop()
 
     def enqueue(self, rule_arn: str, rule_name: str, target: dict[str, Any], event: dict[str, Any]) -> None:

@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from localaws import moto_patches
+
 if TYPE_CHECKING:
     from localaws.lambda_runtime import Invoker
 
@@ -31,6 +33,8 @@ class MappedEventSource(ABC):
     """Every mapping of one account and region whose source is ``source_service``."""
 
     source_service: ClassVar[str]
+    # moto hooks (wake workers on send, adopt new mappings) that stay in while any source of the kind runs
+    patches: ClassVar[moto_patches.PatchesInUse[Any]]
     resync_seconds: ClassVar[float] = RESYNC_SECONDS
 
     def __init__(self, *, invoker: Invoker, region: str, account_id: str, time_scale: float = 1.0) -> None:
@@ -45,13 +49,6 @@ class MappedEventSource(ABC):
         self._resync_thread: threading.Thread | None = None
 
     # -- what each source defines --------------------------------------------------------------------
-
-    @abstractmethod
-    def _install(self) -> None:
-        """Hook moto so that sends wake this source's workers."""
-
-    @abstractmethod
-    def _uninstall(self) -> None: ...
 
     @abstractmethod
     def _source_of(self, esm: Any) -> tuple[Any, str] | None:
@@ -73,7 +70,7 @@ class MappedEventSource(ABC):
 
     def start(self) -> None:
         self._stop.clear()
-        self._install()
+        self.patches.acquire(self, account_id=self.account_id, region=self.region)
         self.sync()
         self._resync_thread = threading.Thread(
             target=self._resync_loop, name=f"{self.source_service}-esm-resync", daemon=True
@@ -82,7 +79,7 @@ class MappedEventSource(ABC):
 
     def stop(self) -> None:
         self._stop.set()
-        self._uninstall()
+        self.patches.release(self, account_id=self.account_id, region=self.region)
         with self._sync_lock:
             workers, self._workers = list(self._workers.values()), {}
             for worker in workers:

@@ -67,13 +67,11 @@ moto_patches.register("moto.sns.models.sns_backends", "publish on-failure record
 FIRST_RETRY_DELAY_SECONDS = 0.5
 MAX_RETRY_DELAY_SECONDS = 10.0
 
-_hook_lock = threading.Lock()
-_sources: dict[tuple[str, str], KinesisEventSource] = {}
 _wakers: dict[tuple[str, str], list[Callable[[], None]]] = {}  # (stream ARN, shard id) → readers
 
 
 def _put_record(stream: Any, partition_key: str, explicit_hash_key: str, data: str) -> tuple[str, str]:
-    source = _sources.get((stream.account_id, stream.region))
+    source = _running.running(stream.account_id, stream.region)
     if source is not None and stream.lambda_event_source_mappings:
         source.sync()  # adopt a mapping created since our last look before moto invokes synchronously
     sequence_number, shard_id = moto_patches.original(_PUT_RECORD)(
@@ -84,19 +82,9 @@ def _put_record(stream: Any, partition_key: str, explicit_hash_key: str, data: s
     return sequence_number, shard_id
 
 
-def _install(source: KinesisEventSource) -> None:
-    with _hook_lock:
-        if not _sources:
-            moto_patches.patch(_PUT_RECORD, _put_record, "wake shard readers; adopt new mappings")
-        _sources[(source.account_id, source.region)] = source
-
-
-def _uninstall(source: KinesisEventSource) -> None:
-    with _hook_lock:
-        if _sources.get((source.account_id, source.region)) is source:
-            del _sources[(source.account_id, source.region)]
-        if not _sources:
-            moto_patches.unpatch(_PUT_RECORD)
+_running: moto_patches.PatchesInUse[KinesisEventSource] = moto_patches.PatchesInUse(
+    [(_PUT_RECORD, _put_record, "wake shard readers; adopt new mappings")]
+)
 
 
 def _iso(epoch_seconds: float) -> str:
@@ -368,6 +356,7 @@ class KinesisEventSource(MappedEventSource):
     """Every Kinesis event-source mapping of one account and region, read shard by shard."""
 
     source_service = "kinesis"
+    patches = _running
 
     def __init__(self, *, invoker: Invoker, region: str, account_id: str, time_scale: float = 1.0) -> None:
         super().__init__(invoker=invoker, region=region, account_id=account_id, time_scale=time_scale)
@@ -385,12 +374,6 @@ class KinesisEventSource(MappedEventSource):
         """The last sequence number the mapping is done with on a shard (for tests and diagnostics)."""
         reader = self._workers.get((uuid, shard_id))
         return None if not isinstance(reader, _ShardReader) else reader.checkpoint
-
-    def _install(self) -> None:
-        _install(self)
-
-    def _uninstall(self) -> None:
-        _uninstall(self)
 
     def _source_of(self, esm: Any) -> tuple[Any, str] | None:
         from moto.kinesis.models import kinesis_backends

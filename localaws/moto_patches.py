@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 PINNED_MOTO_VERSION = "5.2.5"
 
@@ -108,3 +111,34 @@ def unresolvable() -> list[str]:
         except MotoInternalMovedError as exc:
             problems.append(f"{exc} (needed for: {touched.reason})")
     return problems
+
+
+class PatchesInUse(Generic[T]):
+    """Patches that stay in while any running instance (one per account and region) needs them.
+
+    A delivery mechanism ``acquire``s on start and ``release``s on stop; the patched functions find the
+    instance for the account and region they are called for with ``running``.
+    """
+
+    def __init__(self, patches: Sequence[tuple[str, Any, str]]) -> None:
+        self._patches = tuple(patches)
+        self._running: dict[tuple[str, str], T] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, instance: T, *, account_id: str, region: str) -> None:
+        with self._lock:
+            if not self._running:
+                for dotted_path, replacement, reason in self._patches:
+                    patch(dotted_path, replacement, reason)
+            self._running[(account_id, region)] = instance
+
+    def release(self, instance: T, *, account_id: str, region: str) -> None:
+        with self._lock:
+            if self._running.get((account_id, region)) is instance:
+                del self._running[(account_id, region)]
+            if not self._running:
+                for dotted_path, _, _ in self._patches:
+                    unpatch(dotted_path)
+
+    def running(self, account_id: str, region: str) -> T | None:
+        return self._running.get((account_id, region))

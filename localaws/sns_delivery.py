@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +38,6 @@ moto_patches.register("moto.sns.utils.FilterPolicyMatcher", "filter policies for
 
 # Lambda's asynchronous invocation: two retries, one and two minutes after the failure.
 ASYNC_RETRY_DELAYS_SECONDS = (60.0, 120.0)
-
-_hook_lock = threading.Lock()
-_deliveries: dict[tuple[str, str], SnsDelivery] = {}  # (account, region) → running delivery
 
 
 def _normalise(subscription: Any) -> None:
@@ -68,7 +64,7 @@ def _publish(  # noqa: PLR0917 -- moto's Subscription.publish signature
     deduplication_id: str | None = None,
     message_structure: str | None = None,
 ) -> None:
-    delivery = _deliveries.get((subscription.account_id, subscription.topic.sns_backend.region_name))
+    delivery = _running.running(subscription.account_id, subscription.topic.sns_backend.region_name)
     if delivery is not None:
         _normalise(subscription)
         if subscription.protocol == "lambda":
@@ -94,21 +90,9 @@ def _publish(  # noqa: PLR0917 -- moto's Subscription.publish signature
     )
 
 
-def _install(delivery: SnsDelivery) -> None:
-    with _hook_lock:
-        if not _deliveries:
-            moto_patches.patch(
-                _PUBLISH, _publish, "AWS-shaped async SNS → Lambda; subscription attribute fixes"
-            )
-        _deliveries[(delivery.account_id, delivery.region)] = delivery
-
-
-def _uninstall(delivery: SnsDelivery) -> None:
-    with _hook_lock:
-        if _deliveries.get((delivery.account_id, delivery.region)) is delivery:
-            del _deliveries[(delivery.account_id, delivery.region)]
-        if not _deliveries:
-            moto_patches.unpatch(_PUBLISH)
+_running: moto_patches.PatchesInUse[SnsDelivery] = moto_patches.PatchesInUse(
+    [(_PUBLISH, _publish, "AWS-shaped async SNS → Lambda; subscription attribute fixes")]
+)
 
 
 def lambda_event(
@@ -179,11 +163,11 @@ class SnsDelivery:
         )
 
     def start(self) -> None:
-        _install(self)
+        _running.acquire(self, account_id=self.account_id, region=self.region)
         self._queue.start()
 
     def stop(self) -> None:
-        _uninstall(self)
+        _running.release(self, account_id=self.account_id, region=self.region)
         self._queue.stop()
 
     def idle(self) -> bool:

@@ -74,8 +74,6 @@ IDLE_CAP_SECONDS = 30.0
 
 # -- moto hooks ------------------------------------------------------------------------------------------
 
-_hook_lock = threading.Lock()
-_sources: dict[tuple[str, str], SqsEventSource] = {}  # (account, region) → running source
 _wakers: dict[str, list[Callable[[], None]]] = {}  # queue ARN → pollers to wake
 
 
@@ -85,7 +83,7 @@ def _wake_queue(queue_arn: str) -> None:
 
 
 def _add_message(queue: Any, message: Any) -> None:
-    source = _sources.get((queue.account_id, queue.region))
+    source = _running.running(queue.account_id, queue.region)
     if source is not None and queue.lambda_event_source_mappings:
         # A mapping created since our last look: adopt it before moto delivers synchronously.
         source.sync()
@@ -132,33 +130,14 @@ _FAST_PATHS: tuple[tuple[str, Any, str], ...] = (
 )
 
 
-def _install(source: SqsEventSource) -> None:
-    with _hook_lock:
-        if not _sources:
-            moto_patches.patch(_ADD_MESSAGE, _add_message, "wake SQS pollers; adopt new mappings")
-            moto_patches.patch(
-                _CHANGE_VISIBILITY,
-                _change_message_visibility,
-                "wake pollers when a message's backoff changes",
-            )
-            moto_patches.patch(
-                _DELETE_MESSAGE, _delete_message, "serialise with add_message so no message is lost"
-            )
-            for dotted_path, replacement, reason in _FAST_PATHS:
-                moto_patches.patch(dotted_path, replacement, reason)
-        _sources[(source.account_id, source.region)] = source
-
-
-def _uninstall(source: SqsEventSource) -> None:
-    with _hook_lock:
-        if _sources.get((source.account_id, source.region)) is source:
-            del _sources[(source.account_id, source.region)]
-        if not _sources:
-            moto_patches.unpatch(_ADD_MESSAGE)
-            moto_patches.unpatch(_CHANGE_VISIBILITY)
-            moto_patches.unpatch(_DELETE_MESSAGE)
-            for dotted_path, _, _ in _FAST_PATHS:
-                moto_patches.unpatch(dotted_path)
+_running: moto_patches.PatchesInUse[SqsEventSource] = moto_patches.PatchesInUse(
+    [
+        (_ADD_MESSAGE, _add_message, "wake SQS pollers; adopt new mappings"),
+        (_CHANGE_VISIBILITY, _change_message_visibility, "wake pollers when a message's backoff changes"),
+        (_DELETE_MESSAGE, _delete_message, "serialise with add_message so no message is lost"),
+        *_FAST_PATHS,
+    ]
+)
 
 
 # -- the Lambda SQS event ----------------------------------------------------------------------------------
@@ -417,6 +396,7 @@ class SqsEventSource(MappedEventSource):
     """Every SQS event-source mapping of one account and region, polled like the Lambda service does."""
 
     source_service = "sqs"
+    patches = _running
 
     def __init__(
         self,
@@ -429,12 +409,6 @@ class SqsEventSource(MappedEventSource):
     ) -> None:
         super().__init__(invoker=invoker, region=region, account_id=account_id, time_scale=time_scale)
         self.concurrency_per_mapping = concurrency_per_mapping
-
-    def _install(self) -> None:
-        _install(self)
-
-    def _uninstall(self) -> None:
-        _uninstall(self)
 
     def _source_of(self, esm: Any) -> tuple[Any, str] | None:
         from moto.sqs.models import sqs_backends
