@@ -28,19 +28,12 @@ Stock moto 5.2.5 re-does, for every execution, work whose result never changes b
 * ``sqs_queue_attributes`` -- moto builds every queue attribute (three scans of the queue, two clock reads
   per message) whenever it reads one, e.g. ContentBasedDeduplication on each SendMessage; we count the
   messages in one scan with one clock read. Same dict, same values.
-* ``json_deepcopy`` -- the interpreter deep-copies state input, results, parameters and the stack many times
-  per state with ``copy.deepcopy`` (a memo entry and a dispatch per value). State data is JSON, so dicts,
-  lists and scalars are copied directly; any other object still goes through ``copy.deepcopy`` (sharing one
-  memo per copy, as stock). Unlike stock, a JSON dict or list reachable twice is copied twice -- JSON has no
-  shared references, so this is AWS's semantics.
-
 * ``dynamodb_transactions`` -- ``TransactWriteItems`` deep-copies every table it touches, once per item, so
   that it can roll back; its cost grows with the table (the inventory and idempotency tables grow with every
   order). We keep a copy of each item the transaction touches instead and put those back on failure: same
   checks, same errors, same state after a cancelled transaction. Tables with a stream keep moto's own code.
 * ``event_input_paths`` -- EventBridge builds every target's input with ``jsonpath_ng``, parsing each input
   path (eight of them by default) for every event; we parse each path once (``jsonpath_cache``'s reasoning).
-
 * ``sns_signing`` -- every SNS message delivered as an envelope (an SQS subscription without raw delivery,
   e.g. the console's) made moto build and sign a new X.509 certificate and keep its PEM forever: three RSA
   operations per delivery. We make one certificate per subscription key (as AWS signs with one certificate
@@ -74,7 +67,6 @@ PATCH_NAMES: tuple[str, ...] = (
     "direct_dispatch",
     "action_lookup",
     "sqs_queue_attributes",
-    "json_deepcopy",
     "dynamodb_transactions",
     "event_input_paths",
     "sns_signing",
@@ -113,22 +105,6 @@ _JSONPATH_RESULT_PATH_PARSE = "moto.stepfunctions.parser.asl.component.common.pa
 _MOTO_MODULES = "moto.backends.list_of_moto_modules"
 _BACKEND_FOR_HOST = "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host"
 _METHOD_NAMES = "moto.core.responses.method_names_from_class"
-_ASL = "moto.stepfunctions.parser.asl"
-# The interpreter modules whose `copy.deepcopy` calls copy state data (each imports the copy module).
-_DEEPCOPY_USERS: tuple[str, ...] = tuple(
-    f"{_ASL}.{module}.copy"
-    for module in (
-        "eval.states",
-        "eval.environment",
-        "eval.event.event_manager",
-        "component.common.string.string_expression",
-        "component.common.path.result_path",
-        "component.state.exec.execute_state",
-        "component.state.exec.state_task.service.state_task_service",
-        "component.state.exec.state_parallel.state_parallel",
-        "component.state.exec.state_map.state_map",
-    )
-)
 _QUEUE_ATTRIBUTES = "moto.sqs.models.Queue.attributes"
 _TRANSACT_WRITE = "moto.dynamodb.models.DynamoDBBackend.transact_write_items"
 _EVENT_TEMPLATE_PARSE = "moto.events.utils.EventTemplateParser.parse"
@@ -793,45 +769,6 @@ def _sns_post_data(
     return post_data
 
 
-# --- json_deepcopy ------------------------------------------------------------------------------------
-
-_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _copy_json(value: Any, memo: dict[int, Any]) -> Any:
-    kind = type(value)
-    if kind in _JSON_SCALARS:
-        return value
-    if kind is dict:
-        copied: dict[Any, Any] = {}
-        for key, item in value.items():
-            if type(key) not in _JSON_SCALARS:
-                copied[copy.deepcopy(key, memo)] = _copy_json(item, memo)
-            else:
-                copied[key] = _copy_json(item, memo)
-        return copied
-    if kind is list:
-        return [_copy_json(item, memo) for item in value]
-    return copy.deepcopy(value, memo)
-
-
-def json_deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-    """``copy.deepcopy`` for JSON state data: plain dicts, lists and scalars copied directly."""
-    memo = {} if memo is None else memo
-    try:
-        return _copy_json(value, memo)
-    except RecursionError:  # a cycle (never JSON): stock deepcopy handles it
-        return copy.deepcopy(value)
-
-
-class _CopyModule:
-    """Stands in for the ``copy`` module inside the interpreter modules that deep-copy state data."""
-
-    deepcopy = staticmethod(json_deepcopy)
-    Error = copy.Error
-    copy = staticmethod(copy.copy)  # last: it shadows the module name in this class body
-
-
 # --- install / uninstall ------------------------------------------------------------------------------
 
 
@@ -870,10 +807,6 @@ def _patches() -> dict[str, list[tuple[str, Any, str]]]:
         ],
         "sqs_queue_attributes": [
             (_QUEUE_ATTRIBUTES, property(_queue_attributes), "count a queue's messages in one scan"),
-        ],
-        "json_deepcopy": [
-            (path, _CopyModule, "deep-copy JSON state data directly, not through copy.deepcopy")
-            for path in _DEEPCOPY_USERS
         ],
         "dynamodb_transactions": [
             (_TRANSACT_WRITE, _transact_write_items, "undo log of the touched items, not table deep copies"),

@@ -436,35 +436,6 @@ def test_queue_attributes_are_moto_s_own_in_one_scan() -> None:
         assert queues["inventory.fifo"].attributes["ApproximateNumberOfMessages"] == 1
 
 
-def test_json_deepcopy_copies_like_deepcopy() -> None:
-    import datetime as dt
-
-    # Given JSON state data with a non-JSON object inside, shared twice
-    when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    marker = [when]
-    data: dict[str, Any] = {
-        "a": [1, 2.5, "x", None, True, {"b": {"c": []}}],
-        "t": (1, 2),
-        "m1": marker,
-        "m2": marker,
-    }
-
-    # When it is copied
-    copied = engine.json_deepcopy(data)
-
-    # Then it is equal but shares nothing mutable, and non-JSON values went through deepcopy
-    assert copied == data
-    copied["a"][5]["b"]["c"].append(1)
-    assert data["a"][5]["b"]["c"] == []
-    assert copied["t"] == (1, 2)
-    assert copied["m1"] is not marker
-    # And a cycle (never JSON) falls back to copy.deepcopy rather than recursing forever
-    cyclic: dict[str, Any] = {}
-    cyclic["self"] = cyclic
-    cyclic_copy = engine.json_deepcopy(cyclic)
-    assert cyclic_copy["self"] is cyclic_copy
-
-
 def test_action_lookup_sees_methods_added_to_a_handler_class() -> None:
     from moto.core.responses import BaseResponse
 
