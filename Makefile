@@ -81,7 +81,7 @@ $(PEER_VENV)/bin/python:
 	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check ministack==$(MINISTACK_VERSION)
 
 bench: dev synth $(PEER_VENV)/bin/python ## benchmarks (engine vs stock moto vs MiniStack, whole orders), JSON on stdout
-	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python $(BIN)/python -m localaws.bench
+	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python $(BIN)/python -m benchmarks
 
 deploy: dev ## deploy to the AWS account of your current credentials
 	$(CDK) deploy --require-approval broadening

@@ -2,82 +2,31 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localaws.console.readers import queues
-from services.shared.contract import EVENT_SOURCE, ORDER_PLACED
+from localaws.tools import orders
 
 if TYPE_CHECKING:
     from infra.naming import Names
-
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-_ATTRIBUTE_FIELDS = ("DataType", "StringValue", "BinaryValue")
 
 
 class ConsoleActionError(Exception):
     """An action the console cannot do as asked (unknown sample, queue without a source...)."""
 
 
-def sample_names() -> list[str]:
-    return sorted(path.stem for path in SAMPLES_DIR.glob("*.json"))
-
-
 def place_sample_order(events: Any, names: Names, sample: str) -> dict[str, Any]:
-    """Put an OrderPlaced event for a bundled sample, with a fresh order id (samples carry none)."""
-    if sample not in sample_names():
-        raise ConsoleActionError(f"no sample {sample!r}; samples: {', '.join(sample_names())}")
-    detail = json.loads((SAMPLES_DIR / f"{sample}.json").read_text())
-    detail["orderId"] = f"ord-{uuid.uuid4().hex[:12]}"
-    response = events.put_events(
-        Entries=[
-            {
-                "Source": EVENT_SOURCE,
-                "DetailType": ORDER_PLACED,
-                "Detail": json.dumps(detail),
-                "EventBusName": names("orders"),
-            }
-        ]
-    )
-    entry = response["Entries"][0]
-    if response.get("FailedEntryCount"):
-        raise ConsoleActionError(f"event rejected: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
-    return {"orderId": detail["orderId"], "eventId": entry.get("EventId"), "sample": sample}
+    """Put an OrderPlaced event for a bundled sample, with a fresh order id."""
+    try:
+        detail = orders.sample(sample)
+        event_id = orders.put_order(events, detail, names("orders"))
+    except orders.OrderError as exc:
+        raise ConsoleActionError(str(exc)) from exc
+    return {"orderId": detail["orderId"], "eventId": event_id, "sample": sample}
 
 
 def _queue_url(sqs: Any, name: str) -> str:
     return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
-
-
-def peek_messages(sqs: Any, queue: str, *, limit: int = 10) -> list[dict[str, Any]]:
-    """Messages waiting in a queue, made visible again at once (receiving counts as a receive)."""
-    url = _queue_url(sqs, queue)
-    received = sqs.receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=min(limit, 10),
-        VisibilityTimeout=30,
-        AttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    ).get("Messages", [])
-    # Released explicitly rather than received with VisibilityTimeout=0: that also frees a FIFO group.
-    for message in received:
-        sqs.change_message_visibility(
-            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
-    return [
-        {
-            "messageId": m["MessageId"],
-            "body": m.get("Body"),
-            "attributes": m.get("Attributes", {}),
-            "messageAttributes": {
-                k: {f: v[f] for f in _ATTRIBUTE_FIELDS if f in v}
-                for k, v in m.get("MessageAttributes", {}).items()
-            },
-        }
-        for m in received
-    ]
 
 
 def redrive_message(sqs: Any, names: Names, dlq: str, message_id: str | None = None) -> dict[str, Any]:
@@ -124,10 +73,7 @@ def redrive_message(sqs: Any, names: Names, dlq: str, message_id: str | None = N
 
 def _send_back(sqs: Any, url: str, message: dict[str, Any], *, fifo: bool) -> None:
     kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": message["Body"]}
-    attributes = {
-        k: {f: v[f] for f in _ATTRIBUTE_FIELDS if f in v}
-        for k, v in message.get("MessageAttributes", {}).items()
-    }
+    attributes = orders.message_attributes(message)
     if attributes:
         kwargs["MessageAttributes"] = attributes
     if fifo:

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from localaws.console import actions, readers
 from localaws.console.graph import all_state_names, state_graph
 from localaws.console.notifications import NotificationTap
+from localaws.tools import orders
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -136,7 +137,7 @@ class ConsoleApp:
             {
                 "prefix": self.names.prefix,
                 "stateMachineArn": self.state_machine_arn(),
-                "samples": actions.sample_names(),
+                "samples": orders.sample_names(),
             }
         )
 
@@ -205,7 +206,7 @@ class ConsoleApp:
         queue = request.args.get("queue")
         if not queue:
             raise NotFound("give ?queue=<queue name>")
-        return _json({"queue": queue, "messages": actions.peek_messages(self.client("sqs"), queue)})
+        return _json({"queue": queue, "messages": orders.peek_messages(self.client("sqs"), queue)})
 
     def _orders(self, request: Request) -> Response:
         body = request.get_json(silent=True) or {}

@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from localaws.console.path import ExecutionPath, execution_path
+from localaws.stepfunctions.history import TERMINAL_STATUSES, ExecutionPath, execution_path, read_history
 from workflows.states import STATE_MACHINE_NAME_SUFFIX
 
 if TYPE_CHECKING:
     from infra.naming import Names
 
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 CONSOLE_QUEUE = "console-notifications"  # the console's own tap on the topics; not part of the product
 
 
@@ -76,11 +75,6 @@ def order_id_of(execution_input: str | None) -> str | None:
         return None
     order_id = detail.get("orderId") if isinstance(detail, dict) else None
     return order_id if isinstance(order_id, str) else None
-
-
-def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    paginator = sfn.get_paginator("get_execution_history")
-    return [e for page in paginator.paginate(executionArn=execution_arn) for e in page["events"]]
 
 
 @dataclass
@@ -152,14 +146,14 @@ class ExecutionReader:
     def _current_state(self, execution_arn: str, status: str) -> str | None:
         if execution_arn in self._finished_states:
             return self._finished_states[execution_arn]
-        state = execution_path(history(self._sfn, execution_arn), status).current_state
-        if status in TERMINAL:
+        state = execution_path(read_history(self._sfn, execution_arn), status).current_state
+        if status in TERMINAL_STATUSES:
             self._finished_states[execution_arn] = state
         return state
 
     def execution(self, execution_arn: str) -> tuple[dict[str, Any], list[dict[str, Any]], ExecutionPath]:
         described = self._sfn.describe_execution(executionArn=execution_arn)
-        events = history(self._sfn, execution_arn)
+        events = read_history(self._sfn, execution_arn)
         return described, events, execution_path(events, described["status"])
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from localaws.runtime import LocalAws
+from localaws.local_aws import LocalAws
 
 FIXTURE_APP = Path(__file__).parent / "fixture_app" / "app.py"
 

@@ -7,13 +7,36 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
-REGION = "us-east-1"
-# Executing state machines and docker-less Lambda: the configuration the local runtime runs moto with.
-MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+from localaws.endpoint.defaults import DEFAULT_REGION as REGION
+from localaws.endpoint.defaults import MOTO_CONFIG
+
+__all__ = ["MOTO_CONFIG", "REGION", "placeholder_function", "recorded", "wait_for", "wait_until"]
+
+REPO = Path(__file__).resolve().parents[2]
+HISTORIES = Path(__file__).parent / "console" / "histories"
+
+
+def recorded(name: str) -> dict[str, Any]:
+    """A history recorded from LocalAws (``status`` and ``events``), or the recorded definition."""
+    return dict(json.loads((HISTORIES / f"{name}.json").read_text()))
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 30.0, every: float = 0.25) -> Any:
+    """``check()``'s first truthy value; fails the test if none comes within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"nothing after {timeout} s: {check}")
+        time.sleep(every)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

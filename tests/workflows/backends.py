@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from localaws.deployer import (
+from localaws.deploy.deployer import (
     DeployedResource,
     TemplateDeployer,
     _definition,

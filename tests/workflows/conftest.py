@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from infra.naming import DEFAULT_PREFIX, Names
-from localaws.mock_config import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
-from localaws.runtime import LocalAws
+from localaws.local_aws import LocalAws
+from localaws.stepfunctions.mock_config import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 from tests.workflows import scenarios
 from tests.workflows.backends import (
     MockedWorkflow,

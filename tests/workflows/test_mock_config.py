@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from localaws.mock_config import ENVIRONMENT_VARIABLE, MockConfigError, parse
+from localaws.stepfunctions.mock_config import ENVIRONMENT_VARIABLE, MockConfigError, parse
 from tests.workflows.conftest import Started, embedded
 from tests.workflows.polling import ExecutionRecord, explained_by, wait_for_execution
 

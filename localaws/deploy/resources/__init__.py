@@ -1,0 +1,1 @@
+"""One module per AWS service: how each CloudFormation resource type of that service is deployed locally."""

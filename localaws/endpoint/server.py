@@ -1,0 +1,382 @@
+"""The local AWS endpoint: moto's backends active in-process and served over HTTP on 127.0.0.1.
+
+``mock_aws`` makes boto3 calls made inside this process (the deployer, Step Functions tasks, the delivery
+mechanisms) go straight to moto's backends. The HTTP server serves the very same backend objects, so the
+stock AWS CLI, boto3 with ``AWS_ENDPOINT_URL`` and the Lambda workers see one consistent world.
+
+The server is werkzeug's threaded WSGI server with one change: connections are kept alive (HTTP/1.1).
+werkzeug's development server closes every connection after one response, so every API call of every client
+(the Lambda workers make all of theirs over HTTP) paid a TCP connect and a new server thread. Here a
+connection's thread serves request after request; each request's body is bounded by its Content-Length (or
+de-chunked) and drained before the next request line is read, which is what werkzeug could not guarantee.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
+from werkzeug.wsgi import LimitedStream
+
+from localaws.patches import registry
+
+if TYPE_CHECKING:
+    from moto.core.config import DefaultConfig
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 4566
+# An idle keep-alive connection is closed after this long (its server thread then ends).
+IDLE_CONNECTION_SECONDS = 120.0
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+_DISPATCHER = registry.register(
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication",
+    "the WSGI app of moto's server; we run it on our own socket to fail fast on a busy port",
+)
+_BACKEND_APP = registry.register(
+    "moto.moto_server.werkzeug_app.create_backend_app", "per-service WSGI apps over the shared backends"
+)
+_REQUEST_HANDLER = registry.register(
+    "moto.moto_server.werkzeug_app.MotoRequestHandler", "moto's request handler (keeps header spelling)"
+)
+
+_GET_APPLICATION = registry.register(
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_application",
+    "which per-service Flask app a request belongs to (the lean path asks the same question)",
+)
+_BACKEND_REQUEST = registry.register(
+    "moto.moto_server.werkzeug_app.BackendRequest", "the request class moto's Flask apps build"
+)
+_FLASK_VIEW = registry.register(
+    "moto.core.utils.convert_to_flask_response",
+    "moto's Flask view around a handler: its callback is what the lean path calls",
+)
+_NORMALIZE_REQUEST = registry.register(
+    "moto.core.request.normalize_request", "as moto's Flask view prepares the request"
+)
+_RECORDER = registry.register("moto.moto_api.recorder", "requests are recorded as moto's Flask view does")
+
+# Services whose SDK calls are all POSTs to "/" answered by one handler (``BaseResponse.dispatch``): the AWS
+# JSON and query protocols. Their requests skip Flask (see ``LeanDispatcher``).
+LEAN_SERVICES = frozenset(
+    {"dynamodb", "sqs", "sns", "stepfunctions", "events", "kinesis", "sts", "cloudwatch"}
+)
+
+# Hop-by-hop headers are the server's business, never the application's.
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class PortInUseError(OSError):
+    """Something already listens on the port we were asked to serve on."""
+
+
+def wsgi_app() -> WSGIApp:
+    """The WSGI application the endpoint serves: moto's dispatcher over the shared backends.
+
+    The one place the application is built, so that a caller can wrap it (e.g. mount a console next to it).
+    """
+    return LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
+
+
+class LeanDispatcher:
+    """moto's dispatcher, with SDK calls to the JSON/query APIs answered without Flask.
+
+    Every Lambda handler's call (dozens per order) lands here, and Flask's part of each one (request and app
+    contexts, URL matching, the after-request hooks, building a Flask response) was a fifth of the server's
+    CPU for a call. For a POST to ``/`` of a service in ``LEAN_SERVICES`` we call the handler moto's Flask
+    view wraps, exactly as that view does (same request class, normalisation, recording, ``raw_url``, headers,
+    ClientError → 400), and answer with the same response class and the CORS header Flask-CORS adds. Anything
+    else -- other methods and paths, browsers (an ``Origin`` header), other services, a route we do not
+    recognise -- goes through moto's Flask app unchanged.
+    """
+
+    def __init__(self, dispatcher: Any) -> None:
+        self.dispatcher = dispatcher
+        self._views: dict[int, Any] = {}  # id(Flask app) → the handler behind its "/" route, or None
+        self.lean_requests = 0
+        # Resolved once: a lookup imports its way along the dotted path.
+        self._flask_view = registry.resolve(_FLASK_VIEW)
+        self._request_class = registry.resolve(_BACKEND_REQUEST)
+        self._normalize = registry.resolve(_NORMALIZE_REQUEST)
+        self._recorder = registry.resolve(_RECORDER)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        app = self.dispatcher.get_application(environ)
+        if (
+            environ.get("REQUEST_METHOD") == "POST"
+            and environ.get("PATH_INFO") == "/"
+            and "HTTP_ORIGIN" not in environ
+            and getattr(app, "service", None) in LEAN_SERVICES
+        ):
+            callback = self._root_handler(app, environ)
+            if callback is not None:
+                self.lean_requests += 1
+                return self._answer(callback, environ, start_response)
+        result: Iterable[bytes] = app(environ, start_response)
+        return result
+
+    def _root_handler(self, app: Any, environ: dict[str, Any]) -> Any:
+        key = id(app)
+        if key not in self._views:
+            callback = None
+            try:
+                endpoint, _ = app.url_map.bind_to_environ(environ).match("/", method="POST")
+                view = app.view_functions.get(endpoint)
+                if isinstance(view, self._flask_view):
+                    callback = view.callback
+            except Exception:  # no route for "/": Flask answers it, as before
+                logger.debug("no lean route for %s", getattr(app, "service", app), exc_info=True)
+            self._views[key] = callback
+        return self._views[key]
+
+    def _answer(
+        self, callback: Any, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        from botocore.exceptions import ClientError
+        from flask import Response
+        from werkzeug.exceptions import HTTPException
+
+        request = self._normalize(self._request_class(environ))
+        try:
+            self._recorder._record_request(request)
+            try:
+                result = callback(request, request.raw_url, dict(request.headers))
+            except ClientError as exc:
+                result = 400, {}, exc.response["Error"]["Message"]
+        except HTTPException as exc:  # what Flask would answer for it
+            response: Any = exc.get_response(environ)
+        else:
+            status, headers, content = result if len(result) == 3 else (200, {}, result)
+            response = Response(response=content, status=status, headers=headers)
+        if "Access-Control-Allow-Origin" not in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = "*"  # Flask-CORS, for a request without Origin
+        answer: Iterable[bytes] = response(environ, start_response)
+        return answer
+
+
+def _keep_alive_handler() -> type:
+    base = registry.resolve(_REQUEST_HANDLER)
+
+    class KeepAliveRequestHandler(base):  # type: ignore[misc, valid-type]
+        """moto's request handler (its environ keeps S3 metadata header spelling), with keep-alive."""
+
+        protocol_version = "HTTP/1.1"
+        timeout = IDLE_CONNECTION_SECONDS
+
+        def setup(self) -> None:
+            super().setup()
+            # Responses go out in one write; without this a client's next request can wait on delayed ACKs.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.server.track(self.connection, add=True)
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                self.server.track(self.connection, add=False)
+
+        # One log line per API call would drown the handlers' own logs.
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return
+
+        def run_wsgi(self) -> None:
+            if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.environ = environ = self.make_environ()
+            if not environ.get("wsgi.input_terminated"):  # not chunked: the body is Content-Length bytes
+                try:
+                    length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
+                except ValueError:
+                    self.send_error(400, "Bad Content-Length")
+                    self.close_connection = True
+                    return
+                environ["wsgi.input"] = LimitedStream(self.rfile, length)
+            body_stream = environ["wsgi.input"]
+            status, headers, body = self._call_application(environ)
+            try:
+                _drain(body_stream)  # so the next request line is really the next request's
+            except (OSError, ValueError):
+                self.close_connection = True
+            self._respond(environ, status, headers, body)
+
+        def _call_application(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+            started: list[Any] = []
+            written: list[bytes] = []
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                if exc_info is not None and started:
+                    raise exc_info[1].with_traceback(exc_info[2])
+                started[:] = [status, headers]
+                return written.append
+
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    written.extend(result)
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+            except Exception:
+                logger.exception("error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+                self.close_connection = True
+                return "500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")], b"Internal Server Error"
+            if not started:
+                self.close_connection = True
+                return "500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")], b"no response"
+            return started[0], started[1], b"".join(written)
+
+        def _respond(
+            self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes
+        ) -> None:
+            code_text, _, reason = status.partition(" ")
+            code = int(code_text)
+            self.send_response(code, reason)
+            length = None
+            for key, value in headers:
+                if key.lower() == "content-length":
+                    length = value
+                if key.lower() not in _HOP_BY_HOP:
+                    self.send_header(key, value)
+            bodiless = 100 <= code < 200 or code in (204, 304)
+            if environ["REQUEST_METHOD"] == "HEAD":
+                # A HEAD answer describes the GET body it does not carry.
+                if length is not None:
+                    self.send_header("Content-Length", length)
+                body = b""
+            elif not bodiless:
+                self.send_header("Content-Length", str(len(body)))
+            else:
+                body = b""
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+    return KeepAliveRequestHandler
+
+
+def _drain(stream: Any) -> None:
+    if isinstance(stream, LimitedStream):
+        stream.exhaust()
+        return
+    while stream.read(1 << 16):  # de-chunked input: read to its terminating chunk
+        pass
+
+
+class KeepAliveWSGIServer(ThreadedWSGIServer):
+    """werkzeug's threaded server; open connections are tracked so ``server_close`` can end them at once."""
+
+    # Idle keep-alive connections must not hold up server_close; we close their sockets instead.
+    block_on_close = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def track(self, connection: socket.socket, *, add: bool) -> None:
+        with self._connections_lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._connections_lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+def make_keep_alive_server(host: str, port: int, app: WSGIApp) -> KeepAliveWSGIServer:
+    return KeepAliveWSGIServer(host, port, app, handler=_keep_alive_handler())
+
+
+class LocalEndpoint:
+    """``mock_aws`` plus an HTTP server for it, bound to loopback only."""
+
+    def __init__(
+        self,
+        *,
+        port: int = DEFAULT_PORT,
+        host: str = LOOPBACK,
+        wrap: Callable[[WSGIApp], WSGIApp] | None = None,
+    ) -> None:
+        if host not in (LOOPBACK, "localhost", "::1"):
+            raise ValueError("the local endpoint binds to loopback only")
+        self.host = host
+        self._wrap = wrap  # e.g. mounts the console beside the AWS APIs
+        self._requested_port = port
+        self._mock: Any = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("endpoint not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        from moto import mock_aws
+
+        busy = PortInUseError(
+            f"cannot listen on {self.host}:{self._requested_port}: the port is in use; "
+            "is another `orderflow local up` running? Use --port to pick another port."
+        )
+        if self._requested_port and not port_is_free(self._requested_port, self.host):
+            raise busy
+        try:
+            app = wsgi_app() if self._wrap is None else self._wrap(wsgi_app())
+            self._server = make_keep_alive_server(self.host, self._requested_port, app)
+        except (OSError, SystemExit) as exc:  # werkzeug exits the process on a busy port
+            raise busy from exc
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        self._mock.start()
+        # moto reads MOTO_PORT when something falls back to HTTP (e.g. the ASL engine without the stubber).
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="localaws-http", daemon=True)
+        self._thread.start()
+        logger.info("local AWS endpoint on %s", self.url)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._mock is not None:
+            self._mock.stop()
+        self._server = None
+        self._thread = None
+        self._mock = None
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,460 @@
+"""Lambda without Docker: each function's handler runs in warm worker processes of its own.
+
+``LambdaRuntime`` is the ``Invoker`` the delivery mechanisms use, and it is also wired into moto, so that the
+Lambda ``Invoke`` API, Step Functions ``lambda:invoke`` tasks and moto's SNS/SQS/Kinesis deliveries run the
+real handler instead of moto's echo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+import json
+import logging
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from localaws.patches import registry
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
+RUNTIME_EXIT_ERROR_TYPE = "Runtime.ExitError"
+INIT_TIMEOUT_SECONDS = 60.0  # imports on a busy 2-core laptop; AWS allows 10 s but runs on idle hosts
+
+_FUNCTION_INVOKE = registry.register(
+    "moto.awslambda.models.LambdaFunction.invoke",
+    "every moto path that runs a function (Invoke API, SNS, SQS/Kinesis mappings) ends here; "
+    "we run the real handler instead of Docker",
+)
+_SIMPLE_BACKEND_INVOKE = registry.register(
+    "moto.awslambda_simple.models.LambdaSimpleBackend.invoke",
+    "with use_docker=False this backend echoes the payload; we route it back to the function",
+)
+_BASE_BACKEND_INVOKE = registry.register(
+    "moto.awslambda.models.LambdaBackend.invoke",
+    "the non-echo backend invoke (looks the function up, then calls LambdaFunction.invoke)",
+)
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    payload: Any  # parsed JSON returned by the handler, or the error object
+    function_error: str | None  # None on success, "Unhandled" on an exception
+    error_type: str | None  # the exception's class name, e.g. "PaymentDeclinedError"
+    request_id: str
+
+
+class Invoker(Protocol):
+    def invoke(self, function_name_or_arn: str, event: Any) -> InvocationResult: ...
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the runtime needs to run one deployed function."""
+
+    name: str
+    arn: str
+    handler: str
+    code_dir: Path
+    environment: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 3.0
+    memory_size: int = 128
+    runtime: str = "python3.12"
+
+
+class UnknownFunctionError(LookupError):
+    """No function of that name or ARN is deployed in the local runtime."""
+
+
+class WorkerDiedError(RuntimeError):
+    """The worker process exited while we waited for it."""
+
+
+def function_name_of(function_name_or_arn: str) -> str:
+    """``name``, ``name:qualifier`` or a function ARN (with or without qualifier) → the function name."""
+    if function_name_or_arn.startswith("arn:"):
+        return function_name_or_arn.split(":")[6]
+    return function_name_or_arn.split(":", 1)[0]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def error_payload(error_type: str, message: str, request_id: str) -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": []}
+
+
+class _Worker:
+    """One warm execution environment (a ``localaws.lambda_.worker`` process) and its two pipes."""
+
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], log_path: Path, generation: int):
+        self.generation = generation
+        request_read, self._requests = os.pipe()
+        self._replies, reply_write = os.pipe()
+        self._buffer = bytearray()
+        self._ready = False
+        with open(log_path, "ab", buffering=0) as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-u", "-m", "localaws.lambda_.worker", str(request_read), str(reply_write)],
+                env=environment,
+                cwd=spec.code_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(request_read, reply_write),
+                close_fds=True,
+            )
+        os.close(request_read)
+        os.close(reply_write)
+
+    def _read_message(self, deadline: float) -> dict[str, Any] | None:
+        """Next reply line, or None when the deadline passes first (a blocking select, no polling)."""
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            readable, _, _ = select.select([self._replies], [], [], remaining)
+            if not readable:
+                return None
+            chunk = os.read(self._replies, 1 << 20)
+            if not chunk:
+                raise WorkerDiedError(f"worker exited with status {self.process.wait()}")
+            self._buffer.extend(chunk)
+        line, _, rest = self._buffer.partition(b"\n")
+        self._buffer = bytearray(rest)
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def wait_ready(self) -> dict[str, Any] | None:
+        """None once the handler is imported; the error document when init failed."""
+        if self._ready:
+            return None
+        message = self._read_message(time.monotonic() + INIT_TIMEOUT_SECONDS)
+        if message is None:
+            return error_payload("Runtime.InitTimeout", "handler import did not finish in time", "")
+        if message.get("type") == "init_error":
+            error: dict[str, Any] = message["error"]
+            return error
+        self._ready = True
+        return None
+
+    def run(self, request: dict[str, Any], deadline: float) -> dict[str, Any] | None:
+        data = json.dumps(request, default=_json_default).encode() + b"\n"
+        view = memoryview(data)
+        while view:
+            written = os.write(self._requests, view)
+            view = view[written:]
+        return self._read_message(deadline)
+
+    def stop(self) -> None:
+        for fd in (self._requests, self._replies):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+
+class _FunctionPool:
+    """Warm workers of one function; at most ``size`` run at once, extra invocations wait their turn."""
+
+    def __init__(self, runtime: LambdaRuntime, spec: FunctionSpec, size: int) -> None:
+        self._runtime = runtime
+        self.spec = spec
+        self._size = size
+        self._idle: list[_Worker] = []
+        self._count = 0
+        self._generation = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def replace_spec(self, spec: FunctionSpec) -> None:
+        """A redeploy changed the function: idle workers go now, busy ones when they finish."""
+        with self._cond:
+            self.spec = spec
+            self._generation += 1
+            stale, self._idle = self._idle, []
+            self._count -= len(stale)
+            self._cond.notify_all()
+        for worker in stale:
+            worker.stop()
+
+    def _spawn(self) -> _Worker:
+        spec = self.spec
+        return _Worker(
+            spec, self._runtime.environment_for(spec), self._runtime.log_path(spec), self._generation
+        )
+
+    def prewarm(self, count: int) -> None:
+        with self._cond:
+            wanted = min(count, self._size) - self._count
+            self._count += max(0, wanted)
+        for _ in range(max(0, wanted)):
+            worker = self._spawn()
+            with self._cond:
+                self._idle.append(worker)
+                self._cond.notify()
+
+    def acquire(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise UnknownFunctionError(f"{self.spec.name} is shut down")
+                if self._idle:
+                    return self._idle.pop()  # the most recently used worker is the warmest
+                if self._count < self._size:
+                    self._count += 1
+                    break
+                self._cond.wait()
+        try:
+            return self._spawn()
+        except BaseException:
+            with self._cond:
+                self._count -= 1
+                self._cond.notify()
+            raise
+
+    def release(self, worker: _Worker, reusable: bool) -> None:
+        with self._cond:
+            keep = reusable and not self._closed and worker.generation == self._generation
+            if keep:
+                self._idle.append(worker)
+            else:
+                self._count -= 1
+            self._cond.notify()
+        if not keep:
+            worker.stop()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+            self._cond.notify_all()
+        for worker in idle:
+            worker.stop()
+
+
+class LambdaRuntime:
+    """Runs deployed Python functions in warm worker processes; implements ``Invoker``."""
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str,
+        region: str,
+        account_id: str,
+        log_dir: Path,
+        workers_per_function: int = 2,
+    ) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.account_id = account_id
+        self.log_dir = log_dir
+        self.workers_per_function = workers_per_function
+        self._pools: dict[str, _FunctionPool] = {}
+        self._lock = threading.Lock()
+        self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- deployment ---------------------------------------------------------------------------------
+
+    def register(self, spec: FunctionSpec) -> None:
+        """Add a function, or replace its definition after a redeploy."""
+        with self._lock:
+            pool = self._pools.get(spec.name)
+            if pool is None:
+                self._pools[spec.name] = _FunctionPool(self, spec, self.workers_per_function)
+                return
+        if pool.spec != spec:
+            pool.replace_spec(spec)
+
+    def functions(self) -> list[FunctionSpec]:
+        with self._lock:
+            return [pool.spec for pool in self._pools.values()]
+
+    def knows(self, function_name_or_arn: str) -> bool:
+        with self._lock:
+            return function_name_of(function_name_or_arn) in self._pools
+
+    def prewarm(self, count: int = 1) -> None:
+        """Start ``count`` workers per function now, so first invocations do not pay for imports."""
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.prewarm(count)
+
+    def environment_for(self, spec: FunctionSpec) -> dict[str, str]:
+        """Exactly the function's variables plus what the Lambda service sets; nothing from our process."""
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": "UTC",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{dt.date.today():%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+            "LOCALAWS_FUNCTION_ARN": spec.arn,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            # No X-Ray daemon locally: Powertools Tracer would otherwise try to emit segments.
+            "POWERTOOLS_TRACE_DISABLED": "1",
+        }
+        environment.update(spec.environment)
+        return environment
+
+    def log_path(self, spec: FunctionSpec) -> Path:
+        return self.log_dir / f"{spec.name}.log"
+
+    # -- invocation ---------------------------------------------------------------------------------
+
+    def _pool(self, function_name_or_arn: str) -> _FunctionPool:
+        name = function_name_of(function_name_or_arn)
+        with self._lock:
+            pool = self._pools.get(name)
+        if pool is None:
+            raise UnknownFunctionError(f"Function not found: {function_name_or_arn}")
+        return pool
+
+    def invoke(self, function_name_or_arn: str, event: Any) -> InvocationResult:
+        pool = self._pool(function_name_or_arn)
+        request_id = str(uuid.uuid4())
+        worker = pool.acquire()
+        spec = pool.spec
+        reusable = False
+        try:
+            init_error = worker.wait_ready()
+            if init_error is not None:
+                init_error["requestId"] = request_id
+                return InvocationResult(init_error, "Unhandled", init_error["errorType"], request_id)
+            timeout = spec.timeout_seconds
+            request = {
+                "requestId": request_id,
+                "event": event,
+                "deadlineEpochMs": int((time.time() + timeout) * 1000),
+            }
+            reply = worker.run(request, time.monotonic() + timeout)
+            if reply is None:
+                message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
+                logger.warning("%s: %s", spec.name, message)
+                error = error_payload(TIMEOUT_ERROR_TYPE, message, request_id)
+                return InvocationResult(error, "Unhandled", TIMEOUT_ERROR_TYPE, request_id)
+            reusable = True
+            if reply["ok"]:
+                return InvocationResult(reply["payload"], None, None, request_id)
+            error = reply["error"]
+            return InvocationResult(error, "Unhandled", error["errorType"], request_id)
+        except WorkerDiedError as exc:
+            message = f"RequestId: {request_id} Error: Runtime exited: {exc}"
+            error = error_payload(RUNTIME_EXIT_ERROR_TYPE, message, request_id)
+            return InvocationResult(error, "Unhandled", RUNTIME_EXIT_ERROR_TYPE, request_id)
+        finally:
+            pool.release(worker, reusable)
+
+    def invoke_async(self, function_name_or_arn: str, event: Any) -> None:
+        """InvocationType=Event: run later; failures are logged (as the Lambda service would)."""
+        self._pool(function_name_or_arn)  # unknown functions fail now, like the API
+
+        def run() -> None:
+            result = self.invoke(function_name_or_arn, event)
+            if result.function_error:
+                logger.warning("async invocation of %s failed: %s", function_name_or_arn, result.payload)
+
+        self._async.submit(run)
+
+    def stop(self) -> None:
+        uninstall_moto_hooks(self)
+        self._async.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+
+# -- moto wiring --------------------------------------------------------------------------------------
+
+_active_runtime: LambdaRuntime | None = None
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _function_invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+    """Replacement for moto's ``LambdaFunction.invoke``: run the real handler."""
+    runtime = _active_runtime
+    if runtime is None or not runtime.knows(function.function_name):
+        return registry.original(_FUNCTION_INVOKE)(function, body, request_headers, response_headers)
+    if isinstance(body, bytes):
+        body = body.decode()
+    event = json.loads(body) if isinstance(body, str) and body else (body or {})
+    if _header(request_headers, "x-amz-invocation-type") == "Event":
+        runtime.invoke_async(function.function_arn, event)
+        return b""
+    result = runtime.invoke(function.function_arn, event)
+    if result.function_error:
+        response_headers["x-amz-function-error"] = result.function_error
+    response_headers["x-amz-executed-version"] = "$LATEST"
+    return json.dumps(result.payload, default=_json_default).encode()
+
+
+def _simple_backend_invoke(  # noqa: PLR0917 - moto's signature
+    backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> str | bytes | None:
+    """Replacement for the docker-less backend's echo: behave like the real backend for our functions."""
+    runtime = _active_runtime
+    if runtime is None or not runtime.knows(function_name):
+        return registry.original(_SIMPLE_BACKEND_INVOKE)(
+            backend, function_name, qualifier, body, headers, response_headers
+        )
+    base_invoke = registry.resolve(_BASE_BACKEND_INVOKE)
+    return base_invoke(backend, function_name, qualifier, body, headers, response_headers)
+
+
+def install_moto_hooks(runtime: LambdaRuntime) -> None:
+    """Make moto run ``runtime``'s handlers wherever it would invoke a function."""
+    global _active_runtime  # noqa: PLW0603 - moto's hooks are process-wide, so is the active runtime
+    _active_runtime = runtime
+    registry.patch(_FUNCTION_INVOKE, _function_invoke, "run real handlers")
+    registry.patch(_SIMPLE_BACKEND_INVOKE, _simple_backend_invoke, "stop echoing payloads")
+
+
+def uninstall_moto_hooks(runtime: LambdaRuntime) -> None:
+    global _active_runtime  # noqa: PLW0603
+    if _active_runtime is runtime:
+        _active_runtime = None
+        registry.unpatch(_FUNCTION_INVOKE)
+        registry.unpatch(_SIMPLE_BACKEND_INVOKE)

@@ -1,0 +1,120 @@
+"""One Lambda execution environment: a warm Python process that runs one function's handler.
+
+Started by ``localaws.lambda_.runtime`` with exactly the function's environment, the code asset directory as
+working directory, and two pipe file descriptors (requests in, replies out) given on the command line.
+Protocol: one JSON document per line. The handler's own stdout/stderr go to the function's log file.
+
+Keep this module free of moto and of the rest of ``localaws``: it runs in the Lambda's process.
+"""
+
+from __future__ import annotations
+
+import decimal
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any, BinaryIO
+
+
+class LambdaContext:
+    """The context object a Python Lambda handler receives (the attributes Powertools reads)."""
+
+    def __init__(self, request_id: str, deadline_epoch_ms: int) -> None:
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.invoked_function_arn = os.environ["LOCALAWS_FUNCTION_ARN"]
+        self.memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+        self.aws_request_id = request_id
+        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_epoch_ms = deadline_epoch_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_epoch_ms - int(time.time() * 1000))
+
+
+class _LambdaJSONEncoder(json.JSONEncoder):
+    """Like the Lambda Python runtime's marshaller: Decimal becomes a number."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, decimal.Decimal):
+            return int(o) if o == o.to_integral_value() else float(o)
+        return super().default(o)
+
+
+def error_object(
+    exc: BaseException, error_type: str | None = None, *, skip_frames: int = 0
+) -> dict[str, Any]:
+    """The error document AWS Lambda returns for an unhandled exception."""
+    frames = traceback.extract_tb(exc.__traceback__)[skip_frames:]
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": "",
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+def _load_handler(handler_path: str) -> Any:
+    module_name, _, function_name = handler_path.rpartition(".")
+    if not module_name:
+        raise ValueError(f"Bad handler '{handler_path}': expected module.function")
+    module = importlib.import_module(module_name)
+    return getattr(module, function_name)
+
+
+def _send(replies: BinaryIO, message: dict[str, Any]) -> None:
+    replies.write(json.dumps(message, cls=_LambdaJSONEncoder).encode() + b"\n")
+    replies.flush()
+
+
+def _run_one(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
+    request_id = request["requestId"]
+    context = LambdaContext(request_id, request["deadlineEpochMs"])
+    print(f"START RequestId: {request_id} Version: {context.function_version}", flush=True)
+    started = time.monotonic()
+    try:
+        result = handler(request["event"], context)
+        try:
+            json.dumps(result, cls=_LambdaJSONEncoder)
+            reply: dict[str, Any] = {"ok": True, "payload": result}
+        except (TypeError, ValueError) as exc:
+            reply = {"ok": False, "error": error_object(exc, "Runtime.MarshalError")}
+    except Exception as exc:
+        print(f"[ERROR] {type(exc).__name__}: {exc}", file=sys.stderr)
+        traceback.print_exc()
+        reply = {"ok": False, "error": error_object(exc, skip_frames=1)}  # not our own frame
+        reply["error"]["requestId"] = request_id
+    elapsed_ms = (time.monotonic() - started) * 1000
+    sys.stderr.flush()
+    print(f"END RequestId: {request_id}", flush=True)
+    print(f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms", flush=True)
+    return reply
+
+
+def main(argv: list[str]) -> int:
+    requests = os.fdopen(int(argv[0]), "rb")
+    replies = os.fdopen(int(argv[1]), "wb")
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    # The asset directory shadows everything, as /var/task does on AWS.
+    sys.path[:] = [task_root, *[p for p in sys.path if p not in ("", task_root, os.getcwd())]]
+    try:
+        handler = _load_handler(os.environ["_HANDLER"])
+    except Exception as exc:
+        traceback.print_exc()
+        kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
+        _send(replies, {"type": "init_error", "error": error_object(exc, kind)})
+        return 1
+    _send(replies, {"type": "ready"})
+    for line in requests:
+        _send(replies, _run_one(handler, json.loads(line)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

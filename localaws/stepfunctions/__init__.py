@@ -1,0 +1,1 @@
+"""Step Functions features for local testing: MockConfigFile test cases, and reading execution histories."""

@@ -1,0 +1,213 @@
+"""The console in headless Chromium: place an order from the page, open its execution, see its path."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright import sync_api
+
+from localaws.local_aws import LocalAws
+from localaws.stepfunctions.history import read_history
+from tests.localaws.support import REPO, wait_for
+
+pytestmark = pytest.mark.slow
+
+# Debian's chromium by default; ORDERFLOW_CHROMIUM names another (e.g. Google Chrome on GitHub runners).
+CHROMIUM = Path(os.environ.get("ORDERFLOW_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / ".localaws" / "screenshots"
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@pytest.fixture(scope="module")
+def page(console_url: str) -> Iterator[Any]:
+    # `make test` installs Debian's chromium (.ci/ensure-chromium); without it this test fails, never skips.
+    assert CHROMIUM.exists() and shutil.which(str(CHROMIUM)), f"no {CHROMIUM}: run .ci/ensure-chromium"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1680, "height": 1050})
+            opened = context.new_page()
+            errors: list[str] = []
+            opened.on("pageerror", lambda exc: errors.append(str(exc)))
+            opened.goto(f"{console_url}/_console/")
+            yield opened
+            assert errors == [], f"JavaScript errors on the page: {errors}"
+        finally:
+            browser.close()
+
+
+def _screenshot(page: Any, name: str) -> None:
+    """The page as seen, then the whole graph (its panel scrolls, so it is unclipped for the picture)."""
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.eval_on_selector(
+        "#graph-scroll", "box => { box.style.maxHeight = 'none'; box.style.maxWidth = 'none'; }"
+    )
+    page.locator("#graph").screenshot(path=str(SCREENSHOTS / f"{name}-graph.png"))
+    page.eval_on_selector("#graph-scroll", "box => { box.style.maxHeight = ''; box.style.maxWidth = ''; }")
+
+
+def _entered_states(local: LocalAws, execution_arn: str) -> set[str]:
+    return {
+        e["stateEnteredEventDetails"]["name"]
+        for e in read_history(local.client("stepfunctions"), execution_arn)
+        if e["type"].endswith("StateEntered")
+    }
+
+
+def _coloured_states(page: Any) -> dict[str, str]:
+    return dict(
+        page.eval_on_selector_all(
+            "#graph .node[data-status]", "nodes => nodes.map(n => [n.dataset.state, n.dataset.status])"
+        )
+    )
+
+
+def _place_from_page(page: Any, sample: str) -> str:
+    page.select_option("#sample", sample)
+    page.click("#place-order")
+    page.wait_for_function(
+        "document.querySelector('#action-status').textContent.startsWith('placed')", timeout=10_000
+    )
+    return str(page.get_attribute("#action-status", "data-order-id"))
+
+
+def _open_execution(page: Any, order_id: str) -> str:
+    row = f'#executions tr[data-order-id="{order_id}"]'
+    page.wait_for_selector(row, timeout=20_000)
+    page.click(row)
+    page.wait_for_selector("#graph .node[data-status]", timeout=10_000)
+    return str(page.get_attribute(row, "data-execution-arn"))
+
+
+def _follow_to_the_end(page: Any, local: LocalAws, execution_arn: str, timeout: float = 60.0) -> str:
+    """The execution's final status, or RUNNING if it has not finished within ``timeout``."""
+    sfn = local.client("stepfunctions")
+
+    def finished() -> str | None:
+        status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
+        return status if status in TERMINAL else None
+
+    try:
+        status = wait_for(finished, timeout=timeout, every=0.5)
+    except pytest.fail.Exception:
+        return "RUNNING"
+    page.wait_for_selector(f'#execution-detail[data-status="{status}"]', timeout=10_000)
+    return str(status)
+
+
+def test_graph_shows_every_state_of_the_deployed_definition(page: Any, orderflow_local: LocalAws) -> None:
+    # Given the definition the endpoint serves
+    sfn = orderflow_local.client("stepfunctions")
+    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])
+
+    def names(scope: dict[str, Any]) -> Iterator[str]:
+        for name, state in scope["States"].items():
+            yield name
+            for child in [*state.get("Branches", []), state.get("ItemProcessor") or state.get("Iterator")]:
+                if child:
+                    yield from names(child)
+
+    # When the page has drawn the graph
+    page.wait_for_selector('#graph .node[data-state="Validate Order"]', timeout=15_000)
+    drawn = set(page.eval_on_selector_all("#graph .node", "nodes => nodes.map(n => n.dataset.state)"))
+    _screenshot(page, "console-graph")
+
+    # Then every state is there, nested ones included, and each Catch clause is an edge
+    assert set(names(definition)) <= drawn
+    assert page.get_attribute('#graph .node[data-state="Reserve Item"]', "data-type") == "Task"
+    catches = page.eval_on_selector_all(
+        '#graph .edge[data-kind="catch"]', "edges => edges.map(e => [e.dataset.source, e.dataset.target])"
+    )
+    assert ["Request Payment", "Cancel Order"] in catches
+    assert ["Reserve Stock", "Release Stock"] in catches
+
+
+def test_an_order_placed_from_the_page_shows_its_path_coloured(page: Any, orderflow_local: LocalAws) -> None:
+    # Given the console with its graph drawn
+    page.wait_for_selector('#graph .node[data-state="Validate Order"]', timeout=15_000)
+
+    # When a normal order is placed from the page and its execution opened
+    order_id = _place_from_page(page, "normal")
+    execution_arn = _open_execution(page, order_id)
+    status = _follow_to_the_end(page, orderflow_local, execution_arn)
+    if status == "RUNNING":
+        page.click(f'#executions tr[data-order-id="{order_id}"]')  # refresh the detail now
+        page.wait_for_timeout(500)
+    coloured = _coloured_states(page)
+    entered = _entered_states(orderflow_local, execution_arn)
+    _screenshot(page, "console-execution-normal")
+
+    # Then the coloured nodes are exactly the states the history entered (so far, if still running)
+    assert "Validate Order" in coloured
+    if status in TERMINAL:
+        assert set(coloured) == entered
+    else:
+        assert set(coloured) <= entered
+    if status == "SUCCEEDED":
+        assert set(coloured.values()) == {"succeeded"}
+        assert coloured["Order Completed"] == "succeeded"
+    # And the taken edges are highlighted, the first one from the start marker included
+    assert page.locator("#graph .edge.taken").count() >= len(coloured) - 1
+
+
+def test_a_declined_order_shows_the_catch_and_the_failure(page: Any, orderflow_local: LocalAws) -> None:
+    # Given the console
+    page.wait_for_selector('#graph .node[data-state="Validate Order"]', timeout=15_000)
+
+    # When a declined order is placed and its execution opened
+    order_id = _place_from_page(page, "declined")
+    execution_arn = _open_execution(page, order_id)
+    status = _follow_to_the_end(page, orderflow_local, execution_arn)
+    coloured = _coloured_states(page)
+    entered = _entered_states(orderflow_local, execution_arn)
+    page.click('#graph .node[data-state="Request Payment"]')
+    _screenshot(page, "console-execution-declined")
+
+    # Then the path matches the history; where the payment was declined, the catch shows
+    assert set(coloured) <= entered
+    if status in TERMINAL:
+        assert set(coloured) == entered
+    declined = any(
+        (e.get("taskFailedEventDetails") or {}).get("error") == "PaymentDeclined"
+        for e in read_history(orderflow_local.client("stepfunctions"), execution_arn)
+    )
+    if declined and status in TERMINAL:
+        assert coloured["Request Payment"] == "caught"
+        assert coloured["Order Cancelled"] == "failed"
+        catch_edge = '[data-kind="catch"][data-source="Request Payment"][data-target="Cancel Order"]'
+        assert page.locator(f"#graph .edge.taken{catch_edge}").count() == 1
+        assert "PaymentDeclined" in page.inner_text("#run-detail")
+
+
+def test_the_resources_tab_shows_queues_alarms_and_topics(page: Any, orderflow_names: Any) -> None:
+    # Given the console
+    # When the resources tab is opened
+    page.click("#tab-resources")
+    page.wait_for_selector(f'#queues tr[data-queue="{orderflow_names("payment")}"]', timeout=10_000)
+    page.wait_for_selector("#alarms tbody tr[data-alarm]", timeout=10_000)
+    page.wait_for_selector(f'#topics [data-topic="{orderflow_names("order-status")}"]', timeout=10_000)
+    page.wait_for_timeout(1500)  # one more refresh: notifications of the orders placed above
+    page.screenshot(path=str(SCREENSHOTS / "console-resources.png"), full_page=True)
+
+    # Then the payment queue shows its DLQ, and the order-status topic is listed
+    row = page.inner_text(f'#queues tr[data-queue="{orderflow_names("payment")}"]')
+    assert orderflow_names.dlq("payment") in row
+    page.click("#tab-workflow")

@@ -1,0 +1,148 @@
+"""The endpoint: one set of moto backends, in-process and over HTTP on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from localaws.endpoint import server
+from localaws.endpoint.server import LocalEndpoint, PortInUseError
+from localaws.local_aws import LocalAws
+
+
+def test_in_process_and_http_clients_share_the_same_backends(local_aws: LocalAws) -> None:
+    # Given an in-process client (intercepted by mock_aws) and an HTTP client to the endpoint
+    in_process = boto3.client("sqs", region_name=local_aws.region)
+    over_http = local_aws.client("sqs")
+
+    # When each creates a queue
+    in_process.create_queue(QueueName="made-in-process")
+    over_http.create_queue(QueueName="made-over-http")
+
+    # Then each sees the other's
+    assert any(u.endswith("/made-in-process") for u in over_http.list_queues()["QueueUrls"])
+    assert any(u.endswith("/made-over-http") for u in in_process.list_queues()["QueueUrls"])
+
+
+def test_endpoint_listens_on_loopback_only(local_aws: LocalAws) -> None:
+    # Given / When / Then: the endpoint URL is a loopback address
+    assert local_aws.endpoint_url.startswith("http://127.0.0.1:")
+    with pytest.raises(ValueError, match="loopback"):
+        LocalEndpoint(host="0.0.0.0")
+
+
+def test_a_busy_port_is_a_clear_error(local_aws: LocalAws) -> None:
+    # Given the running endpoint's port
+    busy = LocalEndpoint(port=local_aws.endpoint.port)
+
+    # When / Then: a second endpoint on it fails at once, saying what to do
+    with pytest.raises(PortInUseError, match="--port"):
+        busy.start()
+
+
+def test_the_stock_aws_cli_works_against_the_endpoint(local_aws: LocalAws) -> None:
+    # Given the AWS CLI installed in the venv
+    aws = Path(sys.executable).parent / "aws"
+    environment = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": local_aws.region,
+    }
+
+    # When it lists queues with --endpoint-url
+    listed = subprocess.run(
+        [str(aws), "sqs", "list-queues", "--endpoint-url", local_aws.endpoint_url, "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=True,
+    )
+
+    # Then it sees the deployed queues
+    assert "fixture-named" in listed.stdout
+
+
+def _sdk_answers(endpoint: LocalEndpoint, name: str) -> list[object]:
+    """Answers (with error codes) of SDK calls to the JSON and query APIs, over HTTP."""
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            region_name="us-east-1",
+            endpoint_url=endpoint.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    answers: list[object] = []
+    dynamodb, sqs, sns = client("dynamodb"), client("sqs"), client("sns")
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName=name, Item={"id": {"S": "a"}, "n": {"N": "1"}})
+    answers.append(dynamodb.get_item(TableName=name, Key={"id": {"S": "a"}})["Item"])
+    for call in (
+        lambda: dynamodb.put_item(
+            TableName=name, Item={"id": {"S": "a"}}, ConditionExpression="attribute_not_exists(id)"
+        ),
+        lambda: dynamodb.get_item(TableName="missing", Key={"id": {"S": "a"}}),
+        lambda: sqs.get_queue_url(QueueName="missing"),
+        lambda: sns.publish(TopicArn="arn:aws:sns:us-east-1:123456789012:missing", Message="m"),
+    ):
+        try:
+            call()
+            answers.append("no error")
+        except ClientError as exc:
+            answers.append(
+                (exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"])
+            )
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.send_message(
+        QueueUrl=url, MessageBody="hello", MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}}
+    )
+    message = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"][0]
+    answers.append((message["Body"], message["MessageAttributes"]))
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    answers.append(topic.endswith(f":{name}"))
+    return answers
+
+
+def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the endpoint with and without its lean path for the JSON and query APIs
+    answers = {}
+    taken = {}
+    for lean in (False, True):
+        if not lean:
+            monkeypatch.setattr(server, "LEAN_SERVICES", frozenset())
+        else:
+            monkeypatch.undo()
+        endpoint = LocalEndpoint(port=0)
+        endpoint.start()
+        try:
+            # When the same SDK calls are made
+            answers[lean] = _sdk_answers(endpoint, f"lean-{lean}".lower())
+            assert endpoint._server is not None
+            taken[lean] = endpoint._server.app.lean_requests  # type: ignore[attr-defined]
+        finally:
+            endpoint.stop()
+    # Then the answers and errors are the same, and only the lean endpoint skipped Flask (for all of them)
+    assert answers[True] == answers[False]
+    assert answers[True][1:5] == [
+        ("ConditionalCheckFailedException", 400),
+        ("ResourceNotFoundException", 400),
+        ("AWS.SimpleQueueService.NonExistentQueue", 400),
+        ("NotFound", 404),
+    ]
+    assert taken == {False: 0, True: 11}  # every call made

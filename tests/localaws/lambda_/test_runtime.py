@@ -1,0 +1,185 @@
+"""The docker-less Lambda runtime: real handlers in warm, isolated worker processes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from localaws.lambda_.runtime import RUNTIME_EXIT_ERROR_TYPE, TIMEOUT_ERROR_TYPE, UnknownFunctionError
+from localaws.local_aws import LocalAws
+
+
+def _function(local: LocalAws, logical_prefix: str) -> str:
+    return next(
+        r.physical_id
+        for r in local.report.of_type("AWS::Lambda::Function")
+        if r.logical_id.startswith(logical_prefix)
+    )
+
+
+def _wait_for_execution(local: LocalAws, execution_arn: str) -> dict[str, Any]:
+    sfn = local.client("stepfunctions")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if execution["status"] != "RUNNING":
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"{execution_arn} still running")
+
+
+def test_handler_gets_its_event_context_and_only_its_own_environment(local_aws: LocalAws) -> None:
+    # Given the demo function, deployed with GREETING=hello (ONLY_IN_OTHER belongs to another function)
+    name = _function(local_aws, "DemoFunction")
+
+    # When it is invoked
+    result = local_aws.invoker.invoke(name, {"orderId": "o-1"})
+
+    # Then the handler ran with a Lambda-shaped context, its own variables and the local endpoint
+    assert result.function_error is None
+    assert result.payload["event"] == {"orderId": "o-1"}
+    assert result.payload["functionName"] == name
+    assert result.payload["memory"] == 256
+    assert 0 < result.payload["remainingMs"] <= 3000
+    assert result.payload["greeting"] == "hello"
+    assert result.payload["otherFunctionVariable"] is None
+    assert result.payload["endpoint"] == local_aws.endpoint_url
+
+
+def test_workers_stay_warm_between_invocations(local_aws: LocalAws) -> None:
+    # Given a function invoked once
+    name = _function(local_aws, "DemoFunction")
+    first = local_aws.invoker.invoke(name, {})
+
+    # When it is invoked again
+    started = time.monotonic()
+    second = local_aws.invoker.invoke(name, {})
+    elapsed = time.monotonic() - started
+
+    # Then the same process answers, quickly
+    assert second.payload["pid"] == first.payload["pid"]
+    assert elapsed < 0.5
+
+
+def test_an_exception_is_reported_like_aws(local_aws: LocalAws) -> None:
+    # Given the demo function, which raises PaymentDeclinedError on "decline"
+    name = _function(local_aws, "DemoFunction")
+
+    # When it fails
+    result = local_aws.invoker.invoke(name, {"action": "decline"})
+
+    # Then the error looks like AWS Lambda's: Unhandled, errorType = the exception class
+    assert result.function_error == "Unhandled"
+    assert result.error_type == "PaymentDeclinedError"
+    assert result.payload["errorType"] == "PaymentDeclinedError"
+    assert result.payload["errorMessage"] == "card declined"
+    assert any("handler.py" in frame for frame in result.payload["stackTrace"])
+
+
+def test_a_handler_over_its_timeout_is_killed_and_replaced(local_aws: LocalAws) -> None:
+    # Given the demo function with a 3 s timeout
+    name = _function(local_aws, "DemoFunction")
+    before = local_aws.invoker.invoke(name, {})
+
+    # When an invocation sleeps past the timeout
+    started = time.monotonic()
+    result = local_aws.invoker.invoke(name, {"action": "sleep", "seconds": 30})
+    elapsed = time.monotonic() - started
+
+    # Then it ends at the timeout with Sandbox.Timedout, and a fresh worker serves the next call
+    assert result.error_type == TIMEOUT_ERROR_TYPE
+    assert "Task timed out after 3.00 seconds" in result.payload["errorMessage"]
+    assert 2.9 < elapsed < 6
+    assert local_aws.invoker.invoke(name, {}).payload["pid"] != before.payload["pid"]
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(local_aws: LocalAws) -> None:
+    # Given the demo function
+    name = _function(local_aws, "DemoFunction")
+
+    # When the handler kills its own process
+    result = local_aws.invoker.invoke(name, {"action": "exit"})
+
+    # Then the invocation fails with Runtime.ExitError and the function still works afterwards
+    assert result.error_type == RUNTIME_EXIT_ERROR_TYPE
+    assert local_aws.invoker.invoke(name, {"n": 1}).function_error is None
+
+
+def test_two_workers_run_invocations_in_parallel(local_aws: LocalAws) -> None:
+    # Given the demo function with two workers per function
+    name = _function(local_aws, "DemoFunction")
+    results: list[Any] = []
+
+    # When two 1-second invocations are made at once
+    def call() -> None:
+        results.append(local_aws.invoker.invoke(name, {"action": "sleep", "seconds": 1}))
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then they overlap (well under the 2 s they would take one after the other)
+    assert time.monotonic() - started < 1.9
+    assert len({r.payload["pid"] for r in results}) == 2
+
+
+def test_lambda_invoke_api_runs_the_real_handler(local_aws: LocalAws) -> None:
+    # Given the Lambda API over HTTP
+    client = local_aws.client("lambda")
+    name = _function(local_aws, "DemoFunction")
+
+    # When a client invokes the function, successfully and then with an error
+    ok = client.invoke(FunctionName=name, Payload=json.dumps({"x": 1}))
+    failed = client.invoke(FunctionName=name, Payload=json.dumps({"action": "decline"}))
+
+    # Then the handler's result comes back (not moto's echo), and errors carry FunctionError
+    assert json.load(ok["Payload"])["greeting"] == "hello"
+    assert "FunctionError" not in ok
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.load(failed["Payload"])["errorType"] == "PaymentDeclinedError"
+
+
+def test_step_functions_catch_matches_the_lambda_error_type(local_aws: LocalAws) -> None:
+    # Given the fixture state machine: Charge (lambda invoke) with Catch ["PaymentDeclinedError"] → Declined
+    machine = local_aws.report.of_type("AWS::StepFunctions::StateMachine")[0].physical_id
+    sfn = local_aws.client("stepfunctions")
+
+    # When one execution succeeds and one is declined by the handler
+    ok = sfn.start_execution(stateMachineArn=machine, name="charge-ok", input=json.dumps({"action": "echo"}))
+    declined = sfn.start_execution(
+        stateMachineArn=machine, name="charge-declined", input=json.dumps({"action": "decline"})
+    )
+
+    # Then the first carries the handler's output and the second was caught by the error name
+    succeeded = _wait_for_execution(local_aws, ok["executionArn"])
+    caught = _wait_for_execution(local_aws, declined["executionArn"])
+    assert succeeded["status"] == "SUCCEEDED"
+    assert json.loads(succeeded["output"])["greeting"] == "hello"
+    assert caught["status"] == "SUCCEEDED"
+    assert json.loads(caught["output"]) == {"declined": True}
+
+
+def test_handler_output_goes_to_the_function_log_file(local_aws: LocalAws) -> None:
+    # Given a function
+    name = _function(local_aws, "DemoFunction")
+
+    # When it is invoked
+    result = local_aws.invoker.invoke(name, {"action": "echo"})
+
+    # Then its print() and the START/END lines are in .localaws/logs/<function>.log
+    log = (local_aws.run_dir / "logs" / f"{name}.log").read_text()
+    assert "demo handler action=echo" in log
+    assert f"END RequestId: {result.request_id}" in log
+
+
+def test_an_unknown_function_is_an_error(local_aws: LocalAws) -> None:
+    # Given / When / Then: invoking a function that was never deployed raises
+    with pytest.raises(UnknownFunctionError):
+        local_aws.invoker.invoke("no-such-function", {})

@@ -1,0 +1,140 @@
+"""Waits, heartbeats and timeouts on the embedded engine (with moto's fixes installed), in real seconds."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, cast
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localaws.patches import corrections, speedups
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/states"
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+def client(service: str) -> Any:
+    return cast(Any, boto3).client(service, region_name=REGION)
+
+
+@pytest.fixture
+def engine_with_fixes() -> Iterator[None]:
+    with mock_aws(config=MOTO_CONFIG):
+        speedups.install()
+        corrections.install()
+        try:
+            yield
+        finally:
+            corrections.uninstall()
+            speedups.uninstall()
+
+
+def callback_machine(queue_url: str, *, heartbeat: int | None, timeout: int, catch: str | None = None) -> str:
+    task: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": queue_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": timeout,
+        "End": True,
+    }
+    states: dict[str, Any] = {"Pause": {"Type": "Wait", "Seconds": 1, "Next": "Ask"}, "Ask": task}
+    if heartbeat is not None:
+        task["HeartbeatSeconds"] = heartbeat
+    if catch is not None:
+        task["Catch"] = [{"ErrorEquals": [catch], "ResultPath": "$.failure", "Next": "Hung"}]
+        states["Hung"] = {"Type": "Pass", "End": True}
+    name = f"waits-{heartbeat}-{timeout}-{catch is not None}"
+    definition = json.dumps({"StartAt": "Pause", "States": states})
+    machine = client("stepfunctions").create_state_machine(name=name, definition=definition, roleArn=ROLE)
+    return str(machine["stateMachineArn"])
+
+
+def run(machine: str) -> str:
+    return str(client("stepfunctions").start_execution(stateMachineArn=machine, input="{}")["executionArn"])
+
+
+def token_from(queue_url: str) -> str:
+    sqs = client("sqs")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            return str(json.loads(messages[0]["Body"])["token"])
+    raise AssertionError("the task never sent its token")
+
+
+def finish(arn: str, timeout: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = client("stepfunctions").describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise AssertionError(f"{arn} still running after {timeout} s")
+
+
+def test_a_task_nobody_answers_fails_on_its_heartbeat(engine_with_fixes: None) -> None:
+    # Given a callback task with a 1 s heartbeat and a 30 s timeout
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    started = time.monotonic()
+    arn = run(callback_machine(queue, heartbeat=1, timeout=30))
+    # When nobody answers
+    described = finish(arn)
+    # Then it fails after the 1 s wait and the 1 s heartbeat, long before the timeout; as on AWS the
+    # execution reports States.Timeout (States.HeartbeatTimeout exists only for Catch and Retry)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Timeout"
+    assert 2 <= time.monotonic() - started < 10
+
+
+def test_a_catch_on_heartbeat_timeout_sees_the_missed_heartbeat(engine_with_fixes: None) -> None:
+    # Given the same task with a Catch on States.HeartbeatTimeout
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    arn = run(callback_machine(queue, heartbeat=1, timeout=30, catch="States.HeartbeatTimeout"))
+    # When nobody answers
+    described = finish(arn)
+    # Then the catch takes it (the caught error keeps the name the execution would fail with)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"])["failure"]["Error"] == "States.Timeout"
+
+
+def test_heartbeats_keep_a_slow_task_alive_until_it_answers(engine_with_fixes: None) -> None:
+    # Given the same task, and a worker that heartbeats every 0.4 s for 2.5 s before answering
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    arn = run(callback_machine(queue, heartbeat=1, timeout=30))
+    token = token_from(queue)
+    sfn = client("stepfunctions")
+
+    def slow_worker() -> None:
+        for _ in range(6):
+            sfn.send_task_heartbeat(taskToken=token)
+            time.sleep(0.4)
+        sfn.send_task_success(taskToken=token, output=json.dumps({"answer": 42}))
+
+    worker = threading.Thread(target=slow_worker)
+    worker.start()
+    # When the execution finishes
+    described = finish(arn)
+    worker.join()
+    # Then it succeeded with the answer, though it took longer than its heartbeat
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"answer": 42}
+
+
+def test_a_task_past_its_timeout_fails_even_with_heartbeats(engine_with_fixes: None) -> None:
+    # Given a callback task with a 2 s timeout and no heartbeat
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    arn = run(callback_machine(queue, heartbeat=None, timeout=2))
+    token = token_from(queue)
+    # When the worker only ever sends heartbeats (accepted: AWS takes them without HeartbeatSeconds)
+    client("stepfunctions").send_task_heartbeat(taskToken=token)
+    described = finish(arn)
+    # Then the execution times out
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Timeout"

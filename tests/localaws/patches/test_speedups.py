@@ -1,0 +1,594 @@
+"""localaws.patches.speedups: the speed-ups give the same executions and histories as stock moto."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localaws.patches import registry, speedups
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/states"
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+_GENERATED_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|Request ID: \w+")
+
+
+@pytest.fixture(autouse=True)
+def _stock_after_each_test() -> Iterator[None]:
+    speedups.uninstall()
+    yield
+    speedups.uninstall()
+
+
+def client(service: str) -> Any:
+    return cast(Any, boto3).client(service, region_name=REGION)
+
+
+def make_table(name: str = "orders") -> str:
+    client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def wait_terminal(arn: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    sfn = client("stepfunctions")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.005)
+    raise AssertionError(f"{arn} still RUNNING after {timeout_s} s")
+
+
+def normalized_history(arn: str) -> list[dict[str, Any]]:
+    """History without what differs between any two runs: timestamps and generated ids."""
+    events = client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    normalized = []
+    for event in events:
+        kept = {key: value for key, value in event.items() if key != "timestamp"}
+        normalized.append(json.loads(_GENERATED_IDS.sub("<id>", json.dumps(kept, default=str))))
+    return normalized
+
+
+def run(
+    definition: dict[str, Any], inputs: list[dict[str, Any]], *, setup: Callable[[], object] | None = None
+):
+    """Run ``inputs`` (concurrently) in a fresh moto world; return (status, output, history) per input."""
+    with mock_aws(config=MOTO_CONFIG):
+        if setup:
+            setup()
+        sfn = client("stepfunctions")
+        arn = sfn.create_state_machine(name="under-test", definition=json.dumps(definition), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        started = [
+            sfn.start_execution(stateMachineArn=arn, name=f"run-{n}", input=json.dumps(data))["executionArn"]
+            for n, data in enumerate(inputs)
+        ]
+        results = []
+        for execution_arn in started:
+            described = wait_terminal(execution_arn)
+            results.append(
+                (
+                    described["status"],
+                    json.loads(described.get("output", "null")),
+                    normalized_history(execution_arn),
+                )
+            )
+        return results
+
+
+def stock_and_ours(definition: dict[str, Any], inputs: list[dict[str, Any]], **kwargs: Any):
+    speedups.uninstall()
+    stock = run(definition, inputs, **kwargs)
+    speedups.install()
+    ours = run(definition, inputs, **kwargs)
+    return stock, ours
+
+
+CHOICE_PASS_TASK = {
+    "StartAt": "Record",
+    "States": {
+        "Record": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "orders", "Item": {"orderId": {"S.$": "$.orderId"}}},
+            "ResultPath": "$.recorded",
+            "Next": "Large?",
+        },
+        "Large?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.amount", "NumericGreaterThan": 100, "Next": "Large"}],
+            "Default": "Small",
+        },
+        "Large": {"Type": "Pass", "Result": {"tier": "large"}, "ResultPath": "$.tier", "End": True},
+        "Small": {"Type": "Pass", "Parameters": {"tier": "small", "order.$": "$.orderId"}, "End": True},
+    },
+}
+
+
+def test_choice_pass_task_matches_stock_and_uses_the_cached_program() -> None:
+    # Given a Task -> Choice -> Pass definition and inputs that take each branch
+    inputs = [
+        {"orderId": "o-1", "amount": 500},
+        {"orderId": "o-2", "amount": 5},
+        {"orderId": "o-3", "amount": 101},
+    ]
+
+    # When it runs on stock moto and with the engine installed
+    stock, ours = stock_and_ours(CHOICE_PASS_TASK, inputs, setup=make_table)
+
+    # Then status, output and the whole history are the same, and the parsed program was reused
+    assert ours == stock
+    assert [status for status, _, _ in ours] == ["SUCCEEDED"] * 3
+    assert ours[0][1]["tier"] == {"tier": "large"}
+    assert ours[1][1] == {"tier": "small", "order": "o-2"}
+    assert speedups.stats()["parsed_program"]["hits"] >= 3
+
+
+def test_parallel_and_map_match_stock() -> None:
+    # Given a Parallel of two branches followed by a Map whose iterator chooses per item
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": True}}},
+                    {
+                        "StartAt": "B",
+                        "States": {"B": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": True}},
+                    },
+                ],
+                "ResultPath": "$.both",
+                "Next": "Each",
+            },
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": 4,
+                "Iterator": {
+                    "StartAt": "Even?",
+                    "States": {
+                        "Even?": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$.even", "BooleanEquals": True, "Next": "Even"}],
+                            "Default": "Odd",
+                        },
+                        "Even": {"Type": "Pass", "Parameters": {"even.$": "$.v"}, "End": True},
+                        "Odd": {"Type": "Pass", "Parameters": {"odd.$": "$.v"}, "End": True},
+                    },
+                },
+                "ResultPath": "$.each",
+                "End": True,
+            },
+        },
+    }
+    inputs = [{"n": n, "items": [{"v": v, "even": v % 2 == 0} for v in range(n, n + 5)]} for n in (1, 2)]
+
+    # When it runs on stock moto and with the engine installed
+    stock, ours = stock_and_ours(definition, inputs)
+
+    # Then outputs are equal, and so are the histories up to the interleaving of concurrent branches
+    assert [(s, o) for s, o, _ in ours] == [(s, o) for s, o, _ in stock]
+    assert ours[0][1]["both"] == ["a", {"n": 1}]
+    assert ours[1][1]["each"][0] == {"even": 2}
+    for (_, _, ours_history), (_, _, stock_history) in zip(ours, stock, strict=True):
+        assert sorted(e["type"] for e in ours_history) == sorted(e["type"] for e in stock_history)
+
+
+RETRY_CATCH = {
+    "StartAt": "Write",
+    "States": {
+        "Write": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "no-such-table", "Item": {"orderId": {"S.$": "$.orderId"}}},
+            "Retry": [
+                {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1, "BackoffRate": 1}
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Compensate"}],
+            "Next": "Done",
+        },
+        "Compensate": {"Type": "Pass", "Parameters": {"compensated.$": "$.orderId"}, "End": True},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_retry_and_catch_of_a_failing_task_match_stock_and_count_per_execution() -> None:
+    # Given a task that always fails, retried once then caught, started for 3 orders at the same time
+    inputs = [{"orderId": f"o-{n}"} for n in range(3)]
+
+    # When it runs on stock moto and with the engine installed
+    stock, ours = stock_and_ours(RETRY_CATCH, inputs)
+
+    # Then the same history, and each execution made exactly 2 attempts: retry counters are not shared
+    assert ours == stock
+    for n, (status, output, history) in enumerate(ours):
+        assert status == "SUCCEEDED"
+        assert output == {"compensated": f"o-{n}"}
+        assert [e["type"] for e in history].count("TaskScheduled") == 2
+
+
+def test_wait_for_task_token_wakes_as_soon_as_send_task_success_arrives() -> None:
+    speedups.install()
+    with mock_aws(config=MOTO_CONFIG):
+        # Given an execution waiting on an SQS callback, and a worker thread that answers it
+        queue_url = client("sqs").create_queue(QueueName="payment")["QueueUrl"]
+        definition = {
+            "StartAt": "Pay",
+            "States": {
+                "Pay": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {
+                        "QueueUrl": queue_url,
+                        "MessageBody": {"orderId.$": "$.orderId", "taskToken.$": "$$.Task.Token"},
+                    },
+                    "End": True,
+                }
+            },
+        }
+        sfn = client("stepfunctions")
+        machine = sfn.create_state_machine(name="pay", definition=json.dumps(definition), roleArn=ROLE)
+        answered_at: list[float] = []
+
+        def payment_worker() -> None:
+            sqs = client("sqs")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])
+                if messages:
+                    body = json.loads(messages[0]["Body"])
+                    answered_at.append(time.monotonic())
+                    client("stepfunctions").send_task_success(
+                        taskToken=body["taskToken"], output=json.dumps({"paid": body["orderId"]})
+                    )
+                    return
+                time.sleep(0.01)
+
+        worker = threading.Thread(target=payment_worker)
+        worker.start()
+
+        # When the execution starts and the worker calls SendTaskSuccess
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input='{"orderId": "o-9"}')[
+            "executionArn"
+        ]
+        described = wait_terminal(arn, timeout_s=10)
+        finished_at = time.monotonic()
+        worker.join(timeout=10)
+
+        # Then it succeeds with the callback output, well within a poll interval of the answer
+        assert described["status"] == "SUCCEEDED"
+        assert json.loads(described["output"]) == {"paid": "o-9"}
+        assert answered_at and finished_at - answered_at[0] < 0.5
+
+
+def test_concurrent_executions_of_one_definition_do_not_interfere() -> None:
+    speedups.install()
+    # Given one cached program and 24 executions with different inputs, all in flight together
+    definition = {
+        "StartAt": "Tier",
+        "States": {
+            "Tier": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 12, "Next": "High"}],
+                "Default": "Low",
+            },
+            "High": {"Type": "Pass", "Parameters": {"n.$": "$.n", "tier": "high"}, "Next": "Echo"},
+            "Low": {"Type": "Pass", "Parameters": {"n.$": "$.n", "tier": "low"}, "Next": "Echo"},
+            "Echo": {"Type": "Pass", "Result": {"fixed": True}, "ResultPath": "$.echo", "End": True},
+        },
+    }
+    inputs = [{"n": n} for n in range(24)]
+
+    # When they all run
+    results = run(definition, inputs)
+
+    # Then each output belongs to its own input, and the Pass Result literal was never mutated across runs
+    for n, (status, output, _) in enumerate(results):
+        assert status == "SUCCEEDED"
+        assert output == {"n": n, "tier": "high" if n >= 12 else "low", "echo": {"fixed": True}}
+    assert speedups.stats()["parsed_program"]["hits"] >= 24
+
+
+def test_update_state_machine_takes_effect_for_new_executions() -> None:
+    speedups.install()
+    with mock_aws(config=MOTO_CONFIG):
+        # Given a state machine that has run once (its program is cached)
+        sfn = client("stepfunctions")
+
+        def says(word: str) -> str:
+            return json.dumps(
+                {"StartAt": "S", "States": {"S": {"Type": "Pass", "Result": {"word": word}, "End": True}}}
+            )
+
+        arn = sfn.create_state_machine(name="greeter", definition=says("before"), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        first = wait_terminal(sfn.start_execution(stateMachineArn=arn)["executionArn"])
+
+        # When the definition is updated and a new execution starts
+        sfn.update_state_machine(stateMachineArn=arn, definition=says("after"))
+        second = wait_terminal(sfn.start_execution(stateMachineArn=arn)["executionArn"])
+
+        # Then the new execution runs the new definition, the old one keeps its own
+        assert json.loads(first["output"]) == {"word": "before"}
+        assert json.loads(second["output"]) == {"word": "after"}
+        assert sfn.describe_state_machine_for_execution(executionArn=second["executionArn"])[
+            "definition"
+        ] == says("after")
+
+
+def test_unnamed_executions_get_distinct_names() -> None:
+    speedups.install()
+    with mock_aws(config=MOTO_CONFIG):
+        # Given a state machine
+        sfn = client("stepfunctions")
+        definition = json.dumps({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": True}}})
+        arn = sfn.create_state_machine(name="anon", definition=definition, roleArn=ROLE)["stateMachineArn"]
+
+        # When StartExecution is called twice without a name (stock moto names both "None", refuses the 2nd)
+        first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+
+        # Then both run, under different generated names
+        assert first != second
+        assert not first.endswith(":None")
+        assert wait_terminal(second)["status"] == "SUCCEEDED"
+
+
+def test_task_clients_are_reused_across_executions() -> None:
+    # Given the engine installed and a definition with one DynamoDB task
+    speedups.install()
+
+    # When it runs 4 times
+    results = run(CHOICE_PASS_TASK, [{"orderId": f"o-{n}", "amount": n} for n in range(4)], setup=make_table)
+
+    # Then one DynamoDB client served all four task calls
+    assert [status for status, _, _ in results] == ["SUCCEEDED"] * 4
+    assert speedups.stats()["client_cache"] == {"hits": 3, "misses": 1}
+
+
+def test_install_is_idempotent_and_uninstall_restores_moto() -> None:
+    parser = registry.resolve("moto.stepfunctions.parser.asl.parse.asl_parser.AmazonStateLanguageParser")
+    stock_parse = parser.parse
+
+    # Given the engine installed twice
+    speedups.install()
+    speedups.install()
+    patched_parse = parser.parse
+
+    # When it is uninstalled
+    speedups.uninstall()
+
+    # Then it had replaced moto's code once, and moto's own code is back (still a staticmethod)
+    assert patched_parse is not stock_parse
+    assert speedups.installed() == frozenset()
+    assert parser.parse is stock_parse
+    assert isinstance(parser.__dict__["parse"], staticmethod)
+
+
+def test_unknown_patch_name_is_refused() -> None:
+    # Given / When / Then: a typo must not silently install nothing
+    with pytest.raises(ValueError, match="unknown engine patches"):
+        speedups.install(["parsed_programs"])
+
+
+def test_queue_attributes_are_moto_s_own_in_one_scan() -> None:
+    from moto.sqs.models import Queue
+
+    stock_attributes = cast(Any, Queue).attributes.fget
+    with mock_aws(config=MOTO_CONFIG):
+        # Given a FIFO queue with a redrive policy, and a standard queue holding visible, delayed and
+        # in-flight messages
+        sqs = client("sqs")
+        dlq = sqs.create_queue(QueueName="inventory-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        fifo = sqs.create_queue(
+            QueueName="inventory.fifo",
+            Attributes={
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "true",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}),
+            },
+        )["QueueUrl"]
+        standard = sqs.create_queue(QueueName="payment", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+        for n in range(5):
+            sqs.send_message(QueueUrl=standard, MessageBody=f"visible-{n}")
+        sqs.send_message(QueueUrl=standard, MessageBody="delayed", DelaySeconds=900)
+        sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=2)
+        sqs.send_message(QueueUrl=fifo, MessageBody="a", MessageGroupId="SKU-1")
+
+        # When the attributes are built by moto and by the engine's replacement
+        speedups.install(["sqs_queue_attributes"])
+        from moto.sqs.models import sqs_backends
+
+        queues = sqs_backends["123456789012"][REGION].queues
+        ours = {name: queue.attributes for name, queue in queues.items()}
+        stock = {name: stock_attributes(queue) for name, queue in queues.items()}
+
+        # Then they are equal, key order included, and the counts are what was sent and received
+        assert ours == stock
+        assert [list(a) for a in ours.values()] == [list(a) for a in stock.values()]
+        assert ours["payment"]["ApproximateNumberOfMessages"] == 3
+        assert ours["payment"]["ApproximateNumberOfMessagesNotVisible"] == 2
+        assert ours["payment"]["ApproximateNumberOfMessagesDelayed"] == 1
+        assert ours["inventory.fifo"]["ContentBasedDeduplication"] == "true"
+        # And SendMessage reads ContentBasedDeduplication through it (dedup by body still works)
+        sqs.send_message(QueueUrl=fifo, MessageBody="a", MessageGroupId="SKU-1")
+        assert queues["inventory.fifo"].attributes["ApproximateNumberOfMessages"] == 1
+
+
+def test_action_lookup_sees_methods_added_to_a_handler_class() -> None:
+    from moto.core.responses import BaseResponse
+
+    class Handler(BaseResponse):
+        def first_action(self) -> str:
+            return "one"
+
+    # Given the cached lookup
+    speedups.install(["action_lookup"])
+    lookup = registry.resolve("moto.core.responses.method_names_from_class")
+    assert "first_action" in lookup(Handler)
+
+    # When a method is added to the class later
+    Handler.second_action = lambda self: "two"  # type: ignore[attr-defined]
+
+    # Then the lookup lists it (the cache notices the class changed), as moto's own lookup would
+    assert "second_action" in lookup(Handler)
+    assert lookup(Handler) == registry.original("moto.core.responses.method_names_from_class")(Handler)
+
+
+def _inventory_table(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="stock",
+        AttributeDefinitions=[
+            {"AttributeName": "sku", "AttributeType": "S"},
+            {"AttributeName": "recordId", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "sku", "KeyType": "HASH"},
+            {"AttributeName": "recordId", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(
+        TableName="stock", Item={"sku": {"S": "A"}, "recordId": {"S": "STOCK"}, "n": {"N": "5"}}
+    )
+    dynamodb.put_item(
+        TableName="stock", Item={"sku": {"S": "A"}, "recordId": {"S": "RES#1"}, "n": {"N": "1"}}
+    )
+
+
+def _transaction(reserve: int) -> list[dict[str, Any]]:
+    """Take ``reserve`` units, drop reservation 1, add reservation 2 on a new SKU (conditional on stock)."""
+    return [
+        {
+            "Update": {
+                "TableName": "stock",
+                "Key": {"sku": {"S": "A"}, "recordId": {"S": "STOCK"}},
+                "UpdateExpression": "SET n = n - :q",
+                "ConditionExpression": "n >= :q",
+                "ExpressionAttributeValues": {":q": {"N": str(reserve)}},
+            }
+        },
+        {"Delete": {"TableName": "stock", "Key": {"sku": {"S": "A"}, "recordId": {"S": "RES#1"}}}},
+        {"Put": {"TableName": "stock", "Item": {"sku": {"S": "B"}, "recordId": {"S": "RES#2"}}}},
+    ]
+
+
+def _transact_outcomes(installed: bool) -> list[Any]:
+    with mock_aws():
+        if installed:
+            speedups.install(["dynamodb_transactions"])
+        dynamodb = client("dynamodb")
+        _inventory_table(dynamodb)
+        outcomes: list[Any] = []
+        for reserve in (9, 3, 3):  # too many (cancelled), fits, no longer fits (cancelled)
+            try:
+                dynamodb.transact_write_items(TransactItems=_transaction(reserve))
+                outcomes.append("ok")
+            except dynamodb.exceptions.TransactionCanceledException as exc:
+                outcomes.append([reason["Code"] for reason in exc.response["CancellationReasons"]])
+            items = dynamodb.scan(TableName="stock")["Items"]
+            outcomes.append(sorted(json.dumps(item, sort_keys=True) for item in items))
+        speedups.uninstall()
+    return outcomes
+
+
+def test_transactions_with_an_undo_log_match_stock_moto() -> None:
+    # Given the same transactions, cancelled and committed, against stock moto and with the undo log
+    stock = _transact_outcomes(installed=False)
+    # When they run with the undo log instead of table copies
+    ours = _transact_outcomes(installed=True)
+    # Then every answer and the table after every transaction are the same (a cancelled one changed nothing)
+    assert ours == stock
+    assert stock[0] == ["ConditionalCheckFailed", "None", "None"]
+    assert stock[2] == "ok" and stock[4] == ["ConditionalCheckFailed", "None", "None"]
+    assert stock[1] == _after_setup() and stock[5] == stock[3] != stock[1]
+
+
+def _after_setup() -> list[str]:
+    return sorted(
+        json.dumps(item, sort_keys=True)
+        for item in (
+            {"sku": {"S": "A"}, "recordId": {"S": "STOCK"}, "n": {"N": "5"}},
+            {"sku": {"S": "A"}, "recordId": {"S": "RES#1"}, "n": {"N": "1"}},
+        )
+    )
+
+
+def _envelopes(installed: bool) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """Two messages published to a topic, as an SQS subscriber without raw delivery receives them."""
+    from moto.sns.models import sns_backends
+
+    with mock_aws():
+        if installed:
+            speedups.install(["sns_signing"])
+        sns, sqs = client("sns"), client("sqs")
+        topic = sns.create_topic(Name="status")["TopicArn"]
+        url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        for text in ("first", "second"):
+            sns.publish(TopicArn=topic, Message=text, Subject="s")
+        bodies = [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        ]
+        certificates = dict(sns_backends["123456789012"]["us-east-1"]._message_public_keys)
+        speedups.uninstall()
+    return bodies, certificates
+
+
+def _signature_is_valid(envelope: dict[str, Any], certificates: dict[str, bytes]) -> bool:
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    certificate = x509.load_pem_x509_certificate(certificates[envelope["SigningCertURL"].rsplit("/", 1)[1]])
+    signed = "".join(
+        f"{field}\n{envelope[field]}\n" for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+    )
+    try:
+        certificate.public_key().verify(  # type: ignore[union-attr, call-arg]
+            base64.b64decode(envelope["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except Exception:
+        return False
+    return True
+
+
+def test_sns_envelopes_are_signed_like_moto_s_with_one_certificate() -> None:
+    # Given two messages delivered as envelopes by stock moto and with the signing patch
+    stock, stock_certificates = _envelopes(installed=False)
+    ours, our_certificates = _envelopes(installed=True)
+    # Then the envelopes have the same fields and messages, every signature verifies against its certificate,
+    # and ours share one certificate where moto made one per message
+    assert [sorted(e) for e in ours] == [sorted(e) for e in stock]
+    assert [e["Message"] for e in ours] == [e["Message"] for e in stock] == ["first", "second"]
+    assert all(_signature_is_valid(e, stock_certificates) for e in stock)
+    assert all(_signature_is_valid(e, our_certificates) for e in ours)
+    assert len({e["SigningCertURL"] for e in stock}) == 2
+    assert len({e["SigningCertURL"] for e in ours}) == 1
+    tampered = dict(ours[0], Message="forged")
+    assert not _signature_is_valid(tampered, our_certificates)

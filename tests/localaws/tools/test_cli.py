@@ -1,0 +1,110 @@
+"""The ``orderflow`` command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from localaws.local_aws import LocalAws
+from localaws.tools import cli, orders
+
+
+def _wait(local: LocalAws, execution_arn: str) -> None:
+    sfn = local.client("stepfunctions")
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_put_order_publishes_an_order_placed_event(
+    local_aws: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the running local AWS with bus fixture-orders
+    # When a sample order is put
+    status = cli.main(
+        [
+            "put-order",
+            "--sample",
+            "normal",
+            "--bus",
+            "fixture-orders",
+            "--endpoint-url",
+            local_aws.endpoint_url,
+        ]
+    )
+
+    # Then it succeeds and prints the generated order id and the event id
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "order ord-" in out
+    assert "event id" in out
+
+
+def test_put_order_from_a_file_keeps_its_order_id(
+    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an order file with an explicit orderId
+    order = json.loads((orders.SAMPLES_DIR / "multi-sku.json").read_text()) | {"orderId": "order-from-file"}
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(order))
+
+    # When it is put
+    status = cli.main(
+        ["put-order", str(path), "--bus", "fixture-orders", "--endpoint-url", local_aws.endpoint_url]
+    )
+
+    # Then the order id is the file's
+    assert status == 0
+    assert "order order-from-file" in capsys.readouterr().out
+
+
+def test_put_order_without_an_order_fails_clearly(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given / When: neither a file nor a sample
+    status = cli.main(["put-order", "--sample", "no-such-sample"])
+
+    # Then the error lists the samples
+    assert status == 1
+    assert "normal" in capsys.readouterr().err
+
+
+def test_put_order_to_an_unreachable_endpoint_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given / When: nothing listens on the endpoint
+    status = cli.main(["put-order", "--sample", "normal", "--endpoint-url", "http://127.0.0.1:9"])
+
+    # Then the user is told to start the local AWS
+    assert status == 1
+    assert "orderflow local up" in capsys.readouterr().err
+
+
+def test_local_up_without_cdk_out_says_to_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given / When: no cloud assembly
+    status = cli.main(["local", "up", "--cdk-out", str(tmp_path / "missing"), "--port", "0"])
+
+    # Then the user is told to synthesize first
+    assert status == 1
+    assert "make synth" in capsys.readouterr().err
+
+
+def test_executions_list_and_show(local_aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given one declined execution of the fixture state machine
+    machine = local_aws.report.of_type("AWS::StepFunctions::StateMachine")[0].physical_id
+    started = local_aws.client("stepfunctions").start_execution(
+        stateMachineArn=machine, name="cli-declined", input=json.dumps({"action": "decline"})
+    )
+    _wait(local_aws, started["executionArn"])
+
+    # When executions are listed and the declined one is shown by name
+    listed = cli.main(["executions", "list", "--endpoint-url", local_aws.endpoint_url])
+    listing = capsys.readouterr().out
+    shown = cli.main(["executions", "show", "cli-declined", "--endpoint-url", local_aws.endpoint_url])
+    detail = capsys.readouterr().out
+
+    # Then both succeed, and the path shows Charge failing and Declined taking over
+    assert listed == 0 and shown == 0
+    assert "cli-declined" in listing
+    assert "Charge" in detail and "Declined" in detail
+    assert "PaymentDeclinedError" in detail
