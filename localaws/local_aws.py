@@ -16,14 +16,13 @@ from localaws.delivery.kinesis import KinesisEventSource
 from localaws.delivery.sns import SnsDelivery
 from localaws.delivery.sqs import SqsEventSource
 from localaws.deploy.deployer import DeployReport, TemplateDeployer, template_fingerprint
-from localaws.endpoint.server import DEFAULT_PORT, LocalEndpoint
+from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, local_client
+from localaws.endpoint.server import LocalEndpoint
 from localaws.lambda_.runtime import Invoker, LambdaRuntime, install_moto_hooks
 from localaws.patches import corrections, speedups
+from localaws.stepfunctions.mock_config import MOCK_CONFIG
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account: what `sts get-caller-identity` answers locally
 
 
 class DeliveryMechanism(Protocol):
@@ -124,15 +123,7 @@ class LocalAws:
 
     def client(self, service: str) -> Any:
         """A boto3 client over HTTP to this endpoint (what a user or a Lambda handler would use)."""
-        import boto3
-
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(service, endpoint_url=self.endpoint_url, region=self.region)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -145,7 +136,8 @@ class LocalAws:
         return self.report
 
     def _start(self) -> None:
-        corrections.install()
+        corrections.CORRECTIONS.install()
+        MOCK_CONFIG.install()
         speedups.install()
         self.endpoint.start()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -224,8 +216,9 @@ class LocalAws:
             self._console.close()
             self._console = None
         self.endpoint.stop()
-        corrections.uninstall()
         speedups.uninstall()
+        MOCK_CONFIG.uninstall()
+        corrections.CORRECTIONS.uninstall()
 
     def __enter__(self) -> LocalAws:
         self.start()

@@ -93,7 +93,14 @@ def _send_to_targets(rule: Any, original_event: dict[str, Any], transform_input:
 
 
 _running: registry.PatchesInUse[EventBridgeDelivery] = registry.PatchesInUse(
-    [(_SEND_TO_TARGETS, _send_to_targets, "deliver to Step Functions/Lambda targets asynchronously")]
+    registry.PatchSet(
+        "eventbridge delivery",
+        [
+            registry.Patch(
+                _SEND_TO_TARGETS, _send_to_targets, "deliver to Step Functions/Lambda targets asynchronously"
+            )
+        ],
+    )
 )
 
 

@@ -79,7 +79,10 @@ def _put_record(stream: Any, partition_key: str, explicit_hash_key: str, data: s
 
 
 _running: registry.PatchesInUse[KinesisEventSource] = registry.PatchesInUse(
-    [(_PUT_RECORD, _put_record, "wake shard readers; adopt new mappings")]
+    registry.PatchSet(
+        "kinesis event source",
+        [registry.Patch(_PUT_RECORD, _put_record, "wake shard readers; adopt new mappings")],
+    )
 )
 
 

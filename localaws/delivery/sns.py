@@ -91,7 +91,10 @@ def _publish(  # noqa: PLR0917 -- moto's Subscription.publish signature
 
 
 _running: registry.PatchesInUse[SnsDelivery] = registry.PatchesInUse(
-    [(_PUBLISH, _publish, "AWS-shaped async SNS → Lambda; subscription attribute fixes")]
+    registry.PatchSet(
+        "sns delivery",
+        [registry.Patch(_PUBLISH, _publish, "AWS-shaped async SNS → Lambda; subscription attribute fixes")],
+    )
 )
 
 

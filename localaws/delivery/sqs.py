@@ -122,21 +122,27 @@ def _unix_time_millis(moment: Any = None) -> float:
     return time.time() * 1000.0 if moment is None else float(registry.original(_UNIX_TIME_MILLIS)(moment))
 
 
-# Speed-ups with moto's exact semantics, installed while a source runs: (path, replacement, reason).
-_FAST_PATHS: tuple[tuple[str, Any, str], ...] = (
-    (_RETAINED, _retained, "read the retention period without building all queue attributes"),
-    (_UNIX_TIME, _unix_time, "epoch seconds from time.time()"),
-    (_UNIX_TIME_MILLIS, _unix_time_millis, "epoch milliseconds from time.time()"),
-)
-
-
 _running: registry.PatchesInUse[SqsEventSource] = registry.PatchesInUse(
-    [
-        (_ADD_MESSAGE, _add_message, "wake SQS pollers; adopt new mappings"),
-        (_CHANGE_VISIBILITY, _change_message_visibility, "wake pollers when a message's backoff changes"),
-        (_DELETE_MESSAGE, _delete_message, "serialise with add_message so no message is lost"),
-        *_FAST_PATHS,
-    ]
+    registry.PatchSet(
+        "sqs event source",
+        [
+            registry.Patch(_ADD_MESSAGE, _add_message, "wake SQS pollers; adopt new mappings"),
+            registry.Patch(
+                _CHANGE_VISIBILITY,
+                _change_message_visibility,
+                "wake pollers when a message's backoff changes",
+            ),
+            registry.Patch(
+                _DELETE_MESSAGE, _delete_message, "serialise with add_message so no message is lost"
+            ),
+            # Speed-ups with moto's exact semantics, in while a source polls.
+            registry.Patch(
+                _RETAINED, _retained, "read the retention period without building all queue attributes"
+            ),
+            registry.Patch(_UNIX_TIME, _unix_time, "epoch seconds from time.time()"),
+            registry.Patch(_UNIX_TIME_MILLIS, _unix_time_millis, "epoch milliseconds from time.time()"),
+        ],
+    )
 )
 
 

@@ -24,21 +24,17 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
 
+from localaws.endpoint.defaults import DEFAULT_HOST, DEFAULT_PORT, MOTO_CONFIG
 from localaws.patches import registry
 
 if TYPE_CHECKING:
-    from moto.core.config import DefaultConfig
+    pass
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK = "127.0.0.1"
-DEFAULT_PORT = 4566
+LOOPBACK = DEFAULT_HOST
 # An idle keep-alive connection is closed after this long (its server thread then ends).
 IDLE_CONNECTION_SECONDS = 120.0
-MOTO_CONFIG: DefaultConfig = {
-    "stepfunctions": {"execute_state_machine": True},
-    "lambda": {"use_docker": False},
-}
 
 _DISPATCHER = registry.register(
     "moto.moto_server.werkzeug_app.DomainDispatcherApplication",

@@ -32,15 +32,8 @@ TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
 RUNTIME_EXIT_ERROR_TYPE = "Runtime.ExitError"
 INIT_TIMEOUT_SECONDS = 60.0  # imports on a busy 2-core laptop; AWS allows 10 s but runs on idle hosts
 
-_FUNCTION_INVOKE = registry.register(
-    "moto.awslambda.models.LambdaFunction.invoke",
-    "every moto path that runs a function (Invoke API, SNS, SQS/Kinesis mappings) ends here; "
-    "we run the real handler instead of Docker",
-)
-_SIMPLE_BACKEND_INVOKE = registry.register(
-    "moto.awslambda_simple.models.LambdaSimpleBackend.invoke",
-    "with use_docker=False this backend echoes the payload; we route it back to the function",
-)
+_FUNCTION_INVOKE = "moto.awslambda.models.LambdaFunction.invoke"
+_SIMPLE_BACKEND_INVOKE = "moto.awslambda_simple.models.LambdaSimpleBackend.invoke"
 _BASE_BACKEND_INVOKE = registry.register(
     "moto.awslambda.models.LambdaBackend.invoke",
     "the non-echo backend invoke (looks the function up, then calls LambdaFunction.invoke)",
@@ -444,17 +437,34 @@ def _simple_backend_invoke(  # noqa: PLR0917 - moto's signature
     return base_invoke(backend, function_name, qualifier, body, headers, response_headers)
 
 
+# moto's Lambda runs our handlers while a runtime is active (one per process: moto's backends are global).
+MOTO_HOOKS = registry.PatchSet(
+    "lambda runtime",
+    [
+        registry.Patch(
+            _FUNCTION_INVOKE,
+            _function_invoke,
+            "every moto path that runs a function (Invoke API, SNS, SQS/Kinesis mappings) ends here; "
+            "we run the real handler instead of Docker",
+        ),
+        registry.Patch(
+            _SIMPLE_BACKEND_INVOKE,
+            _simple_backend_invoke,
+            "with use_docker=False this backend echoes the payload; we route it back to the function",
+        ),
+    ],
+)
+
+
 def install_moto_hooks(runtime: LambdaRuntime) -> None:
     """Make moto run ``runtime``'s handlers wherever it would invoke a function."""
     global _active_runtime  # noqa: PLW0603 - moto's hooks are process-wide, so is the active runtime
     _active_runtime = runtime
-    registry.patch(_FUNCTION_INVOKE, _function_invoke, "run real handlers")
-    registry.patch(_SIMPLE_BACKEND_INVOKE, _simple_backend_invoke, "stop echoing payloads")
+    MOTO_HOOKS.install()
 
 
 def uninstall_moto_hooks(runtime: LambdaRuntime) -> None:
     global _active_runtime  # noqa: PLW0603
     if _active_runtime is runtime:
         _active_runtime = None
-        registry.unpatch(_FUNCTION_INVOKE)
-        registry.unpatch(_SIMPLE_BACKEND_INVOKE)
+        MOTO_HOOKS.uninstall()

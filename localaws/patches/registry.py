@@ -1,15 +1,18 @@
-"""The one registry of moto internals that orderflow's local AWS touches.
+"""The one registry of moto internals that orderflow's local AWS touches, and the one way to patch them.
 
 moto is pinned; its private classes and functions can move in any release. Every module that reaches into
 moto declares what it touches here, at import time, so that ``tests/localaws/patches/test_guard.py`` can
 resolve each path and fail loudly on an upgrade instead of the local runtime misbehaving quietly.
+
+A ``PatchSet`` is a named group of replacements that go in and come out together; every patch of ours is in
+one. ``PatchesInUse`` keeps a set in while any running delivery mechanism needs it.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +35,8 @@ class MotoInternalMovedError(RuntimeError):
 
 _registry: dict[str, TouchedInternal] = {}
 _originals: dict[str, Any] = {}
+# What the owner's namespace held (a staticmethod or classmethod object, not the function it wraps).
+_saved_attributes: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
@@ -81,7 +86,9 @@ def patch(dotted_path: str, replacement: Any, reason: str) -> Any:
     owner = resolve(owner_path)
     original = resolve(dotted_path)
     with _lock:
-        _originals.setdefault(dotted_path, original)
+        if dotted_path not in _originals:
+            _originals[dotted_path] = original
+            _saved_attributes[dotted_path] = vars(owner).get(name, original)
     setattr(owner, name, replacement)
     return _originals[dotted_path]
 
@@ -95,11 +102,13 @@ def original(dotted_path: str) -> Any:
 
 
 def unpatch(dotted_path: str) -> None:
+    """Put moto's own attribute back, exactly as its owner held it."""
     with _lock:
-        saved = _originals.pop(dotted_path, None)
-    if saved is not None:
-        owner_path, _, name = dotted_path.rpartition(".")
-        setattr(resolve(owner_path), name, saved)
+        if _originals.pop(dotted_path, None) is None:
+            return
+        saved = _saved_attributes.pop(dotted_path)
+    owner_path, _, name = dotted_path.rpartition(".")
+    setattr(resolve(owner_path), name, saved)
 
 
 def unresolvable() -> list[str]:
@@ -113,23 +122,71 @@ def unresolvable() -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Patch:
+    """One replacement: ``target`` (a dotted path) becomes ``replacement``, for ``reason``."""
+
+    target: str
+    replacement: Any
+    reason: str
+
+
+class PatchSet:
+    """Patches that go in and come out together. Declaring one registers every target, for the guard test.
+
+    ``install`` and ``uninstall`` are idempotent; ``uninstall`` restores moto's own code.
+    """
+
+    def __init__(self, name: str, patches: Iterable[Patch] = (), *, reads: Iterable[tuple[str, str]] = ()):
+        self.name = name
+        self.patches = tuple(patches)
+        self._installed = False
+        self._lock = threading.Lock()
+        for patch_ in self.patches:
+            register(patch_.target, patch_.reason)
+        # moto internals the replacements read or call without replacing them.
+        for dotted_path, reason in reads:
+            register(dotted_path, reason)
+
+    @property
+    def installed(self) -> bool:
+        return self._installed
+
+    def install(self) -> None:
+        with self._lock:
+            if self._installed:
+                return
+            for patch_ in self.patches:
+                patch(patch_.target, patch_.replacement, patch_.reason)
+            self._installed = True
+
+    def uninstall(self) -> None:
+        with self._lock:
+            if not self._installed:
+                return
+            for patch_ in reversed(self.patches):
+                unpatch(patch_.target)
+            self._installed = False
+
+    def __repr__(self) -> str:
+        return f"PatchSet({self.name!r}, {len(self.patches)} patches, installed={self._installed})"
+
+
 class PatchesInUse(Generic[T]):
-    """Patches that stay in while any running instance (one per account and region) needs them.
+    """A ``PatchSet`` that stays in while any running instance (one per account and region) needs it.
 
     A delivery mechanism ``acquire``s on start and ``release``s on stop; the patched functions find the
     instance for the account and region they are called for with ``running``.
     """
 
-    def __init__(self, patches: Sequence[tuple[str, Any, str]]) -> None:
-        self._patches = tuple(patches)
+    def __init__(self, patches: PatchSet) -> None:
+        self.patches = patches
         self._running: dict[tuple[str, str], T] = {}
         self._lock = threading.Lock()
 
     def acquire(self, instance: T, *, account_id: str, region: str) -> None:
         with self._lock:
-            if not self._running:
-                for dotted_path, replacement, reason in self._patches:
-                    patch(dotted_path, replacement, reason)
+            self.patches.install()
             self._running[(account_id, region)] = instance
 
     def release(self, instance: T, *, account_id: str, region: str) -> None:
@@ -137,8 +194,7 @@ class PatchesInUse(Generic[T]):
             if self._running.get((account_id, region)) is instance:
                 del self._running[(account_id, region)]
             if not self._running:
-                for dotted_path, _, _ in self._patches:
-                    unpatch(dotted_path)
+                self.patches.uninstall()
 
     def running(self, account_id: str, region: str) -> T | None:
         return self._running.get((account_id, region))

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moto.stepfunctions.exceptions import InvalidName
+from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import (
@@ -47,6 +49,7 @@ from moto.stepfunctions.parser.mocking.mock_config import (
     MockTestCase,
     StateMockedResponses,
 )
+from moto.stepfunctions.responses import ActionResult
 
 from localaws.patches import registry
 
@@ -55,6 +58,9 @@ RETRY_INTERVAL_SCALE_VARIABLE = "SFN_MOCK_RETRY_INTERVAL_SCALE"
 TEST_CASE_SEPARATOR = "#"
 
 _MOCKING = "moto.stepfunctions.parser.mocking.mock_config"
+_START_EXECUTION_ACTION = "moto.stepfunctions.responses.StepFunctionResponse.start_execution"
+# The name StartExecution constructs its execution by (stock moto's and our speed-up's alike).
+_EXECUTION_CONSTRUCTOR = "moto.stepfunctions.parser.models.Execution"
 _ENVIRONMENT = "moto.stepfunctions.parser.asl.eval.environment.Environment"
 _GET_MOCKED_RESPONSE = f"{_ENVIRONMENT}.get_current_mocked_response"
 _MOCK_EVAL = "moto.stepfunctions.parser.asl.component.state.exec.state_task.mock_eval_utils"
@@ -71,9 +77,6 @@ _HISTORY_EVENT_TYPE = "moto.stepfunctions.parser.api.HistoryEventType"
 _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
 _TIMEOUT_ERRORS = frozenset({"States.Timeout", "States.HeartbeatTimeout"})
 _CALL_NUMBERS = re.compile(r"^(\d+)(?:-(\d+))?$")
-
-_lock = threading.Lock()
-_installed = False
 
 
 class MockConfigError(ValueError):
@@ -308,9 +311,6 @@ def test_case_for(state_machine: Any, test_case_name: str | None) -> ExecutionMo
     """
     if test_case_name is None:
         return None
-    from moto.stepfunctions.exceptions import InvalidName
-
-    install()
     try:
         config = load()
         states = config.responses_for(state_machine.name, test_case_name)
@@ -336,8 +336,6 @@ class MockedExecution(Execution):
 
     def _get_start_execution_worker(self) -> ExecutionWorker:
         # moto's Execution._get_start_execution_worker, plus the test case.
-        from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails
-
         return ExecutionWorker(
             evaluation_details=EvaluationDetails(
                 aws_execution_details=self._get_start_aws_execution_details(),
@@ -351,11 +349,34 @@ class MockedExecution(Execution):
         )
 
 
-def execution_type(mocks: ExecutionMocks | None) -> Callable[..., Execution]:
-    """What StartExecution constructs: moto's Execution, or one running ``mocks``."""
+# -- StartExecution on `<stateMachineArn>#<TestCase>` ---------------------------------------------------
+
+# The test case of the StartExecution this thread is serving, for the Execution it is about to construct.
+_starting = threading.local()
+
+
+def _execution(*args: Any, **kwargs: Any) -> Execution:
+    """What StartExecution constructs (whoever implements it): moto's Execution, or one running mocks."""
+    mocks: ExecutionMocks | None = getattr(_starting, "mocks", None)
     if mocks is None:
-        return Execution
-    return functools.partial(MockedExecution, mocks=mocks)
+        return Execution(*args, **kwargs)
+    return MockedExecution(*args, mocks=mocks, **kwargs)
+
+
+def _start_execution_action(self: Any) -> ActionResult:
+    """moto's StartExecution action, which also takes a test case after the state machine ARN."""
+    state_machine_arn, test_case_name = split_test_case_arn(self._get_param("stateMachineArn"))
+    if test_case_name is None:
+        return registry.original(_START_EXECUTION_ACTION)(self)
+    backend = self.stepfunction_backend
+    _starting.mocks = test_case_for(backend.describe_state_machine(state_machine_arn), test_case_name)
+    try:
+        execution = backend.start_execution(
+            state_machine_arn, self._get_param("name"), self._get_param("input", if_none="{}")
+        )
+    finally:
+        _starting.mocks = None
+    return ActionResult({"executionArn": execution.execution_arn, "startDate": execution.start_date})
 
 
 # -- the two corrections to moto's evaluation ------------------------------------------------------------
@@ -443,6 +464,8 @@ _SERVICES_RENAMING_FAILURES = tuple(
 )
 
 _PATCHES: dict[str, tuple[Any, str]] = {
+    _START_EXECUTION_ACTION: (_start_execution_action, "StartExecution on <stateMachineArn>#<TestCase>"),
+    _EXECUTION_CONSTRUCTOR: (_execution, "an execution started with a test case runs its mocks"),
     _GET_MOCKED_RESPONSE: (
         _current_mocked_response,
         "number mocked calls per state and execution (moto restarts at 0 in each Map iteration)",
@@ -460,10 +483,10 @@ _PATCHES: dict[str, tuple[Any, str]] = {
 }
 
 
-def _register() -> None:
-    for path, (_, reason) in _PATCHES.items():
-        registry.register(path, reason)
-    for path, reason in (
+MOCK_CONFIG = registry.PatchSet(
+    "mock config",
+    [registry.Patch(path, replacement, reason) for path, (replacement, reason) in _PATCHES.items()],
+    reads=[
         (f"{_MOCKING}.MockTestCase", "base of a test case as one execution uses it"),
         (f"{_MOCKING}.StateMockedResponses", "a state's mocked responses; checks their numbering"),
         (f"{_MOCKING}.MockedResponseReturn", "a Return"),
@@ -485,27 +508,6 @@ def _register() -> None:
         (f"{_FAILURE_EVENT}.FailureEventException", "a mocked States.* error"),
         (_EVENT_DETAILS, "history details of a mocked States.* error"),
         (_HISTORY_EVENT_TYPE, "TaskFailed / TaskTimedOut of a mocked States.* error"),
-    ):
-        registry.register(path, reason)
-
-
-_register()
-
-
-def install() -> None:
-    """Apply the corrections (idempotent). They only act on executions started with a test case."""
-    global _installed  # noqa: PLW0603 - one process-wide switch
-    with _lock:
-        if _installed:
-            return
-        for path, (replacement, reason) in _PATCHES.items():
-            registry.patch(path, replacement, reason)
-        _installed = True
-
-
-def uninstall() -> None:
-    global _installed  # noqa: PLW0603
-    with _lock:
-        for path in _PATCHES:
-            registry.unpatch(path)
-        _installed = False
+        ("moto.stepfunctions.responses.ActionResult", "StartExecution's answer"),
+    ],
+)

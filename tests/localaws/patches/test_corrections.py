@@ -12,11 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import corrections, speedups
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/states"
-MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
 def client(service: str) -> Any:
@@ -27,11 +27,11 @@ def client(service: str) -> Any:
 def engine_with_fixes() -> Iterator[None]:
     with mock_aws(config=MOTO_CONFIG):
         speedups.install()
-        corrections.install()
+        corrections.CORRECTIONS.install()
         try:
             yield
         finally:
-            corrections.uninstall()
+            corrections.CORRECTIONS.uninstall()
             speedups.uninstall()
 
 

@@ -16,11 +16,11 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
+from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import speedups
 from localaws.patches.direct_dispatch import COVERED_OPERATIONS, DirectClient, stats
 
 REGION = "us-east-1"
-MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 ROLE = "arn:aws:iam::123456789012:role/states"
 # What differs between any two calls even on one path: generated ids, dates, checksums over them.
 _VOLATILE_HEADERS = {"date", "x-amzn-requestid", "x-amz-crc32", "x-amz-id-2", "content-length"}

@@ -13,11 +13,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import registry, speedups
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/states"
-MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 _GENERATED_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|Request ID: \w+")
 
 
@@ -385,7 +385,7 @@ def test_install_is_idempotent_and_uninstall_restores_moto() -> None:
 
 def test_unknown_patch_name_is_refused() -> None:
     # Given / When / Then: a typo must not silently install nothing
-    with pytest.raises(ValueError, match="unknown engine patches"):
+    with pytest.raises(ValueError, match="unknown speed-ups"):
         speedups.install(["parsed_programs"])
 
 

@@ -1,0 +1,197 @@
+"""Speed-up of moto's DynamoDB.
+
+* ``dynamodb_transactions`` -- ``TransactWriteItems`` deep-copies every table it touches, once per item, so
+  that it can roll back; its cost grows with the table (the inventory and idempotency tables grow with every
+  order). We keep a copy of each item the transaction touches instead and put those back on failure: same
+  checks, same errors, same state after a cancelled transaction. Tables with a stream keep moto's own code.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models.dynamo_type import DynamoType
+
+from localaws.patches import registry
+
+_TRANSACT_WRITE = "moto.dynamodb.models.DynamoDBBackend.transact_write_items"
+# TransactWriteItems' limit on AWS, which moto enforces too.
+_MAX_TRANSACTION_ITEMS = 100
+_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
+
+
+@dataclass
+class _ItemUndo:
+    """What one item of a transaction looked like before (``None``: absent), to put it back on failure."""
+
+    table: Any
+    hash_value: Any
+    range_value: Any
+    before: Any
+    bucket_existed: bool
+
+    def restore(self) -> None:
+        items = self.table.items
+        if self.range_value is None:
+            if self.before is None:
+                items.pop(self.hash_value, None)
+            else:
+                items[self.hash_value] = self.before
+            return
+        if self.before is not None:
+            items[self.hash_value][self.range_value] = self.before
+            return
+        bucket = items.get(self.hash_value)
+        if bucket is not None:
+            bucket.pop(self.range_value, None)
+            if not bucket and not self.bucket_existed:
+                del items[self.hash_value]
+
+
+def _item_undo(backend: Any, table_name: str, key: dict[str, Any]) -> _ItemUndo | None:
+    table = backend.tables.get(table_name)
+    if table is None:
+        return None  # the operation fails on the missing table and changes nothing
+    try:
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr is not None else None
+    except (KeyError, TypeError):
+        return None  # a malformed key: the operation fails before it writes
+    bucket_existed = hash_value in table.items
+    before = table.items[hash_value].get(range_value) if range_value is not None else None
+    if range_value is None:
+        before = table.items.get(hash_value)
+    elif not bucket_existed:
+        table.items.pop(hash_value, None)  # the lookup above must not leave an empty bucket behind
+    return _ItemUndo(table, hash_value, range_value, copy.deepcopy(before), bucket_existed)
+
+
+@dataclass
+class _Transaction:
+    """One TransactWriteItems call: the undo log, the keys already written, the per-item outcomes."""
+
+    backend: Any
+    undo: list[_ItemUndo] = field(default_factory=list)
+    targets: set[tuple[str, str]] = field(default_factory=set)
+    errors: list[Any] = field(default_factory=list)  # [(Code, Message, Item) | (None, None, None)], as moto's
+    failed_item: dict[str, Any] | None = None  # the item a failed condition returns (ALL_OLD)
+
+    def rollback(self) -> None:
+        for entry in reversed(self.undo):
+            entry.restore()
+
+    def claim(self, table_name: str, key: dict[str, Any]) -> None:
+        target = (str(table_name), str(dict(sorted(key.items()))))
+        if target in self.targets:
+            raise MultipleTransactionsException()
+        self.targets.add(target)
+
+    def key_of(self, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+        if op_type != "Put":
+            return dict(op["Key"])
+        attrs = op["Item"]
+        table = self.backend.get_table(op["TableName"])
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+
+    def check_condition(self, op: dict[str, Any], key: dict[str, Any]) -> None:
+        condition_expression = op.get("ConditionExpression")
+        if condition_expression is None:
+            return
+        current = self.backend.get_item(op["TableName"], key)
+        condition = get_filter_expression(
+            condition_expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        )
+        if not condition.expr(current):
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                self.failed_item = current.to_json()["Attributes"]
+            raise ConditionalCheckFailed(item=self.failed_item)
+
+    def write(self, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
+        conditions = {
+            "condition_expression": op.get("ConditionExpression"),
+            "expression_attribute_names": op.get("ExpressionAttributeNames"),
+            "expression_attribute_values": op.get("ExpressionAttributeValues"),
+        }
+        if op_type == "Put":
+            self.backend.put_item(op["TableName"], op["Item"], **conditions)
+        elif op_type == "Delete":
+            self.backend.delete_item(op["TableName"], key, **conditions)
+        elif op_type == "Update":
+            self.backend.update_item(
+                op["TableName"], key, update_expression=op["UpdateExpression"], **conditions
+            )
+
+    def apply(self, item: dict[str, Any]) -> None:
+        """One item of the transaction, its outcome appended to ``errors`` as moto records it."""
+        self.failed_item = None
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in _OPERATIONS:
+                raise ValueError("Unsupported transaction operation")
+            key = self.key_of(op_type, op)
+            self.claim(op["TableName"], key)
+            if op_type != "ConditionCheck":
+                entry = _item_undo(self.backend, op["TableName"], key)
+                if entry is not None:
+                    self.undo.append(entry)
+            self.check_condition(op, key)
+            self.write(op_type, op, key)
+            self.errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            self.rollback()
+            raise
+        except ConditionalCheckFailed as exc:
+            self.errors.append(("ConditionalCheckFailed", str(exc.message), self.failed_item))
+        except Exception as exc:
+            self.errors.append((type(exc).__name__, str(exc), None))
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's ``DynamoDBBackend.transact_write_items`` with a per-item undo log instead of table copies."""
+    touched = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
+    if any(getattr(backend.tables.get(name), "stream_shard", None) is not None for name in touched if name):
+        registry.original(_TRANSACT_WRITE)(backend, transact_items)
+        return
+    if len(transact_items) > _MAX_TRANSACTION_ITEMS:
+        raise TooManyTransactionsException()
+    transaction = _Transaction(backend)
+    for item in transact_items:
+        if len(item) > 1:
+            transaction.rollback()
+            raise TransactWriteSingleOpException
+        transaction.apply(item)
+    if any(code is not None for code, _, _ in transaction.errors):
+        transaction.rollback()
+        raise TransactionCanceledException(transaction.errors)
+
+
+DYNAMODB_TRANSACTIONS = registry.PatchSet(
+    "dynamodb_transactions",
+    [
+        registry.Patch(
+            _TRANSACT_WRITE, _transact_write_items, "undo log of the touched items, not table deep copies"
+        )
+    ],
+    reads=[
+        ("moto.dynamodb.models.dynamo_type.DynamoType", "the key of an item in a table's items"),
+        ("moto.dynamodb.comparisons.get_filter_expression", "a ConditionExpression, evaluated as moto does"),
+        (
+            "moto.dynamodb.exceptions.TransactionCanceledException",
+            "the errors moto answers a transaction with",
+        ),
+    ],
+)

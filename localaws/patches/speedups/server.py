@@ -1,0 +1,91 @@
+"""Speed-ups of moto's request dispatch: which backend serves a Host, and which actions a response class has.
+
+* ``http_dispatch`` -- moto's HTTP server maps every request's Host to a backend by listing moto's package
+  directory (one stat per entry) and then trying each backend's URL regexes. Both answers are fixed for the
+  life of the process.
+* ``action_lookup`` -- every moto API call lists its handler class's methods with ``inspect.getmembers``
+  (about 0.1 ms) to check the action exists; the list changes only when a method is added to the class.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from localaws.patches import registry
+from localaws.patches.speedups.cache import LruCache
+
+_MOTO_MODULES = "moto.backends.list_of_moto_modules"
+_BACKEND_FOR_HOST = "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host"
+_METHOD_NAMES = "moto.core.responses.method_names_from_class"
+# Hosts a process sees: one per service and region it is called for.
+_HOSTS_MAX = 1024
+
+hosts = LruCache(_HOSTS_MAX)
+
+# --- http_dispatch ------------------------------------------------------------------------------------
+
+_moto_modules: tuple[str, ...] | None = None
+
+
+def _cached_moto_modules() -> tuple[str, ...]:
+    global _moto_modules  # noqa: PLW0603 - computed once per process
+    if _moto_modules is None:
+        _moto_modules = tuple(registry.original(_MOTO_MODULES)())
+    return _moto_modules
+
+
+def _cached_backend_for_host(self: Any, host: str | None) -> Any:
+    if host is None:
+        return None
+    return hosts.get_or_create(host, lambda: registry.original(_BACKEND_FOR_HOST)(self, host))
+
+
+# --- action_lookup ------------------------------------------------------------------------------------
+
+_method_names: dict[type, tuple[tuple[int, ...], list[str]]] = {}
+_method_names_lock = threading.Lock()
+
+
+def _cached_method_names(clazz: Any) -> list[str]:
+    """moto's ``method_names_from_class`` (the function names of a response class), listed once per class.
+
+    Keyed on the size of each class's namespace along the MRO: a method added anywhere (a patch adding a new
+    action) lists again; a method replaced in place keeps the same names.
+    """
+    fingerprint = tuple(len(vars(klass)) for klass in getattr(clazz, "__mro__", (clazz,)))
+    with _method_names_lock:
+        cached = _method_names.get(clazz)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    names: list[str] = registry.original(_METHOD_NAMES)(clazz)
+    with _method_names_lock:
+        _method_names[clazz] = (fingerprint, names)
+    return names
+
+
+def clear() -> None:
+    global _moto_modules  # noqa: PLW0603 - listed again after a reset
+    hosts.clear()
+    _moto_modules = None
+    with _method_names_lock:
+        _method_names.clear()
+
+
+HTTP_DISPATCH = registry.PatchSet(
+    "http_dispatch",
+    [
+        registry.Patch(
+            _MOTO_MODULES, _cached_moto_modules, "list moto's package directory once, not per request"
+        ),
+        registry.Patch(_BACKEND_FOR_HOST, _cached_backend_for_host, "map each Host header to a backend once"),
+    ],
+)
+ACTION_LOOKUP = registry.PatchSet(
+    "action_lookup",
+    [
+        registry.Patch(
+            _METHOD_NAMES, _cached_method_names, "list a response class's methods once, not per API call"
+        )
+    ],
+)
