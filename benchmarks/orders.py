@@ -1,0 +1,194 @@
+"""The orders part: whole orders end to end through ``LocalAws`` at rising offered rates.
+
+The synthesized template in ``cdk.out``, the real Lambda handlers in worker processes, all delivery
+mechanisms: ``OrderPlaced`` events are put on the bus at a paced rate, in steps of increasing rate; each step
+reports the completion rate and the P50/P95 latency from PutEvents to the order's execution reaching a
+terminal status. The sustained rate is the highest step that kept up (completions at >= 90 % of the offered
+rate, P95 under 5 s).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.workload import REPO_ROOT, free_port, percentile
+from infra.naming import Names, configured_prefix
+from localaws.local_aws import LocalAws
+from localaws.stepfunctions.history import TERMINAL_STATUSES
+from localaws.tools.orders import OrderError, put_order, sample, seed_catalogue
+
+ORDER_SAMPLE = "normal"
+ORDER_P95_TARGET_S = 5.0
+ORDER_KEEP_UP_FRACTION = 0.9
+ORDER_DRAIN_DEADLINE_S = 120.0
+DRAIN_POLL_S = 0.25
+TARGET_ORDERS_PER_S = 100
+WARMUP_ORDERS = 5
+WARMUP_RATE = 5.0
+
+
+@dataclass
+class _Sent:
+    """When each order's event was put, and what PutEvents refused."""
+
+    began: float
+    put_at: dict[str, float] = field(default_factory=dict)
+    put_errors: list[str] = field(default_factory=list)
+    send_s: float = 0.0
+
+
+def _executions_by_order(sfn: Any, machine_arn: str, order_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The execution of each of ``order_ids`` seen so far (by the orderId in its input), terminal or not."""
+    found: dict[str, dict[str, Any]] = {}
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn):
+        for execution in page["executions"]:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            order_id = json.loads(described.get("input") or "{}").get("detail", {}).get("orderId")
+            if order_id in order_ids:
+                found[order_id] = described
+    return found
+
+
+def _count_terminal(sfn: Any, machine_arn: str) -> int:
+    return sum(
+        1
+        for status in TERMINAL_STATUSES
+        for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=machine_arn, statusFilter=status
+        )
+        for _ in page["executions"]
+    )
+
+
+def _put_paced(events: Any, bus: str, order_ids: list[str], rate: float) -> _Sent:
+    """Put one OrderPlaced event per order, ``rate`` per second, on a schedule fixed from the first put."""
+    sent = _Sent(began=time.time())
+    for n, order_id in enumerate(order_ids):
+        delay = sent.began + n / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        sent.put_at[order_id] = time.time()
+        try:
+            put_order(events, sample(ORDER_SAMPLE, order_id=order_id), bus)
+        except OrderError as exc:
+            sent.put_errors.append(str(exc))
+    sent.send_s = time.time() - sent.began
+    return sent
+
+
+def _drain(sfn: Any, machine_arn: str, terminal_before: int, expected: int) -> None:
+    """Wait, bounded, until ``expected`` more executions are terminal than before the step."""
+    deadline = time.monotonic() + ORDER_DRAIN_DEADLINE_S
+    while time.monotonic() < deadline:
+        if _count_terminal(sfn, machine_arn) - terminal_before >= expected:
+            return
+        time.sleep(DRAIN_POLL_S)
+
+
+def _step_report(sent: _Sent, executions: dict[str, dict[str, Any]], rate: float) -> dict[str, Any]:
+    orders = len(sent.put_at)
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    last_stop = sent.began
+    for order_id, described in executions.items():
+        statuses[described["status"]] = statuses.get(described["status"], 0) + 1
+        stop = described.get("stopDate")
+        if described["status"] in TERMINAL_STATUSES and stop is not None:
+            stopped = stop.timestamp()
+            latencies.append(stopped - sent.put_at[order_id])
+            last_stop = max(last_stop, stopped)
+    completed = len(latencies)
+    wall_s = last_stop - sent.began
+    p95 = percentile(latencies, 0.95)
+    completion_rate = round(completed / wall_s, 2) if wall_s > 0 else None
+    return {
+        "offered_rate_per_s": rate,
+        "orders": orders,
+        "put_errors": sent.put_errors[:3],
+        "send_s": round(sent.send_s, 2),
+        "completed": completed,
+        "statuses": statuses,
+        "orders_per_s": completion_rate,
+        "latency_s": {"p50": percentile(latencies, 0.50), "p95": p95, "max": percentile(latencies, 1.0)},
+        "kept_up": bool(
+            completed == orders
+            and completion_rate is not None
+            and completion_rate >= ORDER_KEEP_UP_FRACTION * min(rate, orders / max(sent.send_s, 1e-9))
+            and p95 is not None
+            and p95 < ORDER_P95_TARGET_S
+        ),
+    }
+
+
+def run_order_step(
+    local: LocalAws, machine_arn: str, bus: str, *, orders: int, rate: float, tag: str
+) -> dict[str, Any]:
+    """Put ``orders`` OrderPlaced events at ``rate`` per second; follow each to its execution's end."""
+    sfn = local.client("stepfunctions")
+    terminal_before = _count_terminal(sfn, machine_arn)
+    order_ids = [f"bench-{tag}-{n:05d}" for n in range(orders)]
+    sent = _put_paced(local.client("events"), bus, order_ids, rate)
+    _drain(sfn, machine_arn, terminal_before, orders - len(sent.put_errors))
+    return _step_report(sent, _executions_by_order(sfn, machine_arn, set(order_ids)), rate)
+
+
+def _sustained(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The fastest step that kept up, or None when none did."""
+    kept_up = [step for step in steps if step["kept_up"]]
+    if not kept_up:
+        return None
+    best = max(kept_up, key=lambda step: step["orders_per_s"])
+    return {
+        "orders_per_s": best["orders_per_s"],
+        "offered_rate_per_s": best["offered_rate_per_s"],
+        "latency_s": best["latency_s"],
+    }
+
+
+def orders_part(*, orders: int, rates: list[float], workers: int) -> dict[str, Any]:
+    """Whole orders through LocalAws at paced rates (see the module docstring)."""
+    cdk_out = REPO_ROOT / "cdk.out"
+    if not (cdk_out / "manifest.json").is_file():
+        return {"ran": False, "reason": f"no synthesized app in {cdk_out} (run `make synth`)"}
+    names = Names(configured_prefix())
+    steps: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="localaws-bench-") as run_dir:
+        local = LocalAws(
+            cdk_out=cdk_out,
+            port=free_port(),
+            run_dir=Path(run_dir),
+            watch_assembly=False,
+            workers_per_function=workers,
+        )
+        try:
+            local.start()
+            table = seed_catalogue(local.report, local.region)
+            machine_arn = local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"]
+            bus = names("orders")
+            warm = run_order_step(local, machine_arn, bus, orders=WARMUP_ORDERS, rate=WARMUP_RATE, tag="warm")
+            for rate in rates:
+                # 1000 units per SKU and two per order: restock so no step runs out (OutOfStock path).
+                seed_catalogue(local.report, local.region)
+                step = run_order_step(local, machine_arn, bus, orders=orders, rate=rate, tag=f"r{rate:g}")
+                steps.append(step)
+                if not step["kept_up"]:
+                    break  # past saturation: higher rates only queue up more
+        except Exception as exc:
+            return {"ran": False, "reason": f"{type(exc).__name__}: {exc}", "steps": steps}
+        finally:
+            local.stop()
+    return {
+        "ran": True,
+        "sample": f"the bundled sample {ORDER_SAMPLE}.json with fresh orderIds",
+        "inventory_table": table,
+        "workers_per_function": workers,
+        "warmup": {"completed": warm["completed"], "statuses": warm["statuses"]},
+        "steps": steps,
+        "sustained": _sustained(steps),
+        "target": {"orders_per_s": TARGET_ORDERS_PER_S, "p95_s": ORDER_P95_TARGET_S},
+    }
