@@ -36,7 +36,7 @@ EXECUTION_DEADLINE_S = 60.0
 SERVER_START_DEADLINE_S = 60.0
 POLL_INTERVAL_S = 0.002
 WARMUP_EXECUTIONS = 5
-# Far above any in-process run's indexes, so HTTP executions never reuse a name.
+# The HTTP runs' measured executions are named from here: clear of the warm-up's names (bench-0...).
 HTTP_FIRST_INDEX = 100_000
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
