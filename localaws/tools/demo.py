@@ -519,7 +519,7 @@ def main(args: argparse.Namespace) -> int:
             console.print(
                 f"  not deployed (no local meaning): {item.logical_id} ({item.type}): {item.reason}"
             )
-        orders.seed_catalogue(deployed)
+        orders.seed_catalogue(deployed, local.region)
         report = run(local, names=names, timeout=args.timeout, live=not args.json)
     finally:
         local.stop()

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localaws.endpoint.defaults import DEFAULT_REGION
 from services.shared.contract import EVENT_SOURCE, ORDER_PLACED
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def inventory_table(report: DeployReport) -> str | None:
     )
 
 
-def seed_catalogue(report: DeployReport, region: str | None = None) -> str | None:
+def seed_catalogue(report: DeployReport, region: str = DEFAULT_REGION) -> str | None:
     """Stock ``CATALOGUE_SKUS`` with ``CATALOGUE_UNITS`` each; the table, or None when none is deployed.
 
     ``seed_stock`` builds its client as a handler does, from the environment; moto serves it in-process.
@@ -103,8 +104,7 @@ def seed_catalogue(report: DeployReport, region: str | None = None) -> str | Non
     table = inventory_table(report)
     if table is None:
         return None
-    if region:
-        os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
     seed_stock(table, CATALOGUE_SKUS, CATALOGUE_UNITS)
     return table
 
