@@ -1,4 +1,4 @@
-"""Resource names, derived once from the prefix (seed 000's username prefixing)."""
+"""Resource names, derived once from the prefix, so that several people can deploy into one account."""
 
 from __future__ import annotations
 
