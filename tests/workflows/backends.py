@@ -17,13 +17,11 @@ from typing import Any
 
 import boto3
 
-from localaws.deploy.deployer import (
-    DeployedResource,
-    TemplateDeployer,
-    _definition,
-    _StackContext,
-    read_assembly,
-)
+from localaws.deploy.assembly import read_assembly
+from localaws.deploy.deployer import TemplateDeployer
+from localaws.deploy.intrinsics import StackContext as _StackContext
+from localaws.deploy.model import DeployedResource
+from localaws.deploy.resources.stepfunctions import definition as _definition
 
 SFN_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_SFN", "SFN_ENDPOINT")
 STEP_FUNCTIONS_LOCAL_ACCOUNT = "123456789012"  # Step Functions Local's default account
