@@ -22,6 +22,7 @@ from localaws.deploy.assembly import AssemblyNotFoundError, StackArtifact, read_
 from localaws.deploy.intrinsics import StackContext, references
 from localaws.deploy.model import DeployedResource, NotDeployed, TemplateError
 from localaws.deploy.resources import HANDLERS, ResourceRequest, not_deployed_reason
+from localaws.endpoint.defaults import TEST_CREDENTIALS
 from localaws.lambda_.runtime import FunctionSpec
 
 if TYPE_CHECKING:
@@ -83,8 +84,7 @@ class TemplateDeployer:
             self._clients[service] = boto3.client(
                 service,  # type: ignore[call-overload]
                 region_name=self.region,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
+                **TEST_CREDENTIALS,
             )
         return self._clients[service]
 
