@@ -4,45 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
-import pytest
-from moto import mock_aws
-
-from localaws.deploy.deployer import AssemblyNotFoundError, DeployReport, TemplateDeployer
+from localaws.deploy.deployer import DeployReport, TemplateDeployer
 from localaws.local_aws import LocalAws
-
-REGION = "us-east-1"
-
-
-def _write_assembly(cdk_out: Path, template: dict[str, Any], stack: str = "HandStack") -> Path:
-    cdk_out.mkdir(parents=True, exist_ok=True)
-    (cdk_out / f"{stack}.template.json").write_text(json.dumps(template))
-    manifest = {
-        "version": "55.0.0",
-        "artifacts": {
-            stack: {
-                "type": "aws:cloudformation:stack",
-                "properties": {"templateFile": f"{stack}.template.json"},
-            }
-        },
-    }
-    (cdk_out / "manifest.json").write_text(json.dumps(manifest))
-    return cdk_out
-
-
-@pytest.fixture
-def deployer(tmp_path: Path) -> Iterator[TemplateDeployer]:
-    with mock_aws():
-        yield TemplateDeployer(region=REGION, account_id="123456789012", run_dir=tmp_path / "run")
-
-
-def _client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
-
+from tests.localaws.deploy.support import INTRINSICS_TEMPLATE, client, write_assembly
 
 # -- the CDK fixture app ------------------------------------------------------------------------------
 
@@ -168,94 +135,11 @@ def test_outputs_and_functions_are_reported(local_aws: LocalAws) -> None:
 # -- hand-written templates (intrinsics, listing, redeploy) --------------------------------------------
 
 
-INTRINSICS_TEMPLATE: dict[str, Any] = {
-    "Parameters": {
-        "BootstrapVersion": {
-            "Type": "AWS::SSM::Parameter::Value<String>",
-            "Default": "/cdk-bootstrap/hnb659fds/version",
-        },
-        "Stage": {"Type": "String", "Default": "local"},
-    },
-    "Conditions": {
-        "IsLocal": {"Fn::Equals": [{"Ref": "Stage"}, "local"]},
-        "IsProd": {"Fn::Not": [{"Condition": "IsLocal"}]},
-    },
-    "Resources": {
-        # Declared before the queue it refers to: the deployer must order by dependency.
-        "Topic": {
-            "Type": "AWS::SNS::Topic",
-            "Properties": {
-                "TopicName": {
-                    "Fn::Sub": [
-                        "${Base}-${AWS::Region}-${Zone}",
-                        {
-                            "Base": {
-                                "Fn::Select": [
-                                    0,
-                                    {"Fn::Split": [".", {"Fn::GetAtt": ["Queue", "QueueName"]}]},
-                                ]
-                            },
-                            "Zone": {"Fn::Select": [1, {"Fn::GetAZs": ""}]},
-                        },
-                    ]
-                },
-                "KmsMasterKeyId": {"Ref": "AWS::NoValue"},
-            },
-        },
-        "Queue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": {"Fn::If": ["IsLocal", "hand-local.fifo", "hand-prod.fifo"]},
-                "FifoQueue": True,
-                "VisibilityTimeout": {"Fn::If": ["IsProd", 30, {"Ref": "AWS::NoValue"}]},
-            },
-        },
-        "ProdOnly": {"Type": "AWS::SQS::Queue", "Condition": "IsProd", "Properties": {}},
-        "Metadata": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:xyz"}},
-        "Registry": {"Type": "AWS::EventSchemas::Registry", "Properties": {"RegistryName": "orderflow"}},
-        "Strange": {"Type": "AWS::Unknown::Thing", "Properties": {}},
-        "Param": {
-            "Type": "AWS::SSM::Parameter",
-            "Properties": {
-                "Type": "String",
-                "Value": {
-                    "Fn::Sub": "${Topic}|${!Literal}|${AWS::AccountId}|${AWS::Partition}|${AWS::StackName}"
-                },
-            },
-        },
-    },
-    "Outputs": {
-        "TopicArn": {"Value": {"Ref": "Topic"}},
-        "Joined": {"Value": {"Fn::Join": [",", ["a", {"Ref": "Stage"}]]}},
-    },
-}
-
-
-def test_intrinsics_conditions_and_dependency_order(deployer: TemplateDeployer, tmp_path: Path) -> None:
-    # Given a template using Sub (both forms), Select, Split, GetAZs, If, conditions and NoValue
-    cdk_out = _write_assembly(tmp_path / "cdk.out", INTRINSICS_TEMPLATE)
-
-    # When it is deployed
-    report = deployer.deploy(cdk_out)
-
-    # Then every intrinsic resolved as CloudFormation would
-    assert report.resource("Queue").attributes["QueueName"] == "hand-local.fifo"
-    topic_arn = report.outputs["HandStack"]["TopicArn"]
-    assert topic_arn == "arn:aws:sns:us-east-1:123456789012:hand-local-us-east-1-us-east-1b"
-    parameter = _client("ssm").get_parameter(Name=report.resource("Param").physical_id)["Parameter"]["Value"]
-    assert parameter == f"{topic_arn}|${{Literal}}|123456789012|aws|HandStack"
-    assert report.outputs["HandStack"]["Joined"] == "a,local"
-    visibility = _client("sqs").get_queue_attributes(
-        QueueUrl=report.resource("Queue").physical_id, AttributeNames=["VisibilityTimeout"]
-    )
-    assert visibility["Attributes"]["VisibilityTimeout"] == "30"  # NoValue → the AWS default
-
-
 def test_resources_without_local_meaning_are_listed_by_name(
     deployer: TemplateDeployer, tmp_path: Path
 ) -> None:
     # Given a template with CDK metadata, a schema registry, an unknown type and a false condition
-    cdk_out = _write_assembly(tmp_path / "cdk.out", INTRINSICS_TEMPLATE)
+    cdk_out = write_assembly(tmp_path / "cdk.out", INTRINSICS_TEMPLATE)
 
     # When it is deployed
     report = deployer.deploy(cdk_out)
@@ -272,19 +156,19 @@ def test_resources_without_local_meaning_are_listed_by_name(
 def test_redeploy_creates_only_what_is_new(deployer: TemplateDeployer, tmp_path: Path) -> None:
     # Given a deployed template with one queue
     template: dict[str, Any] = {"Resources": {"First": {"Type": "AWS::SQS::Queue", "Properties": {}}}}
-    cdk_out = _write_assembly(tmp_path / "cdk.out", template)
+    cdk_out = write_assembly(tmp_path / "cdk.out", template)
     first = deployer.deploy(cdk_out)
     first_url = first.resource("First").physical_id
 
     # When a queue is added to the template and it is deployed again
     template["Resources"]["Added"] = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "added-later"}}
-    _write_assembly(cdk_out, template)
+    write_assembly(cdk_out, template)
     second = deployer.deploy(cdk_out)
 
     # Then only the new queue was created; the first kept its physical id
     assert second.created == ["HandStack/Added"]
     assert second.resource("First").physical_id == first_url
-    urls = [u for u in _client("sqs").list_queues()["QueueUrls"] if "HandStack" in u or "added" in u]
+    urls = [u for u in client("sqs").list_queues()["QueueUrls"] if "HandStack" in u or "added" in u]
     assert sorted(urls) == sorted([first_url, second.resource("Added").physical_id])
     assert urls[-1].endswith("/added-later") or urls[0].endswith("/added-later")
 
@@ -294,26 +178,20 @@ def test_changed_properties_are_updated_on_redeploy(deployer: TemplateDeployer, 
     template: dict[str, Any] = {
         "Resources": {"Work": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}}}
     }
-    cdk_out = _write_assembly(tmp_path / "cdk.out", template)
+    cdk_out = write_assembly(tmp_path / "cdk.out", template)
     url = deployer.deploy(cdk_out).resource("Work").physical_id
 
     # When the template changes the timeout and is redeployed
     template["Resources"]["Work"]["Properties"]["VisibilityTimeout"] = 90
-    _write_assembly(cdk_out, template)
+    write_assembly(cdk_out, template)
     report = deployer.deploy(cdk_out)
 
     # Then the queue is updated in place
     assert report.updated == ["HandStack/Work"]
-    attributes = _client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
+    attributes = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
         "Attributes"
     ]
     assert attributes["VisibilityTimeout"] == "90"
-
-
-def test_missing_assembly_says_to_synth(deployer: TemplateDeployer, tmp_path: Path) -> None:
-    # Given / When / Then: no manifest.json → a clear instruction
-    with pytest.raises(AssemblyNotFoundError, match="make synth"):
-        deployer.deploy(tmp_path / "nothing")
 
 
 def test_running_local_aws_redeploys_after_a_synth(tmp_path: Path) -> None:
@@ -321,7 +199,7 @@ def test_running_local_aws_redeploys_after_a_synth(tmp_path: Path) -> None:
     template: dict[str, Any] = {
         "Resources": {"First": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "first"}}}
     }
-    cdk_out = _write_assembly(tmp_path / "cdk.out", template)
+    cdk_out = write_assembly(tmp_path / "cdk.out", template)
     redeployed: list[DeployReport] = []
     with LocalAws(cdk_out=cdk_out, port=0, run_dir=tmp_path / "run") as local:
         local.on_redeploy.append(redeployed.append)
@@ -329,7 +207,7 @@ def test_running_local_aws_redeploys_after_a_synth(tmp_path: Path) -> None:
         # When a new synth adds a queue
         time.sleep(1.1)  # coarse file-system mtimes must differ
         template["Resources"]["Added"] = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "added"}}
-        _write_assembly(cdk_out, template)
+        write_assembly(cdk_out, template)
         deadline = time.monotonic() + 10
         while not redeployed and time.monotonic() < deadline:
             time.sleep(0.1)
