@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.types import TypeDeserializer
+
 from localaws.stepfunctions.history import TERMINAL_STATUSES, ExecutionPath, execution_path, read_history
 from workflows.states import STATE_MACHINE_NAME_SUFFIX
 
@@ -280,7 +282,6 @@ def alarms(cloudwatch: Any, names: Names) -> list[dict[str, Any]]:
 
 def analytics(dynamodb: Any, names: Names, *, limit: int = 500) -> list[dict[str, Any]]:
     """The aggregates the analytics Lambda keeps (a scan: the table holds counters, not orders)."""
-    from boto3.dynamodb.types import TypeDeserializer
 
     deserializer = TypeDeserializer()
     items: list[dict[str, Any]] = []

@@ -28,6 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions.responses import get_backend
+
 from localaws.patches import registry
 
 if TYPE_CHECKING:
@@ -217,7 +222,6 @@ class AlarmEvaluator:
             self._thread.join(5.0)
 
     def _backend(self) -> Any:
-        from moto.cloudwatch.models import cloudwatch_backends
 
         return cloudwatch_backends[self.account_id][self.region]
 
@@ -283,7 +287,6 @@ class AlarmEvaluator:
             self._published(alarm, windows)
 
     def _sqs_gauge(self, alarm: Any, state: _AlarmState, windows: list[_Window]) -> None:
-        from moto.sqs.models import sqs_backends
 
         queue = sqs_backends[self.account_id][self.region].queues.get(
             self._dimension(alarm, "QueueName") or ""
@@ -297,7 +300,6 @@ class AlarmEvaluator:
                 window.value = statistic_of(samples, statistic)
 
     def _executions_ended(self, alarm: Any, windows: list[_Window]) -> None:
-        from moto.stepfunctions.responses import get_backend
 
         arn = self._dimension(alarm, "StateMachineArn")
         status = _STATES_STATUSES[alarm.metric_name]
@@ -464,7 +466,6 @@ class AlarmEvaluator:
         subject = f'{new_state}: "{alarm.name}" in {region_long_name(self.region)}'
         if len(subject) > 100:  # SNS's limit; CloudWatch truncates the same way
             subject = subject[:97] + "..."
-        from moto.sns.models import sns_backends
 
         for action in actions:
             parts = action.split(":")

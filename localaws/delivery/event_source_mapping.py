@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from moto.awslambda.utils import get_backend
+
 from localaws.patches import registry
 
 if TYPE_CHECKING:
@@ -61,7 +63,6 @@ class MappedEventSource(ABC):
     # -- shared ------------------------------------------------------------------------------------------
 
     def _lambda_backend(self) -> Any:
-        from moto.awslambda.utils import get_backend
 
         return get_backend(self.account_id, self.region)
 

@@ -24,6 +24,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jsonpath_ng.ext import parse
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions.responses import get_backend
+
 from localaws.delivery.retry_queue import RetryQueue
 from localaws.patches import registry
 
@@ -133,7 +137,6 @@ def aws_event(moto_event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_path(event: dict[str, Any], path: str) -> Any:
-    from jsonpath_ng.ext import parse
 
     matches = parse(path).find(event)
     return matches[0].value if matches else None
@@ -334,7 +337,6 @@ class EventBridgeDelivery:
             raise TargetDeliveryError("SDK_CLIENT_ERROR", f"{code}: {exc}") from exc
 
     def _start_execution(self, state_machine_arn: str, name: str, payload: str) -> None:
-        from moto.stepfunctions.responses import get_backend
 
         region, account = state_machine_arn.split(":")[3:5]
         try:
@@ -357,7 +359,6 @@ class EventBridgeDelivery:
                 error,
             )
             return
-        from moto.sqs.models import sqs_backends
 
         attributes = {
             "RULE_ARN": pending.rule_arn,

@@ -26,6 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from moto.kinesis.models import kinesis_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
 from localaws.delivery.event_source_mapping import RESYNC_SECONDS, MappedEventSource, MappingWorker, WorkerKey
 from localaws.patches import registry
 
@@ -375,7 +379,6 @@ class KinesisEventSource(MappedEventSource):
         return None if not isinstance(reader, _ShardReader) else reader.checkpoint
 
     def _source_of(self, esm: Any) -> tuple[Any, str] | None:
-        from moto.kinesis.models import kinesis_backends
 
         region, account = esm.event_source_arn.split(":")[3:5]
         streams = kinesis_backends[account][region].streams.values()
@@ -393,12 +396,8 @@ class KinesisEventSource(MappedEventSource):
     def send_to_destination(self, destination_arn: str, body: str) -> None:
         service, region, account = destination_arn.split(":")[2:5]
         if service == "sqs":
-            from moto.sqs.models import sqs_backends
-
             sqs_backends[account][region].send_message(destination_arn.split(":")[5], body)
         elif service == "sns":
-            from moto.sns.models import sns_backends
-
             sns_backends[account][region].publish(body, arn=destination_arn)
         else:
             logger.warning("on-failure destination %s is not supported locally", destination_arn)

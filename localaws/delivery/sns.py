@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from moto.sns.utils import FilterPolicyMatcher
+
 from localaws.delivery.retry_queue import RetryQueue
 from localaws.patches import registry
 
@@ -46,8 +48,6 @@ def _normalise(subscription: Any) -> None:
         subscription.attributes["RawMessageDelivery"] = raw.strip().lower() == "true"
     policy = subscription._filter_policy
     if policy:
-        from moto.sns.utils import FilterPolicyMatcher
-
         scope = subscription.attributes.get("FilterPolicyScope") or "MessageAttributes"
         matcher = subscription._filter_policy_matcher
         if matcher is None or matcher.filter_policy_scope != scope:

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from moto.sqs.models import sqs_backends
+
 from localaws.delivery.event_source_mapping import RESYNC_SECONDS, MappedEventSource, MappingWorker, WorkerKey
 from localaws.patches import registry
 
@@ -280,7 +282,6 @@ class _MappingPoller:
     # helpers
 
     def _backend(self) -> Any:
-        from moto.sqs.models import sqs_backends
 
         return sqs_backends[self.queue_account][self.queue_region]
 
@@ -417,7 +418,6 @@ class SqsEventSource(MappedEventSource):
         self.concurrency_per_mapping = concurrency_per_mapping
 
     def _source_of(self, esm: Any) -> tuple[Any, str] | None:
-        from moto.sqs.models import sqs_backends
 
         _, _, _, region, account, queue_name = esm.event_source_arn.split(":", 5)
         queue = sqs_backends[account][region].queues.get(queue_name)

@@ -1,12 +1,14 @@
 """Where the local endpoint listens, what it answers as, and how any client of ours reaches it.
 
-Import-light on purpose (no moto, no werkzeug): the CLI, the watch and the tests read these too.
+Free of moto and werkzeug: the CLI and the watch, which only talk to an endpoint, read these too.
 """
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Any
+
+import boto3
 
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
@@ -37,7 +39,6 @@ def region_from_environment() -> str:
 
 def local_client(service: str, *, endpoint_url: str, region: str | None = None) -> Any:
     """A boto3 client for ``service`` on a local endpoint, with the test credentials."""
-    import boto3
 
     return boto3.client(
         service,  # type: ignore[call-overload]

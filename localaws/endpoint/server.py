@@ -21,6 +21,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+from flask import Response
+from moto import mock_aws
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
 
@@ -141,9 +145,6 @@ class LeanDispatcher:
     def _answer(
         self, callback: Any, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        from botocore.exceptions import ClientError
-        from flask import Response
-        from werkzeug.exceptions import HTTPException
 
         request = self._normalize(self._request_class(environ))
         try:
@@ -335,7 +336,6 @@ class LocalEndpoint:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        from moto import mock_aws
 
         busy = PortInUseError(
             f"cannot listen on {self.host}:{self._requested_port}: the port is in use; "

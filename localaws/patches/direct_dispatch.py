@@ -23,6 +23,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from botocore.awsrequest import AWSRequest, HeadersDict, prepare_request_dict
+from botocore.response import StreamingBody
+
 from localaws.patches import registry
 
 # Operations (botocore names) taken on the fast path, per botocore service name.
@@ -271,7 +274,6 @@ class DirectClient:
     def _request(
         self, operation: _Operation, params: dict[str, Any]
     ) -> tuple[Any, Callable[..., Any]] | None:
-        from botocore.awsrequest import AWSRequest, prepare_request_dict
 
         request_dict = self._client._serializer.serialize_to_request(params, operation.model)
         prepare_request_dict(request_dict, endpoint_url=self.meta.endpoint_url)
@@ -302,7 +304,6 @@ class DirectClient:
         return moto.normalize_request(prepared), handler
 
     def _dispatch(self, operation: _Operation, request: Any, handler: Callable[..., Any]) -> Any:
-        from botocore.awsrequest import HeadersDict
 
         moto = _resolved()
         moto.recorder._record_request(request)
@@ -320,8 +321,6 @@ class DirectClient:
             "context": {"operation_name": operation.name},
         }
         if response_dict["status_code"] < 300 and operation.streaming_output:
-            from botocore.response import StreamingBody
-
             raw = moto.mock_raw_response(body)
             response_dict["body"] = StreamingBody(raw, response_dict["headers"].get("content-length"))
         else:

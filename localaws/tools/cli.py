@@ -97,9 +97,9 @@ def _print_report(report: DeployReport, *, title: str) -> None:
 
 def _local_up(args: argparse.Namespace) -> int:
     # moto and the whole runtime load only for `local up`: the commands that talk to an endpoint start fast.
-    from localaws.deploy.deployer import AssemblyNotFoundError
-    from localaws.endpoint.server import PortInUseError
-    from localaws.local_aws import LocalAws
+    from localaws.deploy.deployer import AssemblyNotFoundError  # noqa: PLC0415
+    from localaws.endpoint.server import PortInUseError  # noqa: PLC0415
+    from localaws.local_aws import LocalAws  # noqa: PLC0415
 
     cdk_out = Path(args.cdk_out)
     if not (cdk_out / "manifest.json").is_file():

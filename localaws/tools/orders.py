@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localaws.endpoint.defaults import DEFAULT_REGION
+from services.inventory.dal import seed_stock
 from services.shared.contract import EVENT_SOURCE, ORDER_PLACED
 
 if TYPE_CHECKING:
@@ -98,8 +99,6 @@ def seed_catalogue(report: DeployReport, region: str = DEFAULT_REGION) -> str | 
 
     ``seed_stock`` builds its client as a handler does, from the environment; moto serves it in-process.
     """
-    # The services' data layer, imported only here: the rest of this module must not pull in Powertools.
-    from services.inventory.dal import seed_stock
 
     table = inventory_table(report)
     if table is None:

@@ -7,7 +7,6 @@ embedded local AWS, or a real account with ``--endpoint-url`` pointing there.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Any
 
@@ -19,8 +18,8 @@ from rich.text import Text
 
 from infra.naming import Names, configured_prefix
 from localaws.console import readers
+from localaws.endpoint.defaults import DEFAULT_ENDPOINT_URL, endpoint_url_from_environment, local_client
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 STATUS_STYLE = {
     "RUNNING": "yellow",
     "SUCCEEDED": "green",
@@ -35,7 +34,7 @@ STATUS_STYLE = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--endpoint-url", help=f"AWS endpoint (default: $AWS_ENDPOINT_URL or {DEFAULT_ENDPOINT})"
+        "--endpoint-url", help=f"AWS endpoint (default: $AWS_ENDPOINT_URL or {DEFAULT_ENDPOINT_URL})"
     )
     parser.add_argument("--prefix", help="resource prefix (default: cdk.json's context, else orderflow)")
     parser.add_argument("--max", type=int, default=20, help="executions shown (newest first)")
@@ -111,23 +110,14 @@ class Watcher:
 
 
 def _clients(endpoint: str) -> dict[str, Any]:
-    import boto3
-
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return {
-        service: boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name=region,
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        )
+        service: local_client(service, endpoint_url=endpoint)
         for service in ("stepfunctions", "sqs", "cloudwatch")
     }
 
 
 def main(args: argparse.Namespace) -> int:
-    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
+    endpoint = args.endpoint_url or endpoint_url_from_environment()
     watcher = Watcher(_clients(endpoint), Names(args.prefix or configured_prefix()), max_executions=args.max)
     console = Console()
     try:

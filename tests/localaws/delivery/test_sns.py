@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.awslambda.utils import get_backend
+from moto.sns.models import sns_backends
 
 from localaws.delivery.sns import SnsDelivery
 from localaws.lambda_.runtime import InvocationResult
@@ -177,7 +179,6 @@ def test_moto_filters_on_the_message_body_when_the_scope_comes_first(
 
 def set_raw_delivery_in_process(topic_arn: str, queue_arn: str, value: str) -> None:
     """Subscribe the way in-process code does (straight on moto's backend, no API string parsing)."""
-    from moto.sns.models import sns_backends
 
     backend = sns_backends[ACCOUNT][REGION]
     subscription = backend.subscribe(topic_arn, queue_arn, "sqs")
@@ -232,7 +233,6 @@ def subscribe_with_late_scope(sns: Any, sqs: Any, topic_arn: str) -> str:
 
 def test_moto_alone_sends_lambda_a_canned_event(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given moto's own SNS → Lambda path, with the function it would run replaced by a recorder
-    from moto.awslambda.utils import get_backend
 
     captured: list[dict[str, Any]] = []
 

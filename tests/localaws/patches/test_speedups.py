@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -11,7 +12,13 @@ from typing import Any, cast
 
 import boto3
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from moto import mock_aws
+from moto.core.responses import BaseResponse
+from moto.sns.models import sns_backends
+from moto.sqs.models import Queue, sqs_backends
 
 from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import registry, speedups
@@ -390,7 +397,6 @@ def test_unknown_patch_name_is_refused() -> None:
 
 
 def test_queue_attributes_are_moto_s_own_in_one_scan() -> None:
-    from moto.sqs.models import Queue
 
     stock_attributes = cast(Any, Queue).attributes.fget
     with mock_aws(config=MOTO_CONFIG):
@@ -418,7 +424,6 @@ def test_queue_attributes_are_moto_s_own_in_one_scan() -> None:
 
         # When the attributes are built by moto and by the engine's replacement
         speedups.install(["sqs_queue_attributes"])
-        from moto.sqs.models import sqs_backends
 
         queues = sqs_backends["123456789012"][REGION].queues
         ours = {name: queue.attributes for name, queue in queues.items()}
@@ -437,7 +442,6 @@ def test_queue_attributes_are_moto_s_own_in_one_scan() -> None:
 
 
 def test_action_lookup_sees_methods_added_to_a_handler_class() -> None:
-    from moto.core.responses import BaseResponse
 
     class Handler(BaseResponse):
         def first_action(self) -> str:
@@ -537,7 +541,6 @@ def _after_setup() -> list[str]:
 
 def _envelopes(installed: bool) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     """Two messages published to a topic, as an SQS subscriber without raw delivery receives them."""
-    from moto.sns.models import sns_backends
 
     with mock_aws():
         if installed:
@@ -559,18 +562,15 @@ def _envelopes(installed: bool) -> tuple[list[dict[str, Any]], dict[str, bytes]]
 
 
 def _signature_is_valid(envelope: dict[str, Any], certificates: dict[str, bytes]) -> bool:
-    import base64
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
 
     certificate = x509.load_pem_x509_certificate(certificates[envelope["SigningCertURL"].rsplit("/", 1)[1]])
     signed = "".join(
         f"{field}\n{envelope[field]}\n" for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
     )
+    public_key = certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)  # SNS signs with RSA (SignatureVersion 2: SHA256)
     try:
-        certificate.public_key().verify(  # type: ignore[union-attr, call-arg]
+        public_key.verify(
             base64.b64decode(envelope["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
         )
     except Exception:
