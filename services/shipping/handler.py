@@ -35,8 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
 @tracer.capture_method
 def handle_shipping_message(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     request = ShippingRequest.model_validate_json(record.body)
-    logger.append_keys(orderId=request.orderId)
-    try:
+    with logger.append_context_keys(orderId=request.orderId):
         if not callbacks.heartbeat(request.taskToken):
             metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
             return
@@ -64,5 +63,3 @@ def handle_shipping_message(record: SQSRecord, lambda_context: LambdaContext | N
         else:
             logger.info("Shipment rejected", extra={"reason": answer["reason"]})
             callbacks.fail(request.taskToken, SHIPMENT_REJECTED, answer["reason"])
-    finally:
-        logger.remove_keys(["orderId"])
