@@ -2,24 +2,31 @@
 
 The persistence layer is created on first use (it builds a boto3 client) and kept per table and key prefix,
 because Powertools configures a persistence layer once and ignores later configs.
+
+An answer given as a pydantic model is dumped to store it and validated back into that model on a replay
+(Powertools' ``PydanticSerializer``), so a replay has the same type as the first answer; a dict is kept as is.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from pydantic import BaseModel
 
 from services.shared import aws
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 @functools.cache
@@ -31,17 +38,45 @@ def reset_persistence() -> None:
     _persistence.cache_clear()
 
 
+@overload
 def run_once(
-    work: Callable[[], dict[str, Any]],
+    work: Callable[[], AnswerT],
     *,
+    answer_type: type[AnswerT],
     table_name: str,
     key_prefix: str,
     key: Mapping[str, str],
     expires_after_seconds: int,
     lambda_context: LambdaContext | None = None,
-) -> dict[str, Any]:
+) -> AnswerT: ...
+
+
+@overload
+def run_once(
+    work: Callable[[], dict[str, Any]],
+    *,
+    answer_type: None = None,
+    table_name: str,
+    key_prefix: str,
+    key: Mapping[str, str],
+    expires_after_seconds: int,
+    lambda_context: LambdaContext | None = None,
+) -> dict[str, Any]: ...
+
+
+def run_once(
+    work: Callable[[], Any],
+    *,
+    answer_type: type[BaseModel] | None = None,
+    table_name: str,
+    key_prefix: str,
+    key: Mapping[str, str],
+    expires_after_seconds: int,
+    lambda_context: LambdaContext | None = None,
+) -> Any:
     """Return ``work()``'s result, computing it only the first time ``key`` is seen.
 
+    ``work`` returns an ``answer_type`` instance, or a JSON-ready dict when no ``answer_type`` is given.
     A stable ``key_prefix`` (not the function name) keeps keys valid across renames and in the local runtime.
     If ``work`` raises, nothing is stored and a retry runs it again. With the Lambda context registered, a
     record left "in progress" by a crashed invocation expires when that invocation would have timed out.
@@ -50,7 +85,7 @@ def run_once(
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)
 
-    def once(business_key: dict[str, str]) -> dict[str, Any]:
+    def once(business_key: dict[str, str]) -> Any:
         return work()
 
     guarded = idempotent_function(
@@ -58,7 +93,9 @@ def run_once(
         data_keyword_argument="business_key",
         persistence_store=_persistence(table_name, key_prefix),
         config=config,
+        # An instance, not the class: Powertools would read the model off the return annotation, and
+        # ``once`` has none that names it.
+        output_serializer=None if answer_type is None else PydanticSerializer(model=answer_type),
         key_prefix=key_prefix,
     )
-    result: dict[str, Any] = guarded(business_key=dict(key))
-    return result
+    return guarded(business_key=dict(key))

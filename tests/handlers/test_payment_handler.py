@@ -78,6 +78,22 @@ def test_declined_card_fails_the_task_and_acknowledges_the_message(cloud: Cloud,
     assert ledger_rows("ord-1001") == []
 
 
+def test_redelivered_declined_charge_replays_the_decline(cloud: Cloud, workflow: Workflow) -> None:
+    # Given an order whose charge was declined
+    first = workflow.start()
+    declining = [charge_body(first.token, card="tok_decline")]
+    handler(cloud.deliver(QUEUE, TEMPLATE, declining), FakeLambdaContext())
+    cloud.published("payment-notifications")
+    # When the same charge is requested again with a fresh token
+    second = workflow.start()
+    redelivered = [charge_body(second.token, card="tok_decline")]
+    response = handler(cloud.deliver(QUEUE, TEMPLATE, redelivered), FakeLambdaContext())
+    # Then the stored answer fails the new task the same way, and no second decline is announced
+    assert response == {"batchItemFailures": []}
+    assert workflow.outcome(second) == {"status": "FAILED", "error": "PaymentDeclined"}
+    assert cloud.published("payment-notifications") == []
+
+
 def test_transient_failures_retry_with_backoff_until_approved(cloud: Cloud, workflow: Workflow) -> None:
     # Given a charge whose provider fails transiently on the first two attempts
     waiting = workflow.start()

@@ -4,15 +4,15 @@ from decimal import Decimal
 
 import pytest
 
-from services.payment.logic import (
+from services.payment.logic import PaymentProviderUnavailableError, charge_order, refund_order
+from services.payment.models import (
     Captured,
-    ChargeDeclined,
+    ChargeAnswer,
     ChargePending,
-    PaymentProviderUnavailableError,
-    charge_order,
-    refund_order,
+    ChargeResult,
+    Declined,
+    PaymentRequest,
 )
-from services.payment.models import PaymentRequest
 from services.shared.contract import TOKEN_ALWAYS_TRANSIENT, TOKEN_DECLINE, TOKEN_HANG, TOKEN_TRANSIENT
 from tests.unit.fakes import CountingProvider, InMemoryLedger, RecordingPaymentNotifier
 
@@ -85,7 +85,7 @@ def test_declined_card_is_not_recorded(ledger, provider, notifier) -> None:
         request(TOKEN_DECLINE), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier
     )
     # Then it is declined with a reason, nothing is in the ledger, and the decline is announced
-    assert isinstance(outcome, ChargeDeclined)
+    assert isinstance(outcome, Declined)
     assert "declined" in outcome.reason.lower()
     assert ledger.entries == {}
     assert [n.event for n in notifier.published] == ["declined"]
@@ -165,3 +165,34 @@ def test_refund_without_a_charge_has_nothing_to_refund(ledger, provider, notifie
     assert result.refundId is None
     assert result.amount == "0.00"
     assert provider.refunds == 0
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {
+            "outcome": "captured",
+            "result": {"paymentId": "pay_1", "status": "CAPTURED", "amount": "19.98", "currency": "EUR"},
+        },
+        {"outcome": "declined", "reason": "Card declined by the issuer (insufficient funds)"},
+        {"outcome": "pending"},
+    ],
+)
+def test_stored_charge_answers_read_back_unchanged(stored) -> None:
+    # Given a charge answer as the idempotency table holds it (the format written before the typed answer)
+    # When it is read back and stored again
+    answer = ChargeAnswer.model_validate(stored)
+    # Then it is the typed outcome, and its JSON has not changed
+    assert answer.root.outcome == stored["outcome"]
+    assert answer.model_dump(mode="json") == stored
+
+
+def test_first_time_flag_is_not_stored_with_a_captured_answer() -> None:
+    # Given the answer of the call that recorded the charge
+    result = ChargeResult(paymentId="pay_1", amount="19.98", currency="EUR")
+    answer = ChargeAnswer(Captured(result=result, first_time=True))
+    # When it is stored and replayed
+    replayed = ChargeAnswer.model_validate(answer.model_dump(mode="json")).root
+    # Then the replay carries the result but did not record anything itself
+    assert isinstance(replayed, Captured)
+    assert (replayed.result, replayed.first_time) == (result, False)
