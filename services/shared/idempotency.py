@@ -3,15 +3,15 @@
 The persistence layer is created on first use (it builds a boto3 client) and kept per table and key prefix,
 because Powertools configures a persistence layer once and ignores later configs.
 
-An answer given as a pydantic model is dumped to store it and validated back into that model on a replay
-(Powertools' ``PydanticSerializer``), so a replay has the same type as the first answer; a dict is kept as is.
+An answer is a pydantic model: dumped to store it and validated back into that model on a replay (Powertools'
+``PydanticSerializer``), so a replay has the same type as the first answer.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -38,7 +38,6 @@ def reset_persistence() -> None:
     _persistence.cache_clear()
 
 
-@overload
 def run_once(
     work: Callable[[], AnswerT],
     *,
@@ -48,35 +47,10 @@ def run_once(
     key: Mapping[str, str],
     expires_after_seconds: int,
     lambda_context: LambdaContext | None = None,
-) -> AnswerT: ...
-
-
-@overload
-def run_once(
-    work: Callable[[], dict[str, Any]],
-    *,
-    answer_type: None = None,
-    table_name: str,
-    key_prefix: str,
-    key: Mapping[str, str],
-    expires_after_seconds: int,
-    lambda_context: LambdaContext | None = None,
-) -> dict[str, Any]: ...
-
-
-def run_once(
-    work: Callable[[], Any],
-    *,
-    answer_type: type[BaseModel] | None = None,
-    table_name: str,
-    key_prefix: str,
-    key: Mapping[str, str],
-    expires_after_seconds: int,
-    lambda_context: LambdaContext | None = None,
-) -> Any:
+) -> AnswerT:
     """Return ``work()``'s result, computing it only the first time ``key`` is seen.
 
-    ``work`` returns an ``answer_type`` instance, or a JSON-ready dict when no ``answer_type`` is given.
+    ``work`` returns an ``answer_type`` instance, and a replay is validated back into one.
     A stable ``key_prefix`` (not the function name) keeps keys valid across renames and in the local runtime.
     If ``work`` raises, nothing is stored and a retry runs it again. With the Lambda context registered, a
     record left "in progress" by a crashed invocation expires when that invocation would have timed out.
@@ -85,7 +59,7 @@ def run_once(
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)
 
-    def once(business_key: dict[str, str]) -> Any:
+    def once(business_key: dict[str, str]) -> AnswerT:
         return work()
 
     guarded = idempotent_function(
@@ -94,8 +68,8 @@ def run_once(
         persistence_store=_persistence(table_name, key_prefix),
         config=config,
         # An instance, not the class: Powertools would read the model off the return annotation, and
-        # ``once`` has none that names it.
-        output_serializer=None if answer_type is None else PydanticSerializer(model=answer_type),
+        # ``once``'s is a type variable, not the model.
+        output_serializer=PydanticSerializer(model=answer_type),
         key_prefix=key_prefix,
     )
     return guarded(business_key=dict(key))
