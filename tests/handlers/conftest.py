@@ -19,7 +19,8 @@ import pytest
 from moto import mock_aws
 
 from services.shared import aws, batch, idempotency
-from tests.helpers import FakeLambdaContext, sqs_event
+from tests.helpers.events import sqs_event
+from tests.helpers.lambda_context import FakeLambdaContext
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

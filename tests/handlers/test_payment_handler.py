@@ -7,7 +7,8 @@ import boto3
 
 from services.payment.handler import handler
 from tests.handlers.conftest import REGION, Cloud, Workflow
-from tests.helpers import FakeLambdaContext, template_body
+from tests.helpers.lambda_context import FakeLambdaContext
+from tests.helpers.templates import template_body
 
 QUEUE = "orderflow-payment"
 TEMPLATE = "sqs_payment_charge"

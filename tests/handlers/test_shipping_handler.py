@@ -7,7 +7,7 @@ import boto3
 
 from services.shipping.handler import handler
 from tests.handlers.conftest import REGION, Cloud, Workflow
-from tests.helpers import template_body
+from tests.helpers.templates import template_body
 
 QUEUE = "orderflow-shipping"
 TEMPLATE = "sqs_shipping_ship"

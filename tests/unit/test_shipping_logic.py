@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from services.shipping.carrier import CARRIER_NAME, DeterministicCarrier
 from services.shipping.logic import DestinationNotServedError, ship_order
 from services.shipping.models import Shipped, ShippingAnswer, ShippingRequest
-from tests.helpers import template_body
+from tests.helpers.templates import template_body
 
 
 def request(order_id: str = "ord-1001", country: str = "GB") -> ShippingRequest:
