@@ -86,6 +86,33 @@ def _history_entry(status: OrderStatus) -> tasks.DynamoAttributeValue:
     )
 
 
+def _order_record(
+    status: OrderStatus, outcome: dict[str, tasks.DynamoAttributeValue]
+) -> dict[str, tasks.DynamoAttributeValue]:
+    """The item an order is first recorded as, accepted or rejected; ``outcome`` holds what only one has."""
+    # ``outcome`` goes after the status so that the item's attributes keep their order in the definition.
+    return {
+        "orderId": _text(ORDER_KEY),
+        "status": tasks.DynamoAttributeValue.from_string(status.value),
+        **outcome,
+        "detail": _text("$.validation.rawDetail"),
+        "eventId": _text("$.validation.eventId"),
+        "receivedAt": _text(ENTERED_AT),
+        "updatedAt": _text(ENTERED_AT),
+        "executionArn": _text("$$.Execution.Id"),
+        "history": _history_entry(status),
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CompensationEntries:
+    """Where a failure enters the saga: each entry undoes what may have been done by then, and no more."""
+
+    release_stock: sfn.IChainable  # stock may be reserved, and the payment taken
+    refund: sfn.IChainable  # the payment may have been taken
+    cancel_order: sfn.IChainable  # nothing was taken (payment declined)
+
+
 class OrderWorkflow(Construct):
     """Builds the definition. ``definition`` is the chain to hand to a StateMachine."""
 
@@ -328,10 +355,16 @@ class OrderWorkflow(Construct):
     # -- the definition ------------------------------------------------------------------------------
 
     def _build(self) -> sfn.IChainable:
+        # Built from the end backwards: each part needs the states it hands over to.
+        compensation = self._compensation()
+        fulfilment = self._fulfilment(compensation)
+        return self._intake(then=fulfilment)
+
+    def _compensation(self) -> _CompensationEntries:
+        """The saga: release the stock, refund the payment, cancel the order, announce it and end failed."""
         r = self._r
         t = r.timeouts
 
-        # Compensation, built from the end backwards.
         order_cancelled = sfn.Fail(
             self,
             states.ORDER_CANCELLED,
@@ -403,7 +436,14 @@ class OrderWorkflow(Construct):
         )
         release_stock.next(refund)
 
-        # The happy path, from the end backwards.
+        return _CompensationEntries(release_stock=release_stock, refund=refund, cancel_order=cancel_order)
+
+    def _fulfilment(self, compensation: _CompensationEntries) -> sfn.IChainable:
+        """Charge, reserve the stock, ship, complete. Returns the payment lane choice, where it starts."""
+        r = self._r
+        t = r.timeouts
+
+        # From the end backwards.
         order_completed = sfn.Succeed(self, states.ORDER_COMPLETED)
         emit_completed = self._emit(
             states.EMIT_ORDER_COMPLETED,
@@ -436,7 +476,7 @@ class OrderWorkflow(Construct):
             timeout=t.shipping,
             result_path="$.shipment",
         )
-        ship.add_catch(release_stock, errors=["States.ALL"], result_path="$.failure")
+        ship.add_catch(compensation.release_stock, errors=["States.ALL"], result_path="$.failure")
         ship.next(complete)
 
         reserve_stock, _ = self._per_item(
@@ -449,7 +489,7 @@ class OrderWorkflow(Construct):
             result_selector={"items.$": "$[*].reservation"},
         )
         # A failed item may leave others reserved: release every item of the order (release is idempotent).
-        reserve_stock.add_catch(release_stock, errors=["States.ALL"], result_path="$.failure")
+        reserve_stock.add_catch(compensation.release_stock, errors=["States.ALL"], result_path="$.failure")
         reserve_stock.next(ship)
 
         mark_paid = self._update_order(
@@ -492,14 +532,21 @@ class OrderWorkflow(Construct):
                 backoff_rate=2,
             )
             # Declined: nothing was charged or reserved. Anything else (a timeout, say) may have charged.
-            request.add_catch(cancel_order, errors=[PAYMENT_DECLINED], result_path="$.failure")
-            request.add_catch(refund, errors=["States.ALL"], result_path="$.failure")
+            request.add_catch(compensation.cancel_order, errors=[PAYMENT_DECLINED], result_path="$.failure")
+            request.add_catch(compensation.refund, errors=["States.ALL"], result_path="$.failure")
             request.next(mark_paid)
-        choose_lane = (
+        return (
             sfn.Choice(self, states.CHOOSE_PAYMENT_LANE)
             .when(sfn.Condition.boolean_equals(f"{ORDER}.priority", True), request_priority_payment)
             .otherwise(request_payment)
         )
+
+    def _intake(self, *, then: sfn.IChainable) -> sfn.IChainable:
+        """Validate the order event and record it once, accepted (on to ``then``) or rejected.
+
+        Returns the validation, where the workflow starts.
+        """
+        r = self._r
 
         duplicate = sfn.Succeed(
             self, states.DUPLICATE_ORDER, comment="Already recorded: nothing is done twice"
@@ -508,29 +555,24 @@ class OrderWorkflow(Construct):
             self,
             states.RECORD_ORDER,
             table=r.orders_table,
-            item={
-                "orderId": _text(ORDER_KEY),
-                "status": tasks.DynamoAttributeValue.from_string(OrderStatus.RECEIVED.value),
-                "customerId": _text(f"{ORDER}.customerId"),
-                "currency": _text(f"{ORDER}.currency"),
-                "totalAmount": tasks.DynamoAttributeValue.number_from_string(
-                    sfn.JsonPath.string_at(f"{ORDER}.totalAmount")
-                ),
-                "priority": tasks.DynamoAttributeValue.boolean_from_json_path(
-                    sfn.JsonPath.string_at(f"{ORDER}.priority")
-                ),
-                "detail": _text("$.validation.rawDetail"),
-                "eventId": _text("$.validation.eventId"),
-                "receivedAt": _text(ENTERED_AT),
-                "updatedAt": _text(ENTERED_AT),
-                "executionArn": _text("$$.Execution.Id"),
-                "history": _history_entry(OrderStatus.RECEIVED),
-            },
+            item=_order_record(
+                OrderStatus.RECEIVED,
+                {
+                    "customerId": _text(f"{ORDER}.customerId"),
+                    "currency": _text(f"{ORDER}.currency"),
+                    "totalAmount": tasks.DynamoAttributeValue.number_from_string(
+                        sfn.JsonPath.string_at(f"{ORDER}.totalAmount")
+                    ),
+                    "priority": tasks.DynamoAttributeValue.boolean_from_json_path(
+                        sfn.JsonPath.string_at(f"{ORDER}.priority")
+                    ),
+                },
+            ),
             condition_expression="attribute_not_exists(orderId)",
             result_path=sfn.JsonPath.DISCARD,
         )
         record_order.add_catch(duplicate, errors=[DYNAMO_CONDITION_FAILED], result_path="$.duplicate")
-        record_order.next(self._announce(Milestone.PLACED, then=choose_lane))
+        record_order.next(self._announce(Milestone.PLACED, then=then))
 
         order_rejected = sfn.Fail(
             self,
@@ -542,17 +584,7 @@ class OrderWorkflow(Construct):
             self,
             states.RECORD_REJECTION,
             table=r.orders_table,
-            item={
-                "orderId": _text(ORDER_KEY),
-                "status": tasks.DynamoAttributeValue.from_string(OrderStatus.REJECTED.value),
-                "reason": _text("$.validation.reason"),
-                "detail": _text("$.validation.rawDetail"),
-                "eventId": _text("$.validation.eventId"),
-                "receivedAt": _text(ENTERED_AT),
-                "updatedAt": _text(ENTERED_AT),
-                "executionArn": _text("$$.Execution.Id"),
-                "history": _history_entry(OrderStatus.REJECTED),
-            },
+            item=_order_record(OrderStatus.REJECTED, {"reason": _text("$.validation.reason")}),
             condition_expression="attribute_not_exists(orderId)",
             result_path=sfn.JsonPath.DISCARD,
         )

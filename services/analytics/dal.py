@@ -88,7 +88,7 @@ class DynamoDBAggregates:
 
 def _marker_existed(exc: ClientError) -> bool:
     """The transaction was cancelled only because the marker (its first item) failed its condition."""
-    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+    if aws.error_code(exc) != "TransactionCanceledException":
         return False
     reasons = exc.response.get("CancellationReasons") or []
     return (

@@ -70,7 +70,7 @@ class DynamoDBStockStore:
                 ]
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if aws.error_code(exc) != "TransactionCanceledException":
                 raise
             existing = self._reservation(sku, order_id)
             if existing is not None:
@@ -105,10 +105,8 @@ class DynamoDBStockStore:
                 ]
             )
         except ClientError as exc:
-            codes = _cancellation_codes(exc)
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and codes[:1] == [
-                "ConditionalCheckFailed"
-            ]:
+            cancelled = aws.error_code(exc) == "TransactionCanceledException"
+            if cancelled and _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
                 return 0  # released concurrently by a duplicate request
             raise
         return reservation.quantity

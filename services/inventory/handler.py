@@ -33,8 +33,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
 @tracer.capture_method
 def handle_inventory_message(record: SQSRecord) -> None:
     request = InventoryRequest.model_validate_json(record.body)
-    logger.append_keys(orderId=request.orderId, sku=request.sku, action=request.action)
-    try:
+    with logger.append_context_keys(orderId=request.orderId, sku=request.sku, action=request.action):
         waiting = callbacks.heartbeat(request.taskToken)
         settings = read_settings(InventorySettings)
         store = DynamoDBStockStore(settings.inventory_table)
@@ -49,8 +48,6 @@ def handle_inventory_message(record: SQSRecord) -> None:
             result = release_stock(request, store=store)
             metrics.add_metric(name="StockReleased", unit="Count", value=result.released)
             callbacks.succeed(request.taskToken, result.model_dump(mode="json"))
-    finally:
-        logger.remove_keys(["orderId", "sku", "action"])
 
 
 def _reserve(request: InventoryRequest, settings: InventorySettings, store: DynamoDBStockStore) -> None:

@@ -38,7 +38,7 @@ class DynamoDBNotificationAudit:
             )
         except ClientError as exc:
             # A concurrent duplicate already logged it: the first record stands.
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if aws.error_code(exc) != "ConditionalCheckFailedException":
                 raise
 
 

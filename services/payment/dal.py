@@ -36,7 +36,7 @@ class DynamoDBLedger:
                 ConditionExpression="attribute_not_exists(entryId)",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if aws.error_code(exc) != "ConditionalCheckFailedException":
                 raise
             stored = self.find(entry.orderId, entry.entryId)
             if stored is None:  # deleted in between: cannot happen to an append-only ledger

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
 
 from services.payment.dal import DynamoDBLedger, SnsPaymentNotifier
-from services.payment.logic import (
+from services.payment.logic import PaymentProviderUnavailableError, charge_order, refund_order
+from services.payment.models import (
     Captured,
-    ChargeDeclined,
-    PaymentProviderUnavailableError,
-    charge_order,
-    refund_order,
+    ChargeAnswer,
+    ChargePending,
+    Declined,
+    PaymentRequest,
+    PaymentSettings,
+    RefundResult,
 )
-from services.payment.models import PaymentRequest, PaymentSettings
 from services.payment.provider import DeterministicPaymentProvider
 from services.shared.batch import process_sqs_batch
 from services.shared.callbacks import StepFunctionsCallbacks, TaskCallbacks
@@ -30,6 +35,8 @@ if TYPE_CHECKING:
 # A payment answer must stay replayable for as long as the workflow may redeliver the request.
 IDEMPOTENCY_SECONDS = 24 * 60 * 60
 
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
 callbacks: TaskCallbacks = StepFunctionsCallbacks()
 provider = DeterministicPaymentProvider()
 
@@ -44,8 +51,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
 @tracer.capture_method
 def handle_payment_message(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     request = PaymentRequest.model_validate_json(record.body)
-    logger.append_keys(orderId=request.orderId, action=request.action)
-    try:
+    with logger.append_context_keys(orderId=request.orderId, action=request.action):
         # Every attempt restarts the workflow's heartbeat clock, so a slow retry is not taken for a hang.
         if not callbacks.heartbeat(request.taskToken):
             metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
@@ -56,14 +62,12 @@ def handle_payment_message(record: SQSRecord, lambda_context: LambdaContext | No
             _charge(request, attempt, settings, lambda_context)
         else:
             _refund(request, settings, lambda_context)
-    finally:
-        logger.remove_keys(["orderId", "action"])
 
 
 def _charge(
     request: PaymentRequest, attempt: int, settings: PaymentSettings, lambda_context: LambdaContext | None
 ) -> None:
-    def charge_once() -> dict[str, Any]:
+    def charge_once() -> ChargeAnswer:
         try:
             outcome = charge_order(
                 request,
@@ -76,35 +80,28 @@ def _charge(
         except PaymentProviderUnavailableError:
             metrics.add_metric(name="PaymentProviderUnavailable", unit="Count", value=1)
             raise
-        if isinstance(outcome, Captured):
-            if outcome.first_time:
+        match outcome:
+            case Captured(first_time=True):
                 metrics.add_metric(name="PaymentsCaptured", unit="Count", value=1)
-            return {"outcome": "captured", "result": outcome.result.model_dump(mode="json")}
-        if isinstance(outcome, ChargeDeclined):
-            metrics.add_metric(name="PaymentsDeclined", unit="Count", value=1)
-            return {"outcome": "declined", "reason": outcome.reason}
-        metrics.add_metric(name="PaymentsAwaitingProvider", unit="Count", value=1)
-        return {"outcome": "pending"}
+            case Declined():
+                metrics.add_metric(name="PaymentsDeclined", unit="Count", value=1)
+            case ChargePending():
+                metrics.add_metric(name="PaymentsAwaitingProvider", unit="Count", value=1)
+        return ChargeAnswer(outcome)
 
-    answer = run_once(
-        charge_once,
-        table_name=settings.idempotency_table,
-        key_prefix="payment",
-        key={"orderId": request.orderId, "action": request.action},
-        expires_after_seconds=IDEMPOTENCY_SECONDS,
-        lambda_context=lambda_context,
-    )
-    if answer["outcome"] == "captured":
-        callbacks.succeed(request.taskToken, answer["result"])
-    elif answer["outcome"] == "declined":
-        logger.info("Payment declined", extra={"reason": answer["reason"]})
-        callbacks.fail(request.taskToken, PAYMENT_DECLINED, answer["reason"])
-    else:
-        logger.warning("Payment provider accepted the charge without answering; leaving the task open")
+    answer = _once_per_order(charge_once, ChargeAnswer, request, settings, lambda_context).root
+    match answer:
+        case Captured():
+            callbacks.succeed(request.taskToken, answer.result.model_dump(mode="json"))
+        case Declined():
+            logger.info("Payment declined", extra={"reason": answer.reason})
+            callbacks.fail(request.taskToken, PAYMENT_DECLINED, answer.reason)
+        case ChargePending():
+            logger.warning("Payment provider accepted the charge without answering; leaving the task open")
 
 
 def _refund(request: PaymentRequest, settings: PaymentSettings, lambda_context: LambdaContext | None) -> None:
-    def refund_once() -> dict[str, Any]:
+    def refund_once() -> RefundResult:
         result = refund_order(
             request,
             now=_now(),
@@ -114,17 +111,29 @@ def _refund(request: PaymentRequest, settings: PaymentSettings, lambda_context: 
         )
         if result.status == "REFUNDED":
             metrics.add_metric(name="PaymentsRefunded", unit="Count", value=1)
-        return result.model_dump(mode="json")
+        return result
 
-    result = run_once(
-        refund_once,
+    result = _once_per_order(refund_once, RefundResult, request, settings, lambda_context)
+    callbacks.succeed(request.taskToken, result.model_dump(mode="json"))
+
+
+def _once_per_order(
+    work: Callable[[], AnswerT],
+    answer_type: type[AnswerT],
+    request: PaymentRequest,
+    settings: PaymentSettings,
+    lambda_context: LambdaContext | None,
+) -> AnswerT:
+    """``work``'s answer for this order and action: computed once, then replayed to every redelivery."""
+    return run_once(
+        work,
+        answer_type=answer_type,
         table_name=settings.idempotency_table,
         key_prefix="payment",
         key={"orderId": request.orderId, "action": request.action},
         expires_after_seconds=IDEMPOTENCY_SECONDS,
         lambda_context=lambda_context,
     )
-    callbacks.succeed(request.taskToken, result)
 
 
 def _now() -> str:

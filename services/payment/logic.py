@@ -7,7 +7,11 @@ from decimal import Decimal
 from typing import Protocol
 
 from services.payment.models import (
+    Captured,
+    ChargeOutcome,
+    ChargePending,
     ChargeResult,
+    Declined,
     LedgerEntry,
     PaymentNotification,
     PaymentRequest,
@@ -24,11 +28,6 @@ class PaymentProviderUnavailableError(RuntimeError):
 @dataclass(frozen=True)
 class Approved:
     payment_id: str
-
-
-@dataclass(frozen=True)
-class Declined:
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -54,25 +53,6 @@ class Ledger(Protocol):
 
 class PaymentNotifier(Protocol):
     def publish(self, notification: PaymentNotification) -> None: ...
-
-
-@dataclass(frozen=True)
-class Captured:
-    result: ChargeResult
-    first_time: bool
-
-
-@dataclass(frozen=True)
-class ChargeDeclined:
-    reason: str
-
-
-@dataclass(frozen=True)
-class ChargePending:
-    """No answer from the provider: nothing to tell the workflow."""
-
-
-ChargeOutcome = Captured | ChargeDeclined | ChargePending
 
 
 def money(amount: Decimal) -> str:
@@ -104,7 +84,7 @@ def charge_order(
         return ChargePending()
     if isinstance(answer, Declined):
         notifier.publish(_notification(request, "declined", reason=answer.reason))
-        return ChargeDeclined(reason=answer.reason)
+        return answer
 
     stored, first_time = ledger.record(
         LedgerEntry(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from services.shared.messages import PaymentRequest
 from services.shared.settings import ServiceSettings
 
 __all__ = [
+    "Captured",
+    "ChargeAnswer",
+    "ChargeOutcome",
+    "ChargePending",
     "ChargeResult",
+    "Declined",
     "LedgerEntry",
     "PaymentNotification",
     "PaymentRequest",
@@ -45,6 +50,47 @@ class ChargeResult(BaseModel):
     status: Literal["CAPTURED"] = "CAPTURED"
     amount: str
     currency: str
+
+
+class Captured(BaseModel):
+    """The order is charged; ``result`` is what the workflow gets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["captured"] = "captured"
+    result: ChargeResult
+    # Whether this call recorded the charge, for its metrics. Not stored: a replayed answer recorded nothing.
+    first_time: bool = Field(default=False, exclude=True)
+
+
+class Declined(BaseModel):
+    """The issuer refused the card (the provider's answer, and then the charge's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["declined"] = "declined"
+    reason: str
+
+
+class ChargePending(BaseModel):
+    """No answer from the provider: nothing to tell the workflow."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["pending"] = "pending"
+
+
+ChargeOutcome = Captured | Declined | ChargePending
+
+
+class ChargeAnswer(RootModel[Annotated[ChargeOutcome, Field(discriminator="outcome")]]):
+    """A charge's outcome as the idempotency table keeps it, replayed to a redelivered request.
+
+    Its JSON (``{"outcome": "captured", "result": {...}}``, ``{"outcome": "declined", "reason": ...}``,
+    ``{"outcome": "pending"}``) is the format already stored: answers kept before a deploy still read back.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
 
 class RefundResult(BaseModel):

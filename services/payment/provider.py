@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
-from services.payment.logic import Approved, Declined, NoAnswer, PaymentProviderUnavailableError
+from services.payment.logic import Approved, NoAnswer, PaymentProviderUnavailableError
+from services.payment.models import Declined
 from services.shared.contract import TOKEN_ALWAYS_TRANSIENT, TOKEN_DECLINE, TOKEN_HANG, TOKEN_TRANSIENT
 
 TRANSIENT_FAILURES_BEFORE_SUCCESS = 2

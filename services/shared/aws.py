@@ -1,4 +1,4 @@
-"""boto3 clients, created on first use.
+"""boto3 clients, created on first use, and the error code of a call that failed.
 
 Creating them lazily means AWS_ENDPOINT_URL and the region, when set before the first call (by the local
 runtime or a test), are honoured; caching keeps one client per process as Lambda best practice wants.
@@ -10,6 +10,7 @@ import functools
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,6 +37,11 @@ def sqs() -> SQSClient:
 @functools.cache
 def stepfunctions() -> SFNClient:
     return boto3.client("stepfunctions")
+
+
+def error_code(exc: ClientError) -> str | None:
+    """The service's error code (``ConditionalCheckFailedException``, ...), if the response has one."""
+    return exc.response.get("Error", {}).get("Code")
 
 
 def reset_clients() -> None:

@@ -52,7 +52,7 @@ class StepFunctionsCallbacks:
         try:
             send()
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = aws.error_code(exc)
             if code in _TASK_CLOSED_CODES:
                 logger.warning("Task no longer waits for an answer", extra={"answer": kind, "code": code})
                 return False

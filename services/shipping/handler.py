@@ -12,13 +12,14 @@ from services.shared.observability import logger, metrics, tracer
 from services.shared.settings import read_settings
 from services.shipping.carrier import DeterministicCarrier
 from services.shipping.logic import DestinationNotServedError, ship_order
-from services.shipping.models import ShippingRequest, ShippingSettings
+from services.shipping.models import Rejected, Shipped, ShippingAnswer, ShippingRequest, ShippingSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# A shipping answer must stay replayable for as long as the workflow may redeliver the request.
 IDEMPOTENCY_SECONDS = 24 * 60 * 60
 
 callbacks: TaskCallbacks = StepFunctionsCallbacks()
@@ -35,34 +36,36 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
 @tracer.capture_method
 def handle_shipping_message(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     request = ShippingRequest.model_validate_json(record.body)
-    logger.append_keys(orderId=request.orderId)
-    try:
+    with logger.append_context_keys(orderId=request.orderId):
         if not callbacks.heartbeat(request.taskToken):
             metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
             return
-        settings = read_settings(ShippingSettings)
+        _ship(request, read_settings(ShippingSettings), lambda_context)
 
-        def ship_once() -> dict[str, Any]:
-            try:
-                shipment = ship_order(request, carrier=carrier)
-            except DestinationNotServedError as exc:
-                metrics.add_metric(name="ShipmentsRejected", unit="Count", value=1)
-                return {"outcome": "rejected", "reason": str(exc)}
-            metrics.add_metric(name="ShipmentsBooked", unit="Count", value=1)
-            return {"outcome": "shipped", "shipment": shipment.model_dump(mode="json")}
 
-        answer = run_once(
-            ship_once,
-            table_name=settings.idempotency_table,
-            key_prefix="shipping",
-            key={"orderId": request.orderId, "action": request.action},
-            expires_after_seconds=IDEMPOTENCY_SECONDS,
-            lambda_context=lambda_context,
-        )
-        if answer["outcome"] == "shipped":
-            callbacks.succeed(request.taskToken, answer["shipment"])
-        else:
-            logger.info("Shipment rejected", extra={"reason": answer["reason"]})
-            callbacks.fail(request.taskToken, SHIPMENT_REJECTED, answer["reason"])
-    finally:
-        logger.remove_keys(["orderId"])
+def _ship(request: ShippingRequest, settings: ShippingSettings, lambda_context: LambdaContext | None) -> None:
+    def ship_once() -> ShippingAnswer:
+        try:
+            shipment = ship_order(request, carrier=carrier)
+        except DestinationNotServedError as exc:
+            metrics.add_metric(name="ShipmentsRejected", unit="Count", value=1)
+            return ShippingAnswer(Rejected(reason=str(exc)))
+        metrics.add_metric(name="ShipmentsBooked", unit="Count", value=1)
+        return ShippingAnswer(Shipped(shipment=shipment))
+
+    # One booking per order: a redelivered or retried request gets the first answer, even to a new address.
+    answer = run_once(
+        ship_once,
+        answer_type=ShippingAnswer,
+        table_name=settings.idempotency_table,
+        key_prefix="shipping",
+        key={"orderId": request.orderId, "action": request.action},
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+        lambda_context=lambda_context,
+    ).root
+    match answer:
+        case Shipped():
+            callbacks.succeed(request.taskToken, answer.shipment.model_dump(mode="json"))
+        case Rejected():
+            logger.info("Shipment rejected", extra={"reason": answer.reason})
+            callbacks.fail(request.taskToken, SHIPMENT_REJECTED, answer.reason)

@@ -1,13 +1,23 @@
-"""Shipping messages, shipments and settings."""
+"""Shipping messages, shipments, settings and what the service answers."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from services.shared.messages import ShippingRequest
 from services.shared.settings import ServiceSettings
 
-__all__ = ["Shipment", "ShippingRequest", "ShippingSettings"]
+__all__ = [
+    "Rejected",
+    "Shipment",
+    "Shipped",
+    "ShippingAnswer",
+    "ShippingOutcome",
+    "ShippingRequest",
+    "ShippingSettings",
+]
 
 
 class ShippingSettings(ServiceSettings):
@@ -22,3 +32,34 @@ class Shipment(BaseModel):
     shipmentId: str  # noqa: N815 - wire format
     trackingNumber: str  # noqa: N815
     carrier: str
+
+
+class Shipped(BaseModel):
+    """The parcel is booked; ``shipment`` is what the workflow gets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["shipped"] = "shipped"
+    shipment: Shipment
+
+
+class Rejected(BaseModel):
+    """The carrier does not deliver to the address, so the order cannot ship."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["rejected"] = "rejected"
+    reason: str
+
+
+ShippingOutcome = Shipped | Rejected
+
+
+class ShippingAnswer(RootModel[Annotated[ShippingOutcome, Field(discriminator="outcome")]]):
+    """A ship request's outcome as the idempotency table keeps it, replayed to a redelivered request.
+
+    Its JSON (``{"outcome": "shipped", "shipment": {...}}``, ``{"outcome": "rejected", "reason": ...}``) is
+    the format already stored: answers kept before a deploy still read back.
+    """
+
+    model_config = ConfigDict(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +19,13 @@ import pytest
 from moto import mock_aws
 
 from services.shared import aws, batch, idempotency
-from tests.helpers import FakeLambdaContext, sqs_event
+from tests.helpers.events import sqs_event
+from tests.helpers.lambda_context import FakeLambdaContext
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeDefinitionTypeDef, KeySchemaElementTypeDef
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -83,7 +86,7 @@ class Cloud:
         return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
 
     def deliver(
-        self, queue: str, template: str, bodies: list[dict[str, Any] | str], group_id: str | None = None
+        self, queue: str, template: str, bodies: Sequence[dict[str, Any] | str], group_id: str | None = None
     ) -> dict[str, Any]:
         """Send ``bodies`` to ``queue`` and receive them, as the event-source mapping would, into an event."""
         url = self.queue_url(queue)
@@ -100,13 +103,13 @@ class Cloud:
 
     def receive(self, queue: str, count: int, template: str) -> dict[str, Any]:
         url = self.queue_url(queue)
-        messages: list[dict[str, Any]] = []
+        messages: list[MessageTypeDef] = []
         deadline = time.monotonic() + 10
         while len(messages) < count and time.monotonic() < deadline:
             batch_ = self.sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=30
             ).get("Messages", [])
-            messages.extend(batch_)  # type: ignore[arg-type]
+            messages.extend(batch_)
             if not batch_:
                 time.sleep(0.1)
         assert len(messages) == count, f"expected {count} messages on {queue}, got {len(messages)}"
@@ -160,15 +163,15 @@ def cloud(environment: None) -> Iterator[Cloud]:
         batch._queue_url.cache_clear()
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for table, (pk, sk) in TABLES.items():
-            keys = [{"AttributeName": pk, "KeyType": "HASH"}]
-            attributes = [{"AttributeName": pk, "AttributeType": "S"}]
+            keys: list[KeySchemaElementTypeDef] = [{"AttributeName": pk, "KeyType": "HASH"}]
+            attributes: list[AttributeDefinitionTypeDef] = [{"AttributeName": pk, "AttributeType": "S"}]
             if sk:
                 keys.append({"AttributeName": sk, "KeyType": "RANGE"})
                 attributes.append({"AttributeName": sk, "AttributeType": "S"})
             dynamodb.create_table(
                 TableName=table,
-                KeySchema=keys,  # type: ignore[arg-type]
-                AttributeDefinitions=attributes,  # type: ignore[arg-type]
+                KeySchema=keys,
+                AttributeDefinitions=attributes,
                 BillingMode="PAY_PER_REQUEST",
             )
         sqs = boto3.client("sqs", region_name=REGION)

@@ -7,7 +7,8 @@ import boto3
 
 from services.analytics.handler import handler
 from tests.handlers.conftest import REGION, Cloud
-from tests.helpers import FakeLambdaContext, kinesis_event, load_event
+from tests.helpers.events import kinesis_event, load_event
+from tests.helpers.lambda_context import FakeLambdaContext
 
 
 def aggregates() -> dict[tuple[str, str], dict[str, Any]]:

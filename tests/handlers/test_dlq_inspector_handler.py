@@ -4,7 +4,9 @@ import json
 
 from services.dlq_inspector.handler import handler
 from tests.handlers.conftest import Cloud
-from tests.helpers import FakeLambdaContext, load_event, template_body
+from tests.helpers.events import load_event
+from tests.helpers.lambda_context import FakeLambdaContext
+from tests.helpers.templates import template_body
 
 DLQ = "orderflow-payment-dlq"
 

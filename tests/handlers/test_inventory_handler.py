@@ -10,7 +10,7 @@ import pytest
 from services.inventory.dal import seed_stock
 from services.inventory.handler import handler
 from tests.handlers.conftest import REGION, Cloud, Workflow
-from tests.helpers import template_body
+from tests.helpers.templates import template_body
 
 QUEUE = "orderflow-inventory.fifo"
 TEMPLATE = "sqs_inventory_reserve"

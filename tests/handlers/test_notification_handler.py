@@ -7,7 +7,7 @@ import pytest
 
 from services.notification import handler as notification
 from tests.handlers.conftest import REGION, Cloud
-from tests.helpers import template_body
+from tests.helpers.templates import template_body
 
 QUEUE = "orderflow-notification"
 TEMPLATE = "sqs_notification_status"

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from services.orders.handler import handler
-from tests.helpers import FakeLambdaContext, load_event
+from tests.helpers.events import load_event
+from tests.helpers.lambda_context import FakeLambdaContext
 
 
 def test_valid_event_is_accepted_with_the_documented_shape() -> None:

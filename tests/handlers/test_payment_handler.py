@@ -7,7 +7,8 @@ import boto3
 
 from services.payment.handler import handler
 from tests.handlers.conftest import REGION, Cloud, Workflow
-from tests.helpers import FakeLambdaContext, template_body
+from tests.helpers.lambda_context import FakeLambdaContext
+from tests.helpers.templates import template_body
 
 QUEUE = "orderflow-payment"
 TEMPLATE = "sqs_payment_charge"
@@ -76,6 +77,22 @@ def test_declined_card_fails_the_task_and_acknowledges_the_message(cloud: Cloud,
     assert response == {"batchItemFailures": []}
     assert workflow.outcome(waiting) == {"status": "FAILED", "error": "PaymentDeclined"}
     assert ledger_rows("ord-1001") == []
+
+
+def test_redelivered_declined_charge_replays_the_decline(cloud: Cloud, workflow: Workflow) -> None:
+    # Given an order whose charge was declined
+    first = workflow.start()
+    declining = [charge_body(first.token, card="tok_decline")]
+    handler(cloud.deliver(QUEUE, TEMPLATE, declining), FakeLambdaContext())
+    cloud.published("payment-notifications")
+    # When the same charge is requested again with a fresh token
+    second = workflow.start()
+    redelivered = [charge_body(second.token, card="tok_decline")]
+    response = handler(cloud.deliver(QUEUE, TEMPLATE, redelivered), FakeLambdaContext())
+    # Then the stored answer fails the new task the same way, and no second decline is announced
+    assert response == {"batchItemFailures": []}
+    assert workflow.outcome(second) == {"status": "FAILED", "error": "PaymentDeclined"}
+    assert cloud.published("payment-notifications") == []
 
 
 def test_transient_failures_retry_with_backoff_until_approved(cloud: Cloud, workflow: Workflow) -> None:

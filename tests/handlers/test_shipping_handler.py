@@ -1,19 +1,42 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import boto3
+
 from services.shipping.handler import handler
-from tests.handlers.conftest import Cloud, Workflow
-from tests.helpers import template_body
+from tests.handlers.conftest import REGION, Cloud, Workflow
+from tests.helpers.templates import template_body
 
 QUEUE = "orderflow-shipping"
 TEMPLATE = "sqs_shipping_ship"
+IDEMPOTENCY_TABLE = "orderflow-idempotency"
 
 
 def ship_body(token: str, country: str = "GB") -> dict[str, Any]:
     body = template_body(TEMPLATE) | {"taskToken": token}
     body["shippingAddress"]["country"] = country
     return body
+
+
+def stored_answer() -> tuple[str, str]:
+    """The id and stored answer (Powertools' ``data``) of the one shipping record in the idempotency table."""
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=IDEMPOTENCY_TABLE)["Items"]
+    [record] = [item for item in items if item["id"]["S"].startswith("shipping#")]
+    return record["id"]["S"], record["data"]["S"]
+
+
+def store_answer(record_id: str, answer: dict[str, Any]) -> None:
+    """Overwrite a record's answer with ``answer`` stored the way the dict-answer handler stored it."""
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=IDEMPOTENCY_TABLE,
+        Key={"id": {"S": record_id}},
+        UpdateExpression="SET #data = :data",
+        ExpressionAttributeNames={"#data": "data"},
+        # Powertools stores an answer as JSON with sorted keys.
+        ExpressionAttributeValues={":data": {"S": json.dumps(answer, sort_keys=True)}},
+    )
 
 
 def test_shipment_is_booked_and_answered(cloud: Cloud, workflow: Workflow) -> None:
@@ -47,3 +70,47 @@ def test_unserved_destination_fails_the_task_with_shipment_rejected(cloud: Cloud
     # Then the workflow sees ShipmentRejected and the message is processed
     assert response == {"batchItemFailures": []}
     assert workflow.outcome(waiting) == {"status": "FAILED", "error": "ShipmentRejected"}
+
+
+def test_repeated_ship_request_to_an_unserved_destination_replays_the_rejection(
+    cloud: Cloud, workflow: Workflow
+) -> None:
+    # Given an order to Antarctica whose shipment was rejected
+    first = workflow.start()
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [ship_body(first.token, country="AQ")]))
+    # When the same order is asked to ship again, now to a served address
+    second = workflow.start()
+    response = cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [ship_body(second.token)]))
+    # Then the stored rejection fails the new task the same way
+    assert response == {"batchItemFailures": []}
+    assert workflow.outcome(second) == {"status": "FAILED", "error": "ShipmentRejected"}
+
+
+def test_answer_is_stored_as_the_dict_answer_was(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a workflow waiting for a shipment
+    waiting = workflow.start()
+    # When the ship request is processed
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [ship_body(waiting.token)]))
+    # Then the idempotency table holds the bytes the dict-answer handler wrote: the deploy changes no format
+    shipment = workflow.outcome(waiting)["output"]
+    _, data = stored_answer()
+    assert data == json.dumps({"outcome": "shipped", "shipment": shipment}, sort_keys=True)
+
+
+def test_answer_stored_before_the_typed_answer_is_replayed(cloud: Cloud, workflow: Workflow) -> None:
+    # Given an order whose stored answer was written by the dict-answer handler, before the deploy
+    first = workflow.start()
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [ship_body(first.token)]))
+    record_id, _ = stored_answer()
+    earlier = {
+        "shipmentId": "shp_before",
+        "trackingNumber": "OF000000000042GB",
+        "carrier": "orderflow-express",
+    }
+    store_answer(record_id, {"outcome": "shipped", "shipment": earlier})
+    # When the same order is asked to ship again
+    second = workflow.start()
+    response = cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [ship_body(second.token)]))
+    # Then the stored shipment is the answer, read as it was written
+    assert response == {"batchItemFailures": []}
+    assert workflow.outcome(second) == {"status": "SUCCEEDED", "output": earlier}

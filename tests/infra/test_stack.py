@@ -68,7 +68,7 @@ def test_every_queue_is_encrypted_and_refuses_plain_http(template: Template) -> 
     for body in queue_ids.values():
         assert body["Properties"].get("SqsManagedSseEnabled") is True, body["Properties"]["QueueName"]
     # And each has a policy denying requests without TLS
-    tls_only = set()
+    tls_only: set[str] = set()
     for policy in policies:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement["Effect"] == "Deny" and statement.get("Condition") == {

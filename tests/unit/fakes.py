@@ -9,8 +9,8 @@ from services.dlq_inspector.models import DeadLetter, DlqReport
 from services.inventory.logic import InsufficientStockError
 from services.inventory.models import LowStockAlert, Reservation
 from services.notification.models import NotificationRecord
-from services.payment.logic import Approved, Declined, NoAnswer
-from services.payment.models import LedgerEntry, PaymentNotification
+from services.payment.logic import Approved, NoAnswer
+from services.payment.models import Declined, LedgerEntry, PaymentNotification
 from services.payment.provider import DeterministicPaymentProvider
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from services.dlq_inspector.logic import PEEK_LIMIT, alarmed_queue, diagnose, inspect_dead_letters
 from services.dlq_inspector.models import DeadLetter
-from tests.helpers import load_event, template_body
+from tests.helpers.events import load_event
+from tests.helpers.templates import template_body
 from tests.unit.fakes import FakeDeadLetterSource, RecordingReportPublisher
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.inventory.logic import InsufficientStockError, release_stock, reserve_stock
+from services.inventory.logic import InsufficientStockError, Reserved, release_stock, reserve_stock
 from services.inventory.models import InventoryRequest, InventorySettings
 from tests.unit.fakes import InMemoryStockStore, RecordingStockAlerts
 
@@ -15,9 +15,10 @@ def request(action: str = "reserve", quantity: int = 2, order_id: str = "ord-1")
     )
 
 
-def reserve(store: InMemoryStockStore, alerts: RecordingStockAlerts, **kwargs: object):
+def reserve(store: InMemoryStockStore, alerts: RecordingStockAlerts) -> Reserved:
+    """Reserve the default order line (2 units of SKU-1) with a one-hour hold and a threshold of 10."""
     return reserve_stock(
-        request(**kwargs),  # type: ignore[arg-type]
+        request(),
         now=NOW,
         ttl_seconds=3600,
         low_stock_threshold=10,

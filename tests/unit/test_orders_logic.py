@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from services.orders.logic import MISSING, validate_order
-from tests.helpers import load_event
+from tests.helpers.events import load_event
 
 EVENT_ID = "6a7e8feb-b491-4cf7-a9f1-bf3703467718"
 

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from services.payment.logic import (
+from services.payment.logic import PaymentProviderUnavailableError, charge_order, refund_order
+from services.payment.models import (
     Captured,
-    ChargeDeclined,
+    ChargeAnswer,
     ChargePending,
-    PaymentProviderUnavailableError,
-    charge_order,
-    refund_order,
+    ChargeResult,
+    Declined,
+    PaymentRequest,
 )
-from services.payment.models import PaymentRequest
 from services.shared.contract import TOKEN_ALWAYS_TRANSIENT, TOKEN_DECLINE, TOKEN_HANG, TOKEN_TRANSIENT
 from tests.unit.fakes import CountingProvider, InMemoryLedger, RecordingPaymentNotifier
 
@@ -48,7 +49,9 @@ def notifier() -> RecordingPaymentNotifier:
     return RecordingPaymentNotifier()
 
 
-def test_approved_charge_is_captured_recorded_and_announced(ledger, provider, notifier) -> None:
+def test_approved_charge_is_captured_recorded_and_announced(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
     # Given an approving card token
     # When the order is charged
     outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
@@ -62,7 +65,9 @@ def test_approved_charge_is_captured_recorded_and_announced(ledger, provider, no
     assert [n.event for n in notifier.published] == ["captured"]
 
 
-def test_charging_again_returns_the_first_charge_without_moving_money(ledger, provider, notifier) -> None:
+def test_charging_again_returns_the_first_charge_without_moving_money(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
     # Given an order already charged
     first = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
     # When the same charge request arrives again
@@ -78,21 +83,29 @@ def test_charging_again_returns_the_first_charge_without_moving_money(ledger, pr
     assert len(notifier.published) == 1
 
 
-def test_declined_card_is_not_recorded(ledger, provider, notifier) -> None:
+def test_declined_card_is_not_recorded(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
     # Given a declining token
     # When the order is charged
     outcome = charge_order(
         request(TOKEN_DECLINE), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier
     )
     # Then it is declined with a reason, nothing is in the ledger, and the decline is announced
-    assert isinstance(outcome, ChargeDeclined)
+    assert isinstance(outcome, Declined)
     assert "declined" in outcome.reason.lower()
     assert ledger.entries == {}
     assert [n.event for n in notifier.published] == ["declined"]
 
 
 @pytest.mark.parametrize(("attempt", "fails"), [(1, True), (2, True), (3, False)])
-def test_transient_token_fails_twice_then_approves(ledger, provider, notifier, attempt, fails) -> None:
+def test_transient_token_fails_twice_then_approves(
+    ledger: InMemoryLedger,
+    provider: CountingProvider,
+    notifier: RecordingPaymentNotifier,
+    attempt: int,
+    fails: bool,
+) -> None:
     # Given the token that simulates a flaky provider
     charge = request(TOKEN_TRANSIENT)
     # When the order is charged on a given attempt
@@ -111,7 +124,9 @@ def test_transient_token_fails_twice_then_approves(ledger, provider, notifier, a
         assert isinstance(outcome, Captured)
 
 
-def test_unavailable_token_always_fails_transiently(ledger, provider, notifier) -> None:
+def test_unavailable_token_always_fails_transiently(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
     # Given the always-unavailable token
     # When charged on a late attempt
     # Then it still fails transiently
@@ -126,7 +141,9 @@ def test_unavailable_token_always_fails_transiently(ledger, provider, notifier) 
         )
 
 
-def test_hanging_provider_leaves_the_charge_pending(ledger, provider, notifier) -> None:
+def test_hanging_provider_leaves_the_charge_pending(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
     # Given the token the provider never answers
     # When the order is charged
     outcome = charge_order(
@@ -138,7 +155,9 @@ def test_hanging_provider_leaves_the_charge_pending(ledger, provider, notifier) 
     assert notifier.published == []
 
 
-def test_refund_returns_the_captured_amount_once(ledger, provider, notifier) -> None:
+def test_refund_returns_the_captured_amount_once(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
     # Given a captured order
     charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
     # When it is refunded twice
@@ -154,7 +173,9 @@ def test_refund_returns_the_captured_amount_once(ledger, provider, notifier) -> 
     assert [n.event for n in notifier.published] == ["captured", "refunded"]
 
 
-def test_refund_without_a_charge_has_nothing_to_refund(ledger, provider, notifier) -> None:
+def test_refund_without_a_charge_has_nothing_to_refund(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
     # Given an order never charged
     # When it is refunded
     result = refund_order(
@@ -165,3 +186,34 @@ def test_refund_without_a_charge_has_nothing_to_refund(ledger, provider, notifie
     assert result.refundId is None
     assert result.amount == "0.00"
     assert provider.refunds == 0
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {
+            "outcome": "captured",
+            "result": {"paymentId": "pay_1", "status": "CAPTURED", "amount": "19.98", "currency": "EUR"},
+        },
+        {"outcome": "declined", "reason": "Card declined by the issuer (insufficient funds)"},
+        {"outcome": "pending"},
+    ],
+)
+def test_stored_charge_answers_read_back_unchanged(stored: dict[str, Any]) -> None:
+    # Given a charge answer as the idempotency table holds it (the format written before the typed answer)
+    # When it is read back and stored again
+    answer = ChargeAnswer.model_validate(stored)
+    # Then it is the typed outcome, and its JSON has not changed
+    assert answer.root.outcome == stored["outcome"]
+    assert answer.model_dump(mode="json") == stored
+
+
+def test_first_time_flag_is_not_stored_with_a_captured_answer() -> None:
+    # Given the answer of the call that recorded the charge
+    result = ChargeResult(paymentId="pay_1", amount="19.98", currency="EUR")
+    answer = ChargeAnswer(Captured(result=result, first_time=True))
+    # When it is stored and replayed
+    replayed = ChargeAnswer.model_validate(answer.model_dump(mode="json")).root
+    # Then the replay carries the result but did not record anything itself
+    assert isinstance(replayed, Captured)
+    assert (replayed.result, replayed.first_time) == (result, False)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 from pydantic import Field
 
+from services.shared.aws import error_code
 from services.shared.batch import MAX_BACKOFF_SECONDS, backoff_seconds
 from services.shared.settings import MissingSettingError, ServiceSettings, read_settings
 
@@ -39,3 +41,12 @@ def test_missing_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
     # Then the error names it
     with pytest.raises(MissingSettingError, match="EXAMPLE_TABLE"):
         read_settings(ExampleSettings)
+
+
+def test_error_code_is_read_from_a_failed_call_when_present() -> None:
+    # Given a failed call with an error code, and one whose response has none
+    failed = ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "PutItem")
+    bare = ClientError({}, "PutItem")
+    # When their codes are read
+    # Then the first names its code and the second has none
+    assert (error_code(failed), error_code(bare)) == ("ConditionalCheckFailedException", None)

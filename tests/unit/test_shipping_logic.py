@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
 from services.shipping.carrier import CARRIER_NAME, DeterministicCarrier
 from services.shipping.logic import DestinationNotServedError, ship_order
-from services.shipping.models import ShippingRequest
-from tests.helpers import template_body
+from services.shipping.models import Shipped, ShippingAnswer, ShippingRequest
+from tests.helpers.templates import template_body
 
 
 def request(order_id: str = "ord-1001", country: str = "GB") -> ShippingRequest:
@@ -36,3 +39,38 @@ def test_unserved_destinations_are_rejected(country: str) -> None:
     # Then the carrier refuses it, naming the country
     with pytest.raises(DestinationNotServedError, match=country):
         ship_order(request(country=country), carrier=DeterministicCarrier())
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {
+            "outcome": "shipped",
+            "shipment": {
+                "shipmentId": "shp_1",
+                "trackingNumber": "OF000000000001GB",
+                "carrier": CARRIER_NAME,
+            },
+        },
+        {"outcome": "rejected", "reason": f"{CARRIER_NAME} does not deliver to AQ"},
+    ],
+)
+def test_stored_shipping_answers_read_back_unchanged(stored: dict[str, Any]) -> None:
+    # Given a shipping answer as the idempotency table holds it (the format written before the typed answer)
+    serializer = PydanticSerializer(model=ShippingAnswer)
+    # When Powertools reads it back and stores it again
+    answer = serializer.from_dict(stored)
+    # Then it is the typed outcome, and its JSON has not changed
+    assert isinstance(answer, ShippingAnswer)
+    assert answer.root.outcome == stored["outcome"]
+    assert serializer.to_dict(answer) == stored
+
+
+def test_a_booked_shipment_is_stored_as_before() -> None:
+    # Given the answer to a ship request the carrier booked
+    shipment = ship_order(request(), carrier=DeterministicCarrier())
+    # When it is stored
+    stored = PydanticSerializer(model=ShippingAnswer).to_dict(ShippingAnswer(Shipped(shipment=shipment)))
+    # Then it is the dict the handler stored before the typed answer, shipment and all
+    assert stored == {"outcome": "shipped", "shipment": shipment.model_dump(mode="json")}
+    assert ShippingAnswer.model_validate(stored).root == Shipped(shipment=shipment)
