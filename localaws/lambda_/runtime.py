@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from localaws.endpoint.defaults import TEST_CREDENTIALS
 from localaws.patches import registry
 
 logger = logging.getLogger(__name__)
@@ -315,8 +316,8 @@ class LambdaRuntime:
             "LOCALAWS_FUNCTION_ARN": spec.arn,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": TEST_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": TEST_CREDENTIALS["aws_secret_access_key"],
             "AWS_ENDPOINT_URL": self.endpoint_url,
             # No X-Ray daemon locally: Powertools Tracer would otherwise try to emit segments.
             "POWERTOOLS_TRACE_DISABLED": "1",

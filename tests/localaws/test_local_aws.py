@@ -15,6 +15,7 @@ import pytest
 
 from infra.naming import DEFAULT_PREFIX, Names
 from localaws.local_aws import LocalAws
+from localaws.stepfunctions.history import read_history, states_entered
 from localaws.tools.orders import CATALOGUE_UNITS, order_placed_entry, sample, seed_catalogue
 from services.shared.contract import EVENT_SOURCE, ORDER_COMPLETED
 from workflows import states
@@ -94,8 +95,7 @@ def test_an_order_placed_on_the_bus_completes_with_every_side_effect(stack: Loca
 
     execution = _wait(finished, timeout=60, what="the execution to finish")
     assert execution["status"] == "SUCCEEDED"
-    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
-    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    entered = states_entered(read_history(sfn, execution["executionArn"]))
     for state in (
         states.REQUEST_PAYMENT,
         states.RESERVE_ITEM,

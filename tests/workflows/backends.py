@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from localaws.deploy.assembly import read_assembly
 from localaws.deploy.deployer import TemplateDeployer
-from localaws.deploy.intrinsics import StackContext as _StackContext
+from localaws.deploy.intrinsics import StackContext
 from localaws.deploy.model import DeployedResource
-from localaws.deploy.resources.stepfunctions import definition as _definition
+from localaws.deploy.resources import stepfunctions as state_machines
+from localaws.endpoint.defaults import local_client
 
 SFN_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_SFN", "SFN_ENDPOINT")
 STEP_FUNCTIONS_LOCAL_ACCOUNT = "123456789012"  # Step Functions Local's default account
@@ -97,7 +96,7 @@ def order_workflow_from_assembly(cdk_out: Path, *, region: str, account: str) ->
         machines = [lid for lid, r in resources.items() if r["Type"] == "AWS::StepFunctions::StateMachine"]
         if not machines:
             continue
-        context = _StackContext(deployer, stack)
+        context = StackContext(deployer, stack)
         named = deployer.stack_resources(stack.name)
         for logical_id, resource in resources.items():
             properties = resource.get("Properties", {})
@@ -111,7 +110,11 @@ def order_workflow_from_assembly(cdk_out: Path, *, region: str, account: str) ->
                 name=name or logical_id,
             )
         properties = context.resolve(resources[machines[0]]["Properties"])
-        return str(properties["StateMachineName"]), _definition(properties), str(properties["RoleArn"])
+        return (
+            str(properties["StateMachineName"]),
+            state_machines.definition(properties),
+            str(properties["RoleArn"]),
+        )
     raise LookupError(f"no state machine in the cloud assembly {cdk_out}")
 
 
@@ -119,13 +122,7 @@ def workflow_on_step_functions_local(endpoint: str, cdk_out: Path) -> MockedWork
     """Create (or update) the order workflow on a Step Functions Local endpoint."""
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     account = os.environ.get("AWS_ACCOUNT_ID", STEP_FUNCTIONS_LOCAL_ACCOUNT)
-    sfn = boto3.client(
-        "stepfunctions",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sfn = local_client("stepfunctions", endpoint_url=endpoint, region=region)
     name, definition, role_arn = order_workflow_from_assembly(cdk_out, region=region, account=account)
     existing = [
         machine["stateMachineArn"]

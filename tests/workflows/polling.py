@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+from localaws.stepfunctions.history import TERMINAL_STATUSES, states_entered
+
 _ENTERED = "stateEnteredEventDetails"
 
 
@@ -44,7 +45,7 @@ class ExecutionRecord:
     @property
     def path(self) -> list[str]:
         """The states entered, in the order the history records them."""
-        return [event[_ENTERED]["name"] for event in self.events if _ENTERED in event]
+        return states_entered(self.events)
 
     def _state_of(self, event: dict[str, Any]) -> str | None:
         # Follow previousEventId back to the event's StateEntered (Map iterations interleave in the history).

@@ -14,7 +14,7 @@ import pytest
 from infra.naming import Names
 from localaws.console import CONSOLE_PATH, mount_console
 from localaws.local_aws import LocalAws
-from localaws.stepfunctions.history import read_history
+from localaws.stepfunctions.history import read_history, states_entered
 from tests.localaws.support import wait_for
 
 pytestmark = pytest.mark.slow
@@ -117,11 +117,7 @@ def test_a_placed_order_appears_with_its_order_id_and_a_path_matching_the_histor
     assert re.fullmatch(r"ord-[0-9a-f]{12}", order_id)
     assert status == 200
     assert detail["execution"]["orderId"] == order_id
-    entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for e in read_history(orderflow_local.client("stepfunctions"), row["arn"])
-        if e["type"].endswith("StateEntered")
-    ]
+    entered = states_entered(read_history(orderflow_local.client("stepfunctions"), row["arn"]))
     assert [run["name"] for run in detail["path"]["runs"]] == entered
     assert set(detail["path"]["states"]) == set(entered)
     assert len(detail["history"]) >= len(entered)

@@ -13,7 +13,7 @@ import pytest
 from playwright import sync_api
 
 from localaws.local_aws import LocalAws
-from localaws.stepfunctions.history import read_history
+from localaws.stepfunctions.history import TERMINAL_STATUSES, read_history, states_entered
 from tests.localaws.support import REPO, wait_for
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = REPO / ".localaws" / "screenshots"
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +63,7 @@ def _screenshot(page: Any, name: str) -> None:
 
 
 def _entered_states(local: LocalAws, execution_arn: str) -> set[str]:
-    return {
-        e["stateEnteredEventDetails"]["name"]
-        for e in read_history(local.client("stepfunctions"), execution_arn)
-        if e["type"].endswith("StateEntered")
-    }
+    return set(states_entered(read_history(local.client("stepfunctions"), execution_arn)))
 
 
 def _coloured_states(page: Any) -> dict[str, str]:
@@ -102,7 +97,7 @@ def _follow_to_the_end(page: Any, local: LocalAws, execution_arn: str, timeout: 
 
     def finished() -> str | None:
         status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
-        return status if status in TERMINAL else None
+        return status if status in TERMINAL_STATUSES else None
 
     try:
         status = wait_for(finished, timeout=timeout, every=0.5)
@@ -157,7 +152,7 @@ def test_an_order_placed_from_the_page_shows_its_path_coloured(page: Any, orderf
 
     # Then the coloured nodes are exactly the states the history entered (so far, if still running)
     assert "Validate Order" in coloured
-    if status in TERMINAL:
+    if status in TERMINAL_STATUSES:
         assert set(coloured) == entered
     else:
         assert set(coloured) <= entered
@@ -183,13 +178,13 @@ def test_a_declined_order_shows_the_catch_and_the_failure(page: Any, orderflow_l
 
     # Then the path matches the history; where the payment was declined, the catch shows
     assert set(coloured) <= entered
-    if status in TERMINAL:
+    if status in TERMINAL_STATUSES:
         assert set(coloured) == entered
     declined = any(
         (e.get("taskFailedEventDetails") or {}).get("error") == "PaymentDeclined"
         for e in read_history(orderflow_local.client("stepfunctions"), execution_arn)
     )
-    if declined and status in TERMINAL:
+    if declined and status in TERMINAL_STATUSES:
         assert coloured["Request Payment"] == "caught"
         assert coloured["Order Cancelled"] == "failed"
         catch_edge = '[data-kind="catch"][data-source="Request Payment"][data-target="Cancel Order"]'

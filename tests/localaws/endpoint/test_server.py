@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws.endpoint import server
+from localaws.endpoint.defaults import TEST_CREDENTIALS, local_client
 from localaws.endpoint.server import LocalEndpoint, PortInUseError
 from localaws.local_aws import LocalAws
 
@@ -52,8 +53,8 @@ def test_the_stock_aws_cli_works_against_the_endpoint(local_aws: LocalAws) -> No
     aws = Path(sys.executable).parent / "aws"
     environment = {
         **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCESS_KEY_ID": TEST_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": TEST_CREDENTIALS["aws_secret_access_key"],
         "AWS_DEFAULT_REGION": local_aws.region,
     }
 
@@ -75,13 +76,7 @@ def _sdk_answers(endpoint: LocalEndpoint, name: str) -> list[object]:
     """Answers (with error codes) of SDK calls to the JSON and query APIs, over HTTP."""
 
     def client(service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            region_name="us-east-1",
-            endpoint_url=endpoint.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(service, endpoint_url=endpoint.url)
 
     answers: list[object] = []
     dynamodb, sqs, sns = client("dynamodb"), client("sqs"), client("sns")
