@@ -28,11 +28,11 @@ from jsonpath_ng.ext import parse
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.responses import get_backend
 
-from localaws.delivery.retry_queue import RetryQueue
+from localaws.delivery.retry_queue import RetryingDelivery
 from localaws.patches import registry
 
 if TYPE_CHECKING:
-    from localaws.lambda_.runtime import Invoker
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -256,40 +256,14 @@ def _error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class EventBridgeDelivery:
+class EventBridgeDelivery(RetryingDelivery["_Pending"]):
     """Delivers matched events to Step Functions and Lambda targets of one account and region."""
 
-    def __init__(
-        self,
-        *,
-        invoker: Invoker,
-        region: str,
-        account_id: str,
-        time_scale: float = 1.0,
-        workers: int = 2,
-    ) -> None:
-        self.invoker = invoker
-        self.region = region
-        self.account_id = account_id
-        self.time_scale = time_scale
-        self._queue: RetryQueue[_Pending] = RetryQueue(
-            name="eventbridge-delivery", workers=workers, attempt=self._attempt
-        )
-
-    def start(self) -> None:
-        _running.acquire(self, account_id=self.account_id, region=self.region)
-        self._queue.start()
-
-    def stop(self) -> None:
-        _running.release(self, account_id=self.account_id, region=self.region)
-        self._queue.stop()
+    queue_name = "eventbridge-delivery"
+    patches = _running
 
     def enqueue(self, rule_arn: str, rule_name: str, target: dict[str, Any], event: dict[str, Any]) -> None:
         self._queue.put(_Pending(rule_arn, rule_name, target, event, time.monotonic()))
-
-    def idle(self) -> bool:
-        """Nothing queued, waiting for a retry, or being delivered."""
-        return self._queue.idle()
 
     def _attempt(self, pending: _Pending) -> float | None:
         """Deliver once; the seconds until the next try, or None when delivered or dead-lettered."""

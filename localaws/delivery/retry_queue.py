@@ -11,9 +11,14 @@ import itertools
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from localaws.lambda_.runtime import Invoker
+    from localaws.patches.registry import PatchesInUse
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +100,42 @@ class RetryQueue(Generic[T]):
                 with self._cond:
                     self._in_progress -= 1
                     self._cond.notify_all()
+
+
+class RetryingDelivery(ABC, Generic[T]):
+    """A delivery mechanism of one account and region whose deliveries are retried on a ``RetryQueue``, with
+    its moto patches in while it runs. A subclass names its queue and says how one attempt goes."""
+
+    queue_name: ClassVar[str]
+    patches: ClassVar[PatchesInUse[Any]]
+
+    def __init__(
+        self,
+        *,
+        invoker: Invoker,
+        region: str,
+        account_id: str,
+        time_scale: float = 1.0,
+        workers: int = 2,
+    ) -> None:
+        self.invoker = invoker
+        self.region = region
+        self.account_id = account_id
+        self.time_scale = time_scale
+        self._queue: RetryQueue[T] = RetryQueue(name=self.queue_name, workers=workers, attempt=self._attempt)
+
+    @abstractmethod
+    def _attempt(self, item: T) -> float | None:
+        """Deliver ``item`` once: ``None`` when done, else the seconds to wait before the next attempt."""
+
+    def start(self) -> None:
+        self.patches.acquire(self, account_id=self.account_id, region=self.region)
+        self._queue.start()
+
+    def stop(self) -> None:
+        self.patches.release(self, account_id=self.account_id, region=self.region)
+        self._queue.stop()
+
+    def idle(self) -> bool:
+        """Nothing queued, waiting for a retry, or being attempted."""
+        return self._queue.idle()

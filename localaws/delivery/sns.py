@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from moto.sns.utils import FilterPolicyMatcher
 
-from localaws.delivery.retry_queue import RetryQueue
+from localaws.delivery.retry_queue import RetryingDelivery
 from localaws.patches import registry
 
 if TYPE_CHECKING:
-    from localaws.lambda_.runtime import Invoker
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -145,41 +145,16 @@ class _Invocation:
     attempts: int = 0
 
 
-class SnsDelivery:
+class SnsDelivery(RetryingDelivery["_Invocation"]):
     """SNS deliveries of one account and region that moto does not make like AWS (see module docstring)."""
 
-    def __init__(
-        self,
-        *,
-        invoker: Invoker,
-        region: str,
-        account_id: str,
-        time_scale: float = 1.0,
-        workers: int = 2,
-    ) -> None:
-        self.invoker = invoker
-        self.region = region
-        self.account_id = account_id
-        self.time_scale = time_scale
-        self._queue: RetryQueue[_Invocation] = RetryQueue(
-            name="sns-lambda", workers=workers, attempt=self._invoke
-        )
-
-    def start(self) -> None:
-        _running.acquire(self, account_id=self.account_id, region=self.region)
-        self._queue.start()
-
-    def stop(self) -> None:
-        _running.release(self, account_id=self.account_id, region=self.region)
-        self._queue.stop()
-
-    def idle(self) -> bool:
-        return self._queue.idle()
+    queue_name = "sns-lambda"
+    patches = _running
 
     def enqueue(self, function_arn: str, event: dict[str, Any]) -> None:
         self._queue.put(_Invocation(function_arn, event))
 
-    def _invoke(self, invocation: _Invocation) -> float | None:
+    def _attempt(self, invocation: _Invocation) -> float | None:
         """Invoke once; the seconds until the retry, or None when done (or given up, as Lambda does)."""
         invocation.attempts += 1
         try:
