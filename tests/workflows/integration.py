@@ -11,8 +11,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
 
 from infra.naming import Names
 from services.shared.contract import (
@@ -209,20 +210,12 @@ INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict) and len(value) == 1:
-        ((kind, inner),) = value.items()
-        if kind == "N":
-            return Decimal(inner)
-        if kind in ("S", "BOOL"):
-            return inner
-        if kind == "L":
-            return [_plain(v) for v in inner]
-        if kind == "M":
-            return {k: _plain(v) for k, v in inner.items()}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+_DESERIALIZER = TypeDeserializer()
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain values (numbers as Decimal)."""
+    return {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
 
 
 @dataclass
@@ -303,7 +296,7 @@ class OrderDesk:
         item = self.ddb.get_item(TableName=self._names("orders"), Key={"orderId": {"S": order_id}}).get(
             "Item"
         )
-        return dict(_plain(item)) if item else {}
+        return _plain(item) if item else {}
 
     def ledger(self, order_id: str) -> list[dict[str, Any]]:
         response = self.ddb.query(
