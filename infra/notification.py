@@ -40,7 +40,7 @@ class Notification(Construct):
             key=key,
             display_name="orderflow order status",
         )
-        # Seed 001: notifications get 1 minute of visibility and minimal retries.
+        # A notice is quick to send and worthless late: 1 minute of visibility and few retries.
         self.requests = ServiceQueue(
             self,
             "Requests",

@@ -32,7 +32,8 @@ class Payment(Construct):
         idempotency_table: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
-        # Seed 001: payments get 10 minutes of visibility and 5 tries before the DLQ.
+        # A charge may wait on a slow provider: 10 minutes of visibility, and 5 tries, so that a transient
+        # failure is retried before the request is parked in the DLQ.
         self.requests = ServiceQueue(
             self,
             "Requests",

@@ -42,7 +42,7 @@ def _logical_id(template: Template, resource_type: str, **properties: Any) -> st
         (f"{PREFIX}-notification", 60, 2, False),
     ],
 )
-def test_service_queue_settings_follow_the_seeds(
+def test_service_queues_have_their_visibility_retention_and_redrive(
     template: Template, name: str, visibility: int, max_receives: int, fifo: bool
 ) -> None:
     # Given the synthesized queues

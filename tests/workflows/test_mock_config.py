@@ -181,7 +181,7 @@ def test_a_call_without_a_mocked_response_fails_the_execution_despite_a_catch(
     # When the retry asks for call number 1
     record = machine.run("Short")
 
-    # Then the execution fails, naming the test case and the state (as the guide says it must)
+    # Then the execution fails, naming the test case and the state (as Step Functions Local documents)
     with explained_by(record):
         assert record.status == "FAILED"
         assert "Absorbed" not in record.path
