@@ -210,8 +210,25 @@ def _layers(order: list[str], edges: list[GraphEdge], start: str) -> tuple[dict[
     successors: dict[str, list[str]] = {name: [] for name in order}
     for edge in edges:
         successors[edge.source].append(edge.target)
+    back, discovered = _depth_first(order, successors, start)
+    forward = [
+        (e.source, e.target) for e in edges if (e.source, e.target) not in back and e.source != e.target
+    ]
+    layer = _longest_path_layers(order, forward)
+    depth = max(layer.values(), default=0) + 1
+    ordered: list[list[str]] = [[] for _ in range(depth)]
+    for name in discovered:
+        ordered[layer[name]].append(name)
+    return layer, ordered
 
-    # Depth-first from the start (then from anything unreached) to find back edges: loops are drawn upwards.
+
+def _depth_first(
+    order: list[str], successors: dict[str, list[str]], start: str
+) -> tuple[set[tuple[str, str]], list[str]]:
+    """Back edges and discovery order of a depth-first walk from the start, then from anything unreached.
+
+    Back edges are the loops: they are left out of the layering and drawn upwards.
+    """
     back: set[tuple[str, str]] = set()
     discovered: list[str] = []
     state: dict[str, int] = {}  # 1 on the stack, 2 done
@@ -235,12 +252,13 @@ def _layers(order: list[str], edges: list[GraphEdge], start: str) -> tuple[dict[
             else:
                 state[node] = 2
                 stack.pop()
+    return back, discovered
 
-    forward = [
-        (e.source, e.target) for e in edges if (e.source, e.target) not in back and e.source != e.target
-    ]
+
+def _longest_path_layers(order: list[str], forward: list[tuple[str, str]]) -> dict[str, int]:
+    """Each state's layer: the length of the longest forward path that reaches it."""
     layer = {name: 0 for name in order}
-    # Longest path: relax in discovery order until stable (the forward graph is acyclic).
+    # Relax in discovery order until stable (the forward graph is acyclic, so len(order) rounds suffice).
     for _ in range(len(order)):
         changed = False
         for source, target in forward:
@@ -249,12 +267,7 @@ def _layers(order: list[str], edges: list[GraphEdge], start: str) -> tuple[dict[
                 changed = True
         if not changed:
             break
-
-    depth = max(layer.values(), default=0) + 1
-    ordered: list[list[str]] = [[] for _ in range(depth)]
-    for name in discovered:
-        ordered[layer[name]].append(name)
-    return layer, ordered
+    return layer
 
 
 def _chains(edges: list[GraphEdge], layer: dict[str, int]) -> list[list[str]]:
@@ -276,7 +289,21 @@ def _place(
     size: dict[str, tuple[float, float]],
 ) -> dict[str, tuple[float, float]]:
     """Centre x and top y of every node; waypoints are added to ``layer``/``size``/``ordered`` too."""
-    chains = _chains(edges, layer)
+    up, down = _add_waypoints(_chains(edges, layer), layer, ordered, size)
+    for _ in range(4):
+        _sweep(ordered, up, range(1, len(ordered)))
+        _sweep(ordered, down, range(len(ordered) - 2, -1, -1))
+    x = _centres(ordered, up, down, size)
+    return _positions(ordered, x, size)
+
+
+def _add_waypoints(
+    chains: list[list[str]],
+    layer: dict[str, int],
+    ordered: list[list[str]],
+    size: dict[str, tuple[float, float]],
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Put each chain's waypoints in their layers; return every node's neighbours one layer up and down."""
     up: dict[str, list[str]] = {}
     down: dict[str, list[str]] = {}
     for chain in chains:
@@ -290,46 +317,63 @@ def _place(
                 continue
             down.setdefault(a, []).append(b)
             up.setdefault(b, []).append(a)
+    return up, down
 
-    def sweep(neighbours: dict[str, list[str]], layers: Iterable[int]) -> None:
-        for index in layers:
-            rank = {n: i for row in ordered for i, n in enumerate(row)}
-            row = ordered[index]
-            keyed = []
-            for current, node in enumerate(row):
-                around = neighbours.get(node, [])
-                keyed.append((sum(rank[n] for n in around) / len(around) if around else float(current), node))
-            row[:] = [node for _, node in sorted(keyed)]
 
-    for _ in range(4):
-        sweep(up, range(1, len(ordered)))
-        sweep(down, range(len(ordered) - 2, -1, -1))
+def _sweep(ordered: list[list[str]], neighbours: dict[str, list[str]], layers: Iterable[int]) -> None:
+    """Reorder each of ``layers`` by the mean rank of each node's ``neighbours`` (barycentre heuristic)."""
+    for index in layers:
+        rank = {n: i for row in ordered for i, n in enumerate(row)}
+        row = ordered[index]
+        keyed = []
+        for current, node in enumerate(row):
+            around = neighbours.get(node, [])
+            keyed.append((sum(rank[n] for n in around) / len(around) if around else float(current), node))
+        row[:] = [node for _, node in sorted(keyed)]
 
-    # x: start packed, then pull each node towards its neighbours while keeping order and spacing.
+
+def _centres(
+    ordered: list[list[str]],
+    up: dict[str, list[str]],
+    down: dict[str, list[str]],
+    size: dict[str, tuple[float, float]],
+) -> dict[str, float]:
+    """Centre x of every node: packed first, then pulled towards its neighbours keeping order and spacing."""
     x: dict[str, float] = {}
     for row in ordered:
         cursor = 0.0
         for node in row:
             x[node] = cursor + size[node][0] / 2
             cursor += size[node][0] + NODE_GAP
-
-    def pull(neighbours: dict[str, list[str]], layers: Iterable[int]) -> None:
-        for index in layers:
-            row = ordered[index]
-            wanted = [
-                sum(x[n] for n in neighbours[node]) / len(neighbours[node])
-                if neighbours.get(node)
-                else x[node]
-                for node in row
-            ]
-            placed = _spread(row, wanted, size)
-            for node, value in zip(row, placed, strict=True):
-                x[node] = value
-
     for _ in range(6):
-        pull(up, range(1, len(ordered)))
-        pull(down, range(len(ordered) - 2, -1, -1))
+        _pull(ordered, x, up, range(1, len(ordered)), size)
+        _pull(ordered, x, down, range(len(ordered) - 2, -1, -1), size)
+    return x
 
+
+def _pull(
+    ordered: list[list[str]],
+    x: dict[str, float],
+    neighbours: dict[str, list[str]],
+    layers: Iterable[int],
+    size: dict[str, tuple[float, float]],
+) -> None:
+    """Move the nodes of each of ``layers`` towards the mean x of their ``neighbours``."""
+    for index in layers:
+        row = ordered[index]
+        wanted = [
+            sum(x[n] for n in neighbours[node]) / len(neighbours[node]) if neighbours.get(node) else x[node]
+            for node in row
+        ]
+        placed = _spread(row, wanted, size)
+        for node, value in zip(row, placed, strict=True):
+            x[node] = value
+
+
+def _positions(
+    ordered: list[list[str]], x: dict[str, float], size: dict[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """Centre x and top y of every node, the layers stacked top to bottom, the left edge at the padding."""
     left = min(x[n] - size[n][0] / 2 for n in x)
     y_of_layer = []
     cursor_y = float(BOX_PADDING)

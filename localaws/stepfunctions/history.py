@@ -92,98 +92,139 @@ def _timestamp(event: dict[str, Any]) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value or "")
 
 
-def execution_path(events: list[dict[str, Any]], execution_status: str) -> ExecutionPath:
-    """Runs, transitions and per-state status of one execution (``events`` as GetExecutionHistory returns)."""
-    runs: list[StateRun] = []
-    owner: dict[int, StateRun] = {}
-    by_id: dict[int, dict[str, Any]] = {}
-    transitions: list[Transition] = []
-    seen_transitions: set[tuple[str, str, str]] = set()
+# Longest previousEventId chain walked back: a malformed history that loops must not hang the reader.
+_MAX_CHAIN_STEPS = 10_000
 
-    def chain(event: dict[str, Any]) -> list[StateRun]:
+
+class _HistoryWalk:
+    """One pass over the events, oldest first: the runs met so far and the run each event belongs to."""
+
+    def __init__(self) -> None:
+        self.runs: list[StateRun] = []
+        self.owner: dict[int, StateRun] = {}
+        self.transitions: list[Transition] = []
+        self._by_id: dict[int, dict[str, Any]] = {}
+        self._seen_transitions: set[tuple[str, str, str]] = set()
+
+    def read(self, event: dict[str, Any]) -> None:
+        event_id = int(event["id"])
+        self._by_id[event_id] = event
+        kind: str = event["type"]
+        details = _details(event)
+        if kind.endswith("StateEntered"):
+            self._entered(event, event_id, kind, details)
+        elif kind.endswith("StateExited"):
+            self._exited(event, event_id, details)
+        else:
+            self._other(event, event_id, kind, details)
+
+    def _chain(self, event: dict[str, Any]) -> list[StateRun]:
         """Runs met walking back the previousEventId chain, nearest first."""
         found: list[StateRun] = []
         previous = int(event.get("previousEventId") or 0)
         steps = 0
-        while previous and steps < 10_000:
-            if previous in owner and (not found or found[-1] is not owner[previous]):
-                found.append(owner[previous])
-            previous = int(by_id.get(previous, {}).get("previousEventId") or 0)
+        while previous and steps < _MAX_CHAIN_STEPS:
+            if previous in self.owner and (not found or found[-1] is not self.owner[previous]):
+                found.append(self.owner[previous])
+            previous = int(self._by_id.get(previous, {}).get("previousEventId") or 0)
             steps += 1
         return found
 
-    for event in sorted(events, key=lambda e: int(e["id"])):
-        event_id = int(event["id"])
-        by_id[event_id] = event
-        kind: str = event["type"]
-        details = _details(event)
+    def _entered(self, event: dict[str, Any], event_id: int, kind: str, details: dict[str, Any]) -> None:
+        run = StateRun(
+            name=details.get("name", "?"),
+            type=kind.removesuffix("StateEntered"),
+            entered_event=event_id,
+            entered_at=_timestamp(event),
+            input=details.get("input"),
+        )
+        source = next(iter(self._chain(event)), None)
+        if source is not None:
+            self._arrived_from(source, run)
+        if run.type == "Fail":
+            run.status = FAILED
+            run.error, run.cause = details.get("error"), details.get("cause")
+        self.runs.append(run)
+        self.owner[event_id] = run
 
-        if kind.endswith("StateEntered"):
-            run = StateRun(
-                name=details.get("name", "?"),
-                type=kind.removesuffix("StateEntered"),
-                entered_event=event_id,
-                entered_at=_timestamp(event),
-                input=details.get("input"),
-            )
-            source = next(iter(chain(event)), None)
-            if source is not None and source.exited_at is None and source._failing:
-                source.status = CAUGHT  # a Catch without a StateExited event (as AWS records it)
-                source._failing = False
-            if source is not None and source.status in (SUCCEEDED, CAUGHT):
-                key = (source.name, run.name, "catch" if source.status == CAUGHT else "next")
-                if key not in seen_transitions:
-                    seen_transitions.add(key)
-                    transitions.append(Transition(*key))
-            if run.type == "Fail":
-                run.status = FAILED
-                run.error, run.cause = details.get("error"), details.get("cause")
-            runs.append(run)
-            owner[event_id] = run
-            continue
+    def _arrived_from(self, source: StateRun, run: StateRun) -> None:
+        """Record the transition from ``source`` into ``run``, once per (source, target, kind)."""
+        if source.exited_at is None and source._failing:
+            source.status = CAUGHT  # a Catch without a StateExited event (as AWS records it)
+            source._failing = False
+        if source.status not in (SUCCEEDED, CAUGHT):
+            return
+        key = (source.name, run.name, "catch" if source.status == CAUGHT else "next")
+        if key not in self._seen_transitions:
+            self._seen_transitions.add(key)
+            self.transitions.append(Transition(*key))
 
-        if kind.endswith("StateExited"):
-            name = details.get("name")
-            run_or_none = next((r for r in chain(event) if r.name == name), None) or next(
-                (r for r in reversed(runs) if r.name == name and r.exited_at is None), None
-            )
-            if run_or_none is not None:
-                run_or_none.exited_at = _timestamp(event)
-                run_or_none.output = details.get("output")
-                run_or_none.status = CAUGHT if run_or_none._failing else SUCCEEDED
-                run_or_none._failing = False
-                owner[event_id] = run_or_none
-            continue
+    def _exited(self, event: dict[str, Any], event_id: int, details: dict[str, Any]) -> None:
+        name = details.get("name")
+        # The run the chain leads to; failing that, the latest run of that name still open.
+        run = next((r for r in self._chain(event) if r.name == name), None) or next(
+            (r for r in reversed(self.runs) if r.name == name and r.exited_at is None), None
+        )
+        if run is None:
+            return
+        run.exited_at = _timestamp(event)
+        run.output = details.get("output")
+        run.status = CAUGHT if run._failing else SUCCEEDED
+        run._failing = False
+        self.owner[event_id] = run
 
+    def _other(self, event: dict[str, Any], event_id: int, kind: str, details: dict[str, Any]) -> None:
         # Map*/Parallel* events belong to the Map/Parallel run, the rest to the nearest run.
         wanted_type = next((t for t in ("Map", "Parallel") if kind.startswith(t)), None)
-        candidates = chain(event)
-        run_or_none = next((r for r in candidates if wanted_type in (None, r.type)), None)
-        if run_or_none is None:
-            continue
-        owner[event_id] = run_or_none
-        if kind == "ExecutionFailed" and run_or_none.type == "Fail":
-            run_or_none.error, run_or_none.cause = details.get("error"), details.get("cause")
-        elif kind in _SCHEDULED and run_or_none._failing:
-            run_or_none.retries += 1  # a Retry clause: the failure is not final
-            run_or_none._failing = False
+        candidates = self._chain(event)
+        run = next((r for r in candidates if wanted_type in (None, r.type)), None)
+        if run is None:
+            return
+        self.owner[event_id] = run
+        if kind == "ExecutionFailed" and run.type == "Fail":
+            run.error, run.cause = details.get("error"), details.get("cause")
+        elif kind in _SCHEDULED and run._failing:
+            run.retries += 1  # a Retry clause: the failure is not final
+            run._failing = False
         elif kind.endswith(("Failed", "TimedOut")) and kind not in _NOT_A_FAILURE:
-            run_or_none._failing = True
-            # A Map or Parallel fails with the error of the item or branch that failed.
-            failed_inside = next((r for r in candidates if r.error), None)
-            if details.get("error"):
-                run_or_none.error, run_or_none.cause = details.get("error"), details.get("cause")
-            elif failed_inside is not None:
-                run_or_none.error, run_or_none.cause = failed_inside.error, failed_inside.cause
-            else:
-                run_or_none.error = run_or_none.error or kind
+            _start_failing(run, kind, details, candidates)
 
-    for run in runs:
-        if run.status == RUNNING and (run._failing or execution_status not in ("RUNNING", "")):
-            run.status = FAILED
+
+def _start_failing(run: StateRun, kind: str, details: dict[str, Any], candidates: list[StateRun]) -> None:
+    """``run`` failed; whether that is final (or Retry/Catch moves on) only later events tell."""
+    run._failing = True
+    # A Map or Parallel fails with the error of the item or branch that failed.
+    failed_inside = next((r for r in candidates if r.error), None)
+    if details.get("error"):
+        run.error, run.cause = details.get("error"), details.get("cause")
+    elif failed_inside is not None:
+        run.error, run.cause = failed_inside.error, failed_inside.cause
+    else:
+        run.error = run.error or kind
+
+
+def _shown_states(runs: list[StateRun]) -> dict[str, str]:
+    """State name → the most telling status of its runs."""
     states: dict[str, str] = {}
     for run in runs:
         if _SEVERITY[run.status] >= _SEVERITY.get(states.get(run.name, SUCCEEDED), 0):
             states[run.name] = run.status
-    event_states = {event_id: run.name for event_id, run in owner.items()}
-    return ExecutionPath(runs=runs, transitions=transitions, states=states, event_states=event_states)
+    return states
+
+
+def execution_path(events: list[dict[str, Any]], execution_status: str) -> ExecutionPath:
+    """Runs, transitions and per-state status of one execution (``events`` as GetExecutionHistory returns)."""
+    walk = _HistoryWalk()
+    for event in sorted(events, key=lambda e: int(e["id"])):
+        walk.read(event)
+    # A run still open when the execution has ended (or while it is failing) did not succeed.
+    for run in walk.runs:
+        if run.status == RUNNING and (run._failing or execution_status not in ("RUNNING", "")):
+            run.status = FAILED
+    event_states = {event_id: run.name for event_id, run in walk.owner.items()}
+    return ExecutionPath(
+        runs=walk.runs,
+        transitions=walk.transitions,
+        states=_shown_states(walk.runs),
+        event_states=event_states,
+    )

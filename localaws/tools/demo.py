@@ -105,6 +105,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 POISON_QUEUE = "shipping"
+# A posted order: its scenario, its order id, and the id of each EventBridge event that delivered it.
+PostedOrder = tuple[Scenario, str, list[str]]
 
 
 @dataclass
@@ -344,7 +346,7 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
     inbox = AlertInbox(local.client, names)
     run_id = uuid.uuid4().hex[:6]
 
-    posted: list[tuple[Scenario, str, list[str]]] = []
+    posted: list[PostedOrder] = []
     for scenario in SCENARIOS:
         order_id, event_ids = demo.post(scenario, run_id)
         posted.append((scenario, order_id, event_ids))
@@ -352,67 +354,15 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
     poison_dlq = names.dlq(POISON_QUEUE)
     poison_alarm = f"{poison_dlq}-not-empty"
 
-    def progress(by_event: dict[str, dict[str, Any]], alarm_state: str) -> Table:
-        table = Table(title="orders in flight", title_justify="left")
-        for column in ("scenario", "order", "executions", "status"):
-            table.add_column(column)
-        for scenario, order_id, event_ids in posted:
-            statuses = [by_event[e]["status"] if e in by_event else "PENDING" for e in event_ids]
-            table.add_row(scenario.name, order_id, str(len(event_ids)), ", ".join(statuses))
-        table.add_row("poison", f"→ {poison_dlq}", "-", f"alarm {alarm_state}")
-        return table
-
-    def alarm_state() -> str:
-        alarms = local.client("cloudwatch").describe_alarms(AlarmNames=[poison_alarm])["MetricAlarms"]
-        return str(alarms[0]["StateValue"]) if alarms else "MISSING"
-
-    deadline = time.monotonic() + timeout
-    by_event: dict[str, dict[str, Any]] = {}
-    state = "?"
-    with Live(console=console, refresh_per_second=4, transient=not live) as screen:
-        while time.monotonic() < deadline:
-            by_event = demo.executions_by_event()
-            state = alarm_state()
-            screen.update(progress(by_event, state))
-            done = all(
-                e in by_event and by_event[e]["status"] in TERMINAL_STATUSES
-                for _, _, ids in posted
-                for e in ids
-            )
-            if done and state == "ALARM":
-                break
-            time.sleep(0.25)
+    by_event = _watch(local, demo, posted, poison_dlq, poison_alarm, timeout=timeout, live=live)
     # The analytics function reads the stream in batching windows; give the last one time to close.
     time.sleep(max(0.5, 5 * local.time_scale * 2))
 
     outcomes = []
     for scenario, order_id, event_ids in posted:
-        outcome = OrderOutcome(scenario=scenario.name, what=scenario.what, order_id=order_id)
-        for event_id in event_ids:
-            execution = by_event.get(event_id)
-            if execution is None:
-                continue
-            outcome.executions.append(
-                {
-                    "name": execution["name"],
-                    "status": execution["status"],
-                    "error": execution.get("error"),
-                    "path": demo.path(execution["executionArn"]),
-                }
-            )
-        record = demo.order_record(order_id)
-        outcome.order_status = record.get("status")
-        outcome.reason = record.get("reason") or record.get("cancelReason")
-        outcome.ledger = [
-            {k: str(v) for k, v in row.items() if k in ("entryId", "status", "amount", "currency")}
-            for row in demo.query("payments", "orderId", order_id)
-        ]
-        detail = orders.sample(scenario.sample, order_id=order_id)
-        outcome.stock = demo.stock(order_id, [item["sku"] for item in detail.get("items", [])])
-        outcome.notifications = [
-            {k: str(v) for k, v in row.items() if k in ("status", "channel", "outcome", "recipient")}
-            for row in demo.query("notifications", "orderId", order_id)
-        ]
+        # An event that has started no execution (yet) has none to report.
+        executions = [by_event[event_id] for event_id in event_ids if event_id in by_event]
+        outcome = _outcome(demo, scenario, order_id, executions)
         _check(outcome, scenario)
         outcomes.append(outcome)
 
@@ -439,31 +389,85 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
     )
 
 
+def _watch(
+    local: Any,
+    demo: Demo,
+    posted: list[PostedOrder],
+    poison_dlq: str,
+    poison_alarm: str,
+    *,
+    timeout: float,
+    live: bool,
+) -> dict[str, dict[str, Any]]:
+    """Executions by event id, once every order has finished and the poison alarm fired (or at timeout)."""
+    deadline = time.monotonic() + timeout
+    by_event: dict[str, dict[str, Any]] = {}
+    with Live(console=console, refresh_per_second=4, transient=not live) as screen:
+        while time.monotonic() < deadline:
+            by_event = demo.executions_by_event()
+            state = _alarm_state(local, poison_alarm)
+            screen.update(_progress(posted, by_event, poison_dlq, state))
+            done = all(
+                e in by_event and by_event[e]["status"] in TERMINAL_STATUSES
+                for _, _, ids in posted
+                for e in ids
+            )
+            if done and state == "ALARM":
+                break
+            time.sleep(0.25)
+    return by_event
+
+
+def _alarm_state(local: Any, alarm_name: str) -> str:
+    alarms = local.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+    return str(alarms[0]["StateValue"]) if alarms else "MISSING"
+
+
+def _progress(
+    posted: list[PostedOrder], by_event: dict[str, dict[str, Any]], poison_dlq: str, alarm_state: str
+) -> Table:
+    """The live table of orders in flight."""
+    table = Table(title="orders in flight", title_justify="left")
+    for column in ("scenario", "order", "executions", "status"):
+        table.add_column(column)
+    for scenario, order_id, event_ids in posted:
+        statuses = [by_event[e]["status"] if e in by_event else "PENDING" for e in event_ids]
+        table.add_row(scenario.name, order_id, str(len(event_ids)), ", ".join(statuses))
+    table.add_row("poison", f"→ {poison_dlq}", "-", f"alarm {alarm_state}")
+    return table
+
+
+def _outcome(demo: Demo, scenario: Scenario, order_id: str, executions: list[dict[str, Any]]) -> OrderOutcome:
+    """What one order left behind: the executions its events started, its records, its notifications."""
+    outcome = OrderOutcome(scenario=scenario.name, what=scenario.what, order_id=order_id)
+    for execution in executions:
+        outcome.executions.append(
+            {
+                "name": execution["name"],
+                "status": execution["status"],
+                "error": execution.get("error"),
+                "path": demo.path(execution["executionArn"]),
+            }
+        )
+    record = demo.order_record(order_id)
+    outcome.order_status = record.get("status")
+    outcome.reason = record.get("reason") or record.get("cancelReason")
+    outcome.ledger = [
+        {k: str(v) for k, v in row.items() if k in ("entryId", "status", "amount", "currency")}
+        for row in demo.query("payments", "orderId", order_id)
+    ]
+    detail = orders.sample(scenario.sample, order_id=order_id)
+    outcome.stock = demo.stock(order_id, [item["sku"] for item in detail.get("items", [])])
+    outcome.notifications = [
+        {k: str(v) for k, v in row.items() if k in ("status", "channel", "outcome", "recipient")}
+        for row in demo.query("notifications", "orderId", order_id)
+    ]
+    return outcome
+
+
 def show(report: DemoReport) -> None:
     for outcome in report.orders:
-        mark = "[green]ok[/]" if outcome.ok else "[red]UNEXPECTED[/]"
-        console.rule(f"{outcome.scenario}: {outcome.order_id}  {mark}")
-        console.print(f"  {outcome.what}")
-        for execution in outcome.executions:
-            error = f" ({execution['error']})" if execution.get("error") else ""
-            console.print(f"  execution {execution['status']}{error}: {' → '.join(execution['path'])}")
-        console.print(
-            f"  order record: {outcome.order_status}" + (f" — {outcome.reason}" if outcome.reason else "")
-        )
-        ledger = ", ".join(
-            f"{e.get('entryId')} {e.get('amount')} {e.get('currency', '')}".strip() for e in outcome.ledger
-        )
-        console.print(f"  payments: {ledger or 'none'}")
-        stock = ", ".join(
-            f"{s['sku']} available {s['available']} (reservation {s['reservation']})" for s in outcome.stock
-        )
-        console.print(f"  stock: {stock}")
-        sent = ", ".join(
-            f"{n.get('status')} via {n.get('channel')} [{n.get('outcome')}]" for n in outcome.notifications
-        )
-        console.print(f"  notifications: {sent or 'none'}")
-        for problem in outcome.problems:
-            console.print(f"  [red]✗ {problem}[/]")
+        _show_order(outcome)
 
     console.rule("dead-letter queues")
     for name, messages in report.dead_letter_queues.items():
@@ -477,14 +481,7 @@ def show(report: DemoReport) -> None:
         console.print(f"  {alarm['alarm']}: {alarm['reason']}")
     console.rule("system-alerts notifications")
     for alert in report.alert_notifications:
-        message = alert["message"]
-        if message.get("kind") == "dlq-report":
-            found = message.get("messages", [])
-            verdicts = "; ".join(f"{m.get('verdict')}: {m.get('detail')}" for m in found)
-            summary = f"{message.get('sampled')} message(s) inspected — {verdicts or 'none'}"
-        else:
-            summary = message.get("NewStateReason") or json.dumps(message)[:160]
-        console.print(f"  {alert['subject']}: {summary}")
+        console.print(f"  {alert['subject']}: {_alert_summary(alert['message'])}")
     console.rule("analytics aggregates")
     table = Table()
     for column in ("pk", "sk", "values"):
@@ -501,8 +498,44 @@ def show(report: DemoReport) -> None:
     console.print("[bold green]demo passed[/]" if report.ok else "[bold red]demo FAILED[/]")
 
 
+def _show_order(outcome: OrderOutcome) -> None:
+    mark = "[green]ok[/]" if outcome.ok else "[red]UNEXPECTED[/]"
+    console.rule(f"{outcome.scenario}: {outcome.order_id}  {mark}")
+    console.print(f"  {outcome.what}")
+    for execution in outcome.executions:
+        error = f" ({execution['error']})" if execution.get("error") else ""
+        console.print(f"  execution {execution['status']}{error}: {' → '.join(execution['path'])}")
+    console.print(
+        f"  order record: {outcome.order_status}" + (f" — {outcome.reason}" if outcome.reason else "")
+    )
+    ledger = ", ".join(
+        f"{e.get('entryId')} {e.get('amount')} {e.get('currency', '')}".strip() for e in outcome.ledger
+    )
+    console.print(f"  payments: {ledger or 'none'}")
+    stock = ", ".join(
+        f"{s['sku']} available {s['available']} (reservation {s['reservation']})" for s in outcome.stock
+    )
+    console.print(f"  stock: {stock}")
+    sent = ", ".join(
+        f"{n.get('status')} via {n.get('channel')} [{n.get('outcome')}]" for n in outcome.notifications
+    )
+    console.print(f"  notifications: {sent or 'none'}")
+    for problem in outcome.problems:
+        console.print(f"  [red]✗ {problem}[/]")
+
+
+def _alert_summary(message: dict[str, Any]) -> str:
+    """One line for a system-alerts message: a DLQ report's verdicts, or an alarm's reason."""
+    if message.get("kind") == "dlq-report":
+        found = message.get("messages", [])
+        verdicts = "; ".join(f"{m.get('verdict')}: {m.get('detail')}" for m in found)
+        return f"{message.get('sampled')} message(s) inspected — {verdicts or 'none'}"
+    return str(message.get("NewStateReason") or json.dumps(message)[:160])
+
+
 def main(args: argparse.Namespace) -> int:
-    from localaws.local_aws import LocalAws
+    # Imported here: it loads moto (seconds), and the CLI imports this module for every command.
+    from localaws.local_aws import LocalAws  # noqa: PLC0415
 
     cdk_out = Path(args.cdk_out)
     if not (cdk_out / "manifest.json").is_file():
