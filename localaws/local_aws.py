@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from infra.naming import Names, configured_prefix
-from localaws.console import CONSOLE_PATH, make_console_app, mount_console
+from localaws.console.app import CONSOLE_PATH, make_console_app, mount_console
 from localaws.delivery.alarms import AlarmEvaluator
 from localaws.delivery.eventbridge import EventBridgeDelivery
 from localaws.delivery.kinesis import KinesisEventSource
@@ -103,7 +103,7 @@ class LocalAws:
 
     @property
     def console(self) -> Any:
-        """The console app mounted at ``/_console`` (a ``localaws.console.ConsoleApp``)."""
+        """The console app mounted at ``/_console`` (a ``localaws.console.app.ConsoleApp``)."""
         if self._console is None:
             raise RuntimeError("LocalAws is not started")
         return self._console

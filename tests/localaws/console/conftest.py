@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localaws.console import ConsoleApp
+from localaws.console.app import ConsoleApp
 from localaws.local_aws import LocalAws
 from tests.localaws.orderflow_stack import orderflow_assembly, orderflow_local, orderflow_names
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.naming import Names
-from localaws.console import CONSOLE_PATH, mount_console
+from localaws.console.app import CONSOLE_PATH, mount_console
 from localaws.local_aws import LocalAws
 from localaws.stepfunctions.history import read_history, states_entered
 from tests.localaws.support import wait_for
