@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import boto3
@@ -149,10 +148,9 @@ def test_transient_failures_retry_with_backoff_until_approved(
     # Then it is reported as a batch item failure and the workflow still waits
     assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
     assert workflow.outcome(waiting, wait=0)["status"] == "RUNNING"
-    # And the message comes back after the short backoff (1 s), not the queue's visibility timeout (30 s here)
-    started = time.monotonic()
+    # And the message comes back after the short backoff (1 s), not the visibility timeout (30 s here):
+    # receive gives up after 10 s, a third of that timeout, so receiving it at all is the proof
     retry = cloud.receive(QUEUE, 1, TEMPLATE)
-    assert time.monotonic() - started < 5
     assert retry["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
     assert handler(retry, FakeLambdaContext())["batchItemFailures"] == [{"itemIdentifier": message_id}]
     # When the third attempt arrives (after 2 s)
