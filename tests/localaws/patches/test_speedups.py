@@ -13,6 +13,7 @@ from typing import Any, cast
 import boto3
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from moto import mock_aws
@@ -572,7 +573,7 @@ def _signature_is_valid(envelope: dict[str, Any], certificates: dict[str, bytes]
         public_key.verify(
             base64.b64decode(envelope["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
         )
-    except Exception:
+    except InvalidSignature:
         return False
     return True
 
