@@ -59,6 +59,17 @@ registry.register(
     "moto.cloudwatch.models.MetricAggregatedDatum", "StatisticValues data: sum, min, max, sample_count"
 )
 registry.register("moto.sqs.models.sqs_backends", "queue depths for AWS/SQS gauges")
+registry.register_attributes(
+    "moto.sqs.models.Queue",
+    [
+        "_messages",
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_not_visible",
+        "approximate_number_of_messages_delayed",
+    ],
+    "AWS/SQS gauges: visible messages, and the age of the oldest",
+)
+registry.register_attributes("moto.sqs.models.Message", ["sent_timestamp"], "the age of the oldest message")
 registry.register(
     "moto.stepfunctions.responses.get_backend", "state machines and their executions (status, stop_date)"
 )

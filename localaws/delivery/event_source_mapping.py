@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+registry.register(
+    "moto.awslambda.utils.get_backend", "the Lambda backend whose event-source mappings the pollers adopt"
+)
+registry.register_attributes(
+    "moto.awslambda.models.EventSourceMapping",
+    ["uuid", "event_source_arn"],
+    "which mappings exist, and for which source service",
+)
+registry.register_attributes(
+    "moto.awslambda.models.LambdaBackend",
+    ["get_event_source_mapping", "list_event_source_mappings"],
+    "the mappings to run, re-read at each sync",
+)
+
 RESYNC_SECONDS = 1.0  # new, deleted or disabled mappings are noticed within this (or at the next send)
 
 

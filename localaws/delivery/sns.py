@@ -31,10 +31,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _PUBLISH = "moto.sns.models.Subscription.publish"
-registry.register(
+registry.register_attributes(
     "moto.sns.models.Subscription",
-    "attributes protocol, endpoint, arn, topic, attributes (RawMessageDelivery normalised to bool), "
-    "_filter_policy, _filter_policy_matcher (rebuilt when the scope changed), _parse_message_structure",
+    ["protocol", "endpoint", "arn", "topic", "attributes"],
+    "where a notification goes; RawMessageDelivery normalised to a bool",
+)
+registry.register_attributes(
+    "moto.sns.models.Subscription",
+    ["_filter_policy", "_filter_policy_matcher"],
+    "the filter policy, its matcher rebuilt when the scope changed",
+)
+registry.register_attributes(
+    "moto.sns.models.Subscription", ["_parse_message_structure"], "MessageStructure=json: the Lambda message"
 )
 registry.register("moto.sns.utils.FilterPolicyMatcher", "filter policies for Lambda subscriptions")
 

@@ -47,17 +47,51 @@ registry.register(
     "AWS-like receive: visibility, receive count, redrive to the DLQ, FIFO groups with messages in flight",
 )
 registry.register("moto.sqs.models.SQSBackend.delete_message", "delete the successful records")
-registry.register(
+registry.register_attributes(
     "moto.sqs.models.Queue",
-    "instance attributes lambda_event_source_mappings (moto's synchronous delivery, taken away while we "
-    "poll), _messages (next visibility/delay expiry), _messages_lock, pending_messages (released when "
-    "visible again before each receive: keeps FIFO order), queue_arn, name, visibility_timeout, fifo_queue",
+    ["lambda_event_source_mappings"],
+    "moto's synchronous delivery, taken away while we poll",
 )
+registry.register_attributes(
+    "moto.sqs.models.Queue", ["_messages", "_messages_lock"], "the next visibility or delay expiry"
+)
+registry.register_attributes(
+    "moto.sqs.models.Queue",
+    ["pending_messages"],
+    "released when visible again before each receive: keeps FIFO order",
+)
+registry.register_attributes(
+    "moto.sqs.models.Queue",
+    ["queue_arn", "name", "fifo_queue"],
+    "which queue a mapping reads",
+)
+# Not an attribute path: Queue sets it with setattr from its attribute names, so only an instance has it.
 registry.register(
+    "moto.sqs.models.Queue._set_attributes",
+    "sets visibility_timeout: how long a received message is invisible",
+)
+registry.register_attributes(
     "moto.sqs.models.Message",
-    "attributes id, body, receipt_handle, message_attributes, sent_timestamp, approximate_receive_count, "
-    "approximate_first_receive_timestamp, group_id, sequence_number, deduplication_id, sender_id, "
-    "system_attributes, visible_at, delayed_until, body_md5, attribute_md5 → the Lambda SQS record",
+    [
+        "id",
+        "body",
+        "receipt_handle",
+        "message_attributes",
+        "sent_timestamp",
+        "approximate_receive_count",
+        "approximate_first_receive_timestamp",
+        "group_id",
+        "sequence_number",
+        "deduplication_id",
+        "sender_id",
+        "system_attributes",
+        "visible_at",
+        "delayed_until",
+        "visible",
+        "body_md5",
+        "attribute_md5",
+    ],
+    "a received message → the Lambda SQS record; its visibility and delay expiry",
 )
 registry.register(
     "moto.awslambda.utils.get_backend",

@@ -66,6 +66,11 @@ _NORMALIZE_REQUEST = registry.register(
     "moto.core.request.normalize_request", "as moto's Flask view prepares the request"
 )
 _RECORDER = registry.register("moto.moto_api.recorder", "requests are recorded as moto's Flask view does")
+registry.register(
+    "moto.moto_api._internal.recorder.models.Recorder._record_request",
+    "requests are recorded as moto's Flask view does",
+)
+registry.register("moto.mock_aws", "the in-process backends the endpoint serves, and boto3 calls made here")
 
 # Services whose SDK calls are all POSTs to "/" answered by one handler (``BaseResponse.dispatch``): the AWS
 # JSON and query protocols. Their requests skip Flask (see ``LeanDispatcher``).

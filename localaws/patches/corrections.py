@@ -94,6 +94,20 @@ CORRECTIONS = registry.PatchSet(
             "moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type.StatesErrorNameType",
             "States.Timeout",
         ),
+        (
+            "moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type.StatesErrorNameType"
+            ".StatesTimeout",
+            "the error name a missed heartbeat keeps",
+        ),
         ("moto.stepfunctions.parser.asl.eval.callback.callback.HeartbeatTimeoutError", "a missed heartbeat"),
+        ("moto.core.responses.BaseResponse._get_param", "SendTaskFailure's taskToken, error and cause"),
+        (
+            "moto.stepfunctions.responses.StepFunctionResponse.stepfunction_backend",
+            "SendTaskFailure's backend",
+        ),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint._heartbeat_endpoint",
+            "the heartbeat clock of a task (None when the task has no HeartbeatSeconds)",
+        ),
     ],
 )

@@ -50,6 +50,10 @@ _BACKEND_DICT = registry.register("moto.core.base_backend.BackendDict", "as the 
 _DEFAULT_ACCOUNT = registry.register("moto.core.DEFAULT_ACCOUNT_ID", "as the stubber picks a backend")
 _NORMALIZE = registry.register("moto.core.request.normalize_request", "the request type handlers take")
 _RECORDER = registry.register("moto.moto_api.recorder", "record the request as the stubber does")
+registry.register(
+    "moto.moto_api._internal.recorder.models.Recorder._record_request",
+    "record the request as the stubber does",
+)
 _HTTP_EXCEPTION = registry.register(
     "moto.core.exceptions.HTTPException", "handler errors answered as the stubber answers them"
 )
@@ -73,6 +77,9 @@ for _path, _why in (
     ("botocore.awsrequest.AWSRequest", "body encoding exactly as the client prepares it"),
     ("botocore.endpoint.Endpoint._add_modeled_error_fields", "modeled error fields, as the client adds them"),
     ("botocore.client.BaseClient._get_credentials", "the access key moto maps to an account"),
+    ("botocore.client.BaseClient._serializer", "the request dict exactly as the client serialises it"),
+    ("botocore.client.BaseClient._endpoint", "the client's endpoint: its parser factory and error fields"),
+    ("botocore.endpoint.Endpoint._response_parser_factory", "the answer parsed exactly as the client does"),
 ):
     registry.register(_path, _why)
 

@@ -1,8 +1,10 @@
 """The one registry of moto internals that orderflow's local AWS touches, and the one way to patch them.
 
 moto is pinned; its private classes and functions can move in any release. Every module that reaches into
-moto declares what it touches here, at import time, so that ``tests/localaws/patches/test_guard.py`` can
-resolve each path and fail loudly on an upgrade instead of the local runtime misbehaving quietly.
+moto declares what it touches here, at import time: each name it imports from moto, each function it calls
+or replaces, each attribute it reads off a moto object (``moto.sqs.models.Queue._messages``). Then
+``tests/localaws/patches/test_guard.py`` resolves every path, and fails loudly on an upgrade instead of the
+local runtime misbehaving quietly; it also scans each module for moto names it uses and did not declare.
 
 A ``PatchSet`` is a named group of replacements that go in and come out together; every patch of ours is in
 one. ``PatchesInUse`` keeps a set in while any running delivery mechanism needs it.
@@ -10,7 +12,11 @@ one. ``PatchesInUse`` keeps a set in while any running delivery mechanism needs 
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
+import sys
+import textwrap
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,33 +29,61 @@ PINNED_MOTO_VERSION = "5.2.5"
 
 @dataclass(frozen=True)
 class TouchedInternal:
-    """A moto attribute we read or replace, and why."""
+    """A moto attribute we read or replace, why, and the module that declared it."""
 
     dotted_path: str
     reason: str
+    declared_by: str
 
 
 class MotoInternalMovedError(RuntimeError):
     """A registered moto internal no longer exists where we expect it (moto was upgraded?)."""
 
 
-_registry: dict[str, TouchedInternal] = {}
+# Keyed by (path, declaring module): two modules touching one internal each say why.
+_registry: dict[tuple[str, str], TouchedInternal] = {}
 _originals: dict[str, Any] = {}
 # What the owner's namespace held (a staticmethod or classmethod object, not the function it wraps).
 _saved_attributes: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def register(dotted_path: str, reason: str) -> str:
-    """Declare that we touch ``dotted_path`` (``package.module.Class.attr``); returns the path."""
+def _declaring_module() -> str:
+    """The module that called into the registry (the first frame outside this module)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return str(frame.f_globals.get("__name__", "?"))
+
+
+def register(dotted_path: str, reason: str, *, declared_by: str | None = None) -> str:
+    """Declare that we touch ``dotted_path`` (``package.module.Class.attr``); returns the path.
+
+    ``declared_by`` defaults to the calling module.
+    """
+    module = declared_by or _declaring_module()
     with _lock:
-        _registry[dotted_path] = TouchedInternal(dotted_path, reason)
+        _registry[(dotted_path, module)] = TouchedInternal(dotted_path, reason, module)
     return dotted_path
+
+
+def register_attributes(owner_path: str, names: Iterable[str], reason: str) -> str:
+    """Declare the class (or module) at ``owner_path`` and each attribute of it that we read or set."""
+    module = _declaring_module()
+    register(owner_path, reason, declared_by=module)
+    for name in names:
+        register(f"{owner_path}.{name}", reason, declared_by=module)
+    return owner_path
+
+
+def unregister(dotted_path: str, declared_by: str) -> None:
+    with _lock:
+        _registry.pop((dotted_path, declared_by), None)
 
 
 def registered() -> list[TouchedInternal]:
     with _lock:
-        return sorted(_registry.values(), key=lambda t: t.dotted_path)
+        return sorted(_registry.values(), key=lambda t: (t.dotted_path, t.declared_by))
 
 
 def _split(dotted_path: str) -> tuple[Any, list[str]]:
@@ -81,7 +115,10 @@ def patch(dotted_path: str, replacement: Any, reason: str) -> Any:
 
     Patching twice keeps the very first original, so ``unpatch`` always restores moto's own code.
     """
-    register(dotted_path, reason)
+    with _lock:
+        known = any(path == dotted_path for path, _ in _registry)
+    if not known:
+        register(dotted_path, reason)
     owner_path, _, name = dotted_path.rpartition(".")
     owner = resolve(owner_path)
     original = resolve(dotted_path)
@@ -111,14 +148,59 @@ def unpatch(dotted_path: str) -> None:
     setattr(resolve(owner_path), name, saved)
 
 
+def _assigns_on_self(cls: type, name: str) -> bool:
+    """Whether ``cls``'s source sets ``self.<name>`` (an instance attribute, absent from the class)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return False
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and node.attr == name
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
+            return True
+    return False
+
+
+def _is_instance_attribute(cls: type, name: str) -> bool:
+    """``name`` is declared (annotation, slot, dataclass field) or assigned on ``self`` in ``cls``'s MRO."""
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        if name in vars(klass).get("__annotations__", {}) or name in vars(klass).get("__slots__", ()):
+            return True
+        if _assigns_on_self(klass, name):
+            return True
+    return False
+
+
+def exists(dotted_path: str) -> bool:
+    """Whether ``dotted_path`` resolves, or names an instance attribute that the class's own code sets."""
+    try:
+        resolve(dotted_path)
+    except MotoInternalMovedError:
+        owner_path, _, name = dotted_path.rpartition(".")
+        try:
+            owner = resolve(owner_path)
+        except MotoInternalMovedError:
+            return False
+        return isinstance(owner, type) and _is_instance_attribute(owner, name)
+    return True
+
+
 def unresolvable() -> list[str]:
-    """Registered paths that do not resolve, with the reason each was needed."""
+    """Registered paths that do not exist any more, with the reason each was needed."""
     problems = []
     for touched in registered():
-        try:
-            resolve(touched.dotted_path)
-        except MotoInternalMovedError as exc:
-            problems.append(f"{exc} (needed for: {touched.reason})")
+        if not exists(touched.dotted_path):
+            try:
+                resolve(touched.dotted_path)
+            except MotoInternalMovedError as exc:
+                problems.append(f"{exc} (declared by {touched.declared_by}, needed for: {touched.reason})")
     return problems
 
 

@@ -491,7 +491,21 @@ MOCK_CONFIG = registry.PatchSet(
         (f"{_MOCKING}.StateMockedResponses", "a state's mocked responses; checks their numbering"),
         (f"{_MOCKING}.MockedResponseReturn", "a Return"),
         (f"{_MOCKING}.MockedResponseThrow", "a Throw"),
+        (f"{_MOCKING}.MockedResponse", "the response a mocked state answers with"),
         ("moto.stepfunctions.parser.backend.execution.Execution", "subclassed to pass the test case"),
+        *(
+            (
+                f"moto.stepfunctions.parser.backend.execution.Execution.{name}",
+                "the worker built as moto builds it",
+            )
+            for name in (
+                "_get_start_aws_execution_details",
+                "_get_start_execution_worker_comm",
+                "_cloud_watch_logging_session",
+                "_activity_store",
+            )
+        ),
+        ("moto.core.responses.BaseResponse._get_param", "StartExecution's stateMachineArn, name and input"),
         (
             "moto.stepfunctions.parser.backend.execution.Execution._get_start_execution_worker",
             "overridden to pass the test case",

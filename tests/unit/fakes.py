@@ -41,6 +41,7 @@ class CountingProvider(DeterministicPaymentProvider):
     """The shipped provider, counting how often money would move."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.charges = 0
         self.refunds = 0
 

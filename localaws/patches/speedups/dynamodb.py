@@ -189,9 +189,16 @@ DYNAMODB_TRANSACTIONS = registry.PatchSet(
     reads=[
         ("moto.dynamodb.models.dynamo_type.DynamoType", "the key of an item in a table's items"),
         ("moto.dynamodb.comparisons.get_filter_expression", "a ConditionExpression, evaluated as moto does"),
-        (
-            "moto.dynamodb.exceptions.TransactionCanceledException",
-            "the errors moto answers a transaction with",
+        *(
+            (f"moto.dynamodb.exceptions.{error}", "the errors moto answers a transaction with")
+            for error in (
+                "TransactionCanceledException",
+                "ConditionalCheckFailed",
+                "MockValidationException",
+                "MultipleTransactionsException",
+                "TooManyTransactionsException",
+                "TransactWriteSingleOpException",
+            )
         ),
     ],
 )

@@ -53,5 +53,8 @@ EVENT_INPUT_PATHS = registry.PatchSet(
             _EVENT_TEMPLATE_PARSE, staticmethod(_event_template_parse), "parse each input path once"
         )
     ],
-    reads=[("moto.events.utils.EventTemplateParser", "default template and paths, and its stringify")],
+    reads=[
+        (f"moto.events.utils.EventTemplateParser{name}", "default template and paths, and its stringify")
+        for name in ("", ".DEFAULT_EVENT_INPUT_TEMPLATE", ".DEFAULT_EVENT_INPUT_PATHS_MAP", "._stringify")
+    ],
 )

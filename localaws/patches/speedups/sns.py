@@ -125,8 +125,11 @@ SNS_SIGNING = registry.PatchSet(
             "moto.sns.models.DEFAULT_ACCOUNT_ID",
             "moto.sns.models.utcnow",
             "moto.sns.models.iso_8601_datetime_with_milliseconds",
+            "moto.sns.models",
             "moto.sns.models.mock_random",
-            "moto.sns.models.SNSBackend",  # instance attribute _message_public_keys: the PEMs moto serves
+            "moto.sns.models.mock_random.uuid4",
+            "moto.sns.models.SNSBackend",
+            "moto.sns.models.SNSBackend._message_public_keys",  # the PEMs moto serves
         )
     ],
 )

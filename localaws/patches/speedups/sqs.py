@@ -90,6 +90,8 @@ SQS_QUEUE_ATTRIBUTES = registry.PatchSet(
             "moto's SQS clock (visible / delayed), read once per attribute build",
         ),
         ("moto.core.utils.camelcase_to_underscores", "attribute name -> Queue field, cached"),
+        ("moto.sqs.models", "the module whose clock the SQS event source may swap, read per call"),
+        ("moto.sqs.models.Queue._messages", "every message of the queue, counted in one scan"),
         *(
             (queue_field, "Queue.attributes rebuilt with moto's definitions")
             for queue_field in (

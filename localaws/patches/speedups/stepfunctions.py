@@ -254,9 +254,11 @@ START_SNAPSHOT = registry.PatchSet(
             for used_by_start in (
                 "moto.stepfunctions.models.StateMachine._handle_name_input_idempotency",
                 "moto.stepfunctions.models.StepFunctionBackend._validate_name",
+                "moto.stepfunctions.parser.models",
                 "moto.stepfunctions.parser.models.Execution",
                 "moto.stepfunctions.parser.api.InvalidExecutionInput",
                 "moto.moto_api._internal.mock_random",
+                "moto.moto_api._internal.mock_random.uuid4",
             )
         ),
     ],
@@ -274,6 +276,8 @@ CLIENT_CACHE = registry.PatchSet(
             "moto.core.models.botocore_stubber",
             "whether task calls are intercepted in-process (selects the endpoint)",
         ),
+        ("moto.core.models.botocore_stubber.enabled", "moto intercepts in-process calls"),
+        ("moto.settings", "moto's settings module"),
         ("moto.settings.moto_server_port", "the endpoint of a task's client when nothing intercepts it"),
     ],
 )

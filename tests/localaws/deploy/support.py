@@ -71,7 +71,8 @@ INTRINSICS_TEMPLATE: dict[str, Any] = {
             "Properties": {
                 "QueueName": {"Fn::If": ["IsLocal", "hand-local.fifo", "hand-prod.fifo"]},
                 "FifoQueue": True,
-                "VisibilityTimeout": {"Fn::If": ["IsProd", 30, {"Ref": "AWS::NoValue"}]},
+                # The prod branch differs from SQS's default (30), so taking it would show.
+                "VisibilityTimeout": {"Fn::If": ["IsProd", 45, {"Ref": "AWS::NoValue"}]},
             },
         },
         "ProdOnly": {"Type": "AWS::SQS::Queue", "Condition": "IsProd", "Properties": {}},

@@ -37,7 +37,7 @@ def test_intrinsics_conditions_and_dependency_order(deployer: TemplateDeployer, 
     visibility = client("sqs").get_queue_attributes(
         QueueUrl=report.resource("Queue").physical_id, AttributeNames=["VisibilityTimeout"]
     )
-    assert visibility["Attributes"]["VisibilityTimeout"] == "30"  # NoValue → the AWS default
+    assert visibility["Attributes"]["VisibilityTimeout"] == "30"  # NoValue → the AWS default, not prod's 45
 
 
 def test_functions_on_values_resolve_without_a_deploy(tmp_path: Path) -> None:

@@ -86,11 +86,12 @@ def test_a_task_nobody_answers_fails_on_its_heartbeat(engine_with_fixes: None) -
     arn = run(callback_machine(queue, heartbeat=1, timeout=30))
     # When nobody answers
     described = finish(arn)
-    # Then it fails after the 1 s wait and the 1 s heartbeat, long before the timeout; as on AWS the
-    # execution reports States.Timeout (States.HeartbeatTimeout exists only for Catch and Retry)
+    # Then it fails after the 1 s wait and the 1 s heartbeat (finish gives up after 15 s, half the 30 s
+    # timeout, so it was the heartbeat); as on AWS the execution reports States.Timeout
+    # (States.HeartbeatTimeout exists only for Catch and Retry)
     assert described["status"] == "FAILED"
     assert described["error"] == "States.Timeout"
-    assert 2 <= time.monotonic() - started < 10
+    assert time.monotonic() - started >= 2
 
 
 def test_a_catch_on_heartbeat_timeout_sees_the_missed_heartbeat(engine_with_fixes: None) -> None:

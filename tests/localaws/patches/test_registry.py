@@ -26,7 +26,7 @@ def test_a_patch_set_goes_in_once_and_comes_out_whole() -> None:
             registry.Patch(STATIC_TARGET, staticmethod(lambda value: "patched"), "test"),
         ],
     )
-    assert registry.TouchedInternal(TARGET, "test") in registry.registered()
+    assert registry.TouchedInternal(TARGET, "test", __name__) in registry.registered()
 
     # When it is installed twice
     patches.install()

@@ -17,8 +17,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     print(f"demo handler action={action}")
     if action == "decline":
         raise PaymentDeclinedError("card declined")
+    slept: dict[str, float] = {}
     if action == "sleep":
+        # Wall-clock moments, comparable across worker processes: did two invocations overlap?
+        slept["sleptFrom"] = time.time()
         time.sleep(float(event["seconds"]))
+        slept["sleptUntil"] = time.time()
     if action == "exit":
         sys.stdout.flush()
         os._exit(3)
@@ -31,6 +35,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "otherFunctionVariable": os.environ.get("ONLY_IN_OTHER"),
         "pid": os.getpid(),
         "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+        **slept,
     }
 
 
