@@ -17,7 +17,8 @@ from localaws.endpoint.access import (
     is_same_origin,
     parse_origin,
 )
-from localaws.endpoint.access_settings import AccessSettings
+from localaws.endpoint.access_settings import AccessSettings, access_settings_from_arguments
+from localaws.tools.cli import build_parser
 
 PORT = 4599
 OWN = f"http://127.0.0.1:{PORT}"
@@ -254,6 +255,46 @@ def test_a_setting_that_cannot_be_a_host_or_origin_is_an_error_naming_it(
     # Given / When / Then
     with pytest.raises(AccessSettingsError, match=named):
         AccessPolicy(port=PORT, settings=settings)
+
+
+def test_options_add_to_the_environment() -> None:
+    # Given the environment variables and the command line of `orderflow local up`
+    environ = {
+        "ORDERFLOW_ALLOWED_HOSTS": "orderflow, proxy.local",
+        "ORDERFLOW_CORS_ORIGINS": "http://localhost:3000",
+        "ORDERFLOW_DISABLE_ORIGIN_CHECKS": "",
+    }
+    args = build_parser().parse_args(
+        ["local", "up", "--allowed-host", "orderflow", "--cors-origin", "http://localhost:5173"]
+    )
+
+    # When the settings are read
+    settings = access_settings_from_arguments(args, environ)
+
+    # Then both add up, each name once, and the checks stay on
+    assert settings == AccessSettings(
+        allowed_hosts=("orderflow", "proxy.local"),
+        cors_origins=("http://localhost:3000", "http://localhost:5173"),
+        origin_checks=True,
+    )
+    assert AccessSettings.from_environment({}) == AccessSettings()
+
+
+@pytest.mark.parametrize(
+    ("environ", "argv", "checks"),
+    [
+        ({"ORDERFLOW_DISABLE_ORIGIN_CHECKS": "1"}, [], False),
+        ({"ORDERFLOW_DISABLE_ORIGIN_CHECKS": "true"}, [], False),
+        ({"ORDERFLOW_DISABLE_ORIGIN_CHECKS": "0"}, [], True),
+        ({}, ["--disable-origin-checks"], False),
+    ],
+)
+def test_the_opt_out_is_explicit(environ: dict[str, str], argv: list[str], checks: bool) -> None:
+    # Given / When the opt-out is given (or not) by the environment or the demo's command line
+    args = build_parser().parse_args(["demo", *argv])
+
+    # Then
+    assert access_settings_from_arguments(args, environ).origin_checks is checks
 
 
 # -- the guard (WSGI) -----------------------------------------------------------------------------------
