@@ -16,6 +16,7 @@ from localaws.delivery.kinesis import KinesisEventSource
 from localaws.delivery.sns import SnsDelivery
 from localaws.delivery.sqs import SqsEventSource
 from localaws.deploy.deployer import DeployReport, TemplateDeployer, template_fingerprint
+from localaws.endpoint.access_settings import AccessSettings
 from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, local_client
 from localaws.endpoint.server import LocalEndpoint
 from localaws.lambda_.runtime import Invoker, LambdaRuntime, install_moto_hooks
@@ -62,7 +63,9 @@ class LocalAws:
         workers_per_function: int = 2,
         prewarm: bool = True,
         watch_assembly: bool = True,
+        access: AccessSettings | None = None,
     ) -> None:
+        """``access``: host names and web origins to serve besides the endpoint's own (none by default)."""
         self.cdk_out = cdk_out
         self.region = region
         self.account_id = DEFAULT_ACCOUNT_ID
@@ -71,7 +74,10 @@ class LocalAws:
         self.prewarm = prewarm
         self.watch_assembly = watch_assembly
         self._workers_per_function = workers_per_function
-        self.endpoint = LocalEndpoint(port=port, wrap=self._mount_console)
+        # The console is the one page of ours a user may reach by a link from another site.
+        self.endpoint = LocalEndpoint(
+            port=port, wrap=self._mount_console, access=access, pages=(CONSOLE_PATH,)
+        )
         self._console: Any = None
         self._lambda: LambdaRuntime | None = None
         self._deployer: TemplateDeployer | None = None
@@ -107,6 +113,11 @@ class LocalAws:
         if self._console is None:
             raise RuntimeError("LocalAws is not started")
         return self._console
+
+    @property
+    def console_token(self) -> str:
+        """This start's secret the console's actions must carry (its page has it; tests and scripts may)."""
+        return str(self.console.token)
 
     @property
     def console_url(self) -> str:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -18,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 from localaws.console import actions, readers
 from localaws.console.graph import all_state_names, state_graph
 from localaws.console.notifications import NotificationTap
+from localaws.endpoint.access import is_same_origin
 from localaws.tools import orders
 
 if TYPE_CHECKING:
@@ -30,14 +33,27 @@ logger = logging.getLogger(__name__)
 CONSOLE_PATH = "/_console"
 STATIC_DIR = Path(__file__).parent / "static"
 _STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+# Requests that change something; the page sends its token with each in this header.
+ACTIONS = frozenset({"orders", "redrive"})
+TOKEN_HEADER = "X-Orderflow-Console-Token"
+# index.html carries this placeholder where the page reads its token.
+_TOKEN_PLACEHOLDER = b"{{console-token}}"
 
 
 class ConsoleApp:
-    """Every request reads the endpoint afresh through ``clients(service)``; nothing is stored but caches."""
+    """Every request reads the endpoint afresh through ``clients(service)``; nothing is stored but caches.
+
+    Actions (placing an order, redriving a message) are taken only from the console's own page: the request
+    must be same-origin and carry ``token``, a secret made for this start and given only in the page. The
+    endpoint's Origin checks already refuse other origins; this holds even where those are turned off or
+    widened (``--cors-origin``), since a page of another origin can neither send a same-origin request nor
+    read the page to learn the token.
+    """
 
     def __init__(
         self, clients: Callable[[str], Any], *, names: Names, state_machine_arn: str | None = None
     ) -> None:
+        self.token = secrets.token_urlsafe(32)
         self._client_factory = clients
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -83,9 +99,11 @@ class ConsoleApp:
         request = Request(environ)
         try:
             endpoint, arguments = self._routes.bind_to_environ(environ).match()
+            if endpoint in ACTIONS:
+                self._check_action(request)
             self.notifications.start()  # lazily: the endpoint may not serve yet when the app is made
             response = getattr(self, f"_{endpoint}")(request, **arguments)
-        except (NotFound, MethodNotAllowed) as exc:
+        except (NotFound, MethodNotAllowed, Forbidden) as exc:
             response = _json({"error": exc.description}, status=exc.code or 404)
         except HTTPException as exc:
             response = exc.get_response(environ)
@@ -98,13 +116,37 @@ class ConsoleApp:
             response = _json({"error": f"{type(exc).__name__}: {exc}"}, status=500)
         return response(environ, start_response)
 
+    def _check_action(self, request: Request) -> None:
+        if not is_same_origin(request.headers):
+            source = (
+                request.headers.get("Origin") or "no web page (no Origin, no Sec-Fetch-Site: same-origin)"
+            )
+            refused = (
+                f"refused console action {request.path}: it is taken only from the console's own page "
+                f"(a same-origin request), and this one came from {source}. "
+                f"Open {CONSOLE_PATH}/ on this endpoint; no option allows other origins here"
+            )
+        elif not hmac.compare_digest(request.headers.get(TOKEN_HEADER, "").encode(), self.token.encode()):
+            refused = (
+                f"refused console action {request.path}: the {TOKEN_HEADER} header is missing or not this "
+                "start's token (the console page carries it; reload the page after a restart)"
+            )
+        else:
+            return
+        logger.warning("403 %s %s: %s", request.method, request.path, refused)
+        raise Forbidden(refused)
+
     # -- pages --------------------------------------------------------------------------------------
 
     def _root(self, request: Request) -> Response:
         return redirect(f"{CONSOLE_PATH}/")
 
     def _page(self, request: Request) -> Response:
-        return self._static(request, "index.html")
+        response = self._static(request, "index.html")
+        # The token is in the page only: other origins can neither read the page nor guess the token.
+        response.set_data(response.get_data().replace(_TOKEN_PLACEHOLDER, self.token.encode()))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def _static(self, request: Request, name: str) -> Response:
         path = STATIC_DIR / name

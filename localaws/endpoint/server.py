@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 from flask import Response
@@ -28,11 +28,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
 
+from localaws.endpoint.access import AccessGuard, AccessPolicy, validate_settings
+from localaws.endpoint.access_settings import AccessSettings
 from localaws.endpoint.defaults import DEFAULT_HOST, DEFAULT_PORT, MOTO_CONFIG
 from localaws.patches import registry
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +102,8 @@ class LeanDispatcher:
     contexts, URL matching, the after-request hooks, building a Flask response) was a fifth of the server's
     CPU for a call. For a POST to ``/`` of a service in ``LEAN_SERVICES`` we call the handler moto's Flask
     view wraps, exactly as that view does (same request class, normalisation, recording, ``raw_url``, headers,
-    ClientError → 400), and answer with the same response class and the CORS header Flask-CORS adds. Anything
+    ClientError → 400), and answer with the same response class. (Flask-CORS's headers are not imitated: the
+    endpoint's ``AccessGuard`` drops them and answers CORS itself.) Anything
     else -- other methods and paths, browsers (an ``Origin`` header), other services, a route we do not
     recognise -- goes through moto's Flask app unchanged.
     """
@@ -163,8 +163,6 @@ class LeanDispatcher:
         else:
             status, headers, content = result if len(result) == 3 else (200, {}, result)
             response = Response(response=content, status=status, headers=headers)
-        if "Access-Control-Allow-Origin" not in response.headers:
-            response.headers["Access-Control-Allow-Origin"] = "*"  # Flask-CORS, for a request without Origin
         answer: Iterable[bytes] = response(environ, start_response)
         return answer
 
@@ -312,7 +310,11 @@ def make_keep_alive_server(host: str, port: int, app: WSGIApp) -> KeepAliveWSGIS
 
 
 class LocalEndpoint:
-    """``mock_aws`` plus an HTTP server for it, bound to loopback only."""
+    """``mock_aws`` plus an HTTP server for it, bound to loopback only, serving only the user's own tools.
+
+    ``access`` adds host names and web origins to the endpoint's own (see ``localaws.endpoint.access``);
+    ``pages`` are path prefixes of pages a user may reach by a link from another site (the console).
+    """
 
     def __init__(
         self,
@@ -320,11 +322,17 @@ class LocalEndpoint:
         port: int = DEFAULT_PORT,
         host: str = LOOPBACK,
         wrap: Callable[[WSGIApp], WSGIApp] | None = None,
+        access: AccessSettings | None = None,
+        pages: tuple[str, ...] = (),
     ) -> None:
         if host not in (LOOPBACK, "localhost", "::1"):
             raise ValueError("the local endpoint binds to loopback only")
         self.host = host
         self._wrap = wrap  # e.g. mounts the console beside the AWS APIs
+        self.access = access or AccessSettings()
+        validate_settings(self.access)  # a mistyped option fails here, before anything starts
+        self._pages = pages
+        self.policy: AccessPolicy | None = None
         self._requested_port = port
         self._mock: Any = None
         self._server: BaseWSGIServer | None = None
@@ -353,6 +361,9 @@ class LocalEndpoint:
             self._server = make_keep_alive_server(self.host, self._requested_port, app)
         except (OSError, SystemExit) as exc:  # werkzeug exits the process on a busy port
             raise busy from exc
+        # The allowed Host names carry the bound port, known only now (port 0 picks a free one).
+        self.policy = AccessPolicy(port=self.port, settings=self.access, pages=self._pages)
+        self._server.app = AccessGuard(app, self.policy)
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         # moto reads MOTO_PORT when something falls back to HTTP (e.g. the ASL engine without the stubber).
@@ -372,6 +383,7 @@ class LocalEndpoint:
         self._server = None
         self._thread = None
         self._mock = None
+        self.policy = None
 
 
 def port_is_free(port: int, host: str = LOOPBACK) -> bool:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.naming import Names, configured_prefix
+from localaws.endpoint.access_settings import access_settings_from_arguments, add_access_arguments
 from localaws.endpoint.defaults import (
     DEFAULT_ENDPOINT_URL,
     DEFAULT_PORT,
@@ -39,6 +40,7 @@ from localaws.tools import demo, orders, watch
 
 if TYPE_CHECKING:
     from localaws.deploy.deployer import DeployReport
+    from localaws.endpoint.access_settings import AccessSettings
 
 
 console = Console(soft_wrap=True)
@@ -95,22 +97,40 @@ def _print_report(report: DeployReport, *, title: str) -> None:
             console.print(f"  {stack}.{name} = {value}")
 
 
+def _print_access(access: AccessSettings) -> None:
+    """What the endpoint serves beyond its own tools, when the user widened it (a reminder, not a default)."""
+    if access.allowed_hosts:
+        console.print(f"  also answers as: {', '.join(access.allowed_hosts)}")
+    if not access.origin_checks:
+        console.print(
+            "[bold yellow]  origin checks are off: any web page in your browser can use this endpoint[/]"
+        )
+    elif access.cors_origins:
+        console.print(f"  web pages allowed: {', '.join(access.cors_origins)}")
+
+
 def _local_up(args: argparse.Namespace) -> int:
     # moto and the whole runtime load only for `local up`: the commands that talk to an endpoint start fast.
     from localaws.deploy.deployer import AssemblyNotFoundError  # noqa: PLC0415
+    from localaws.endpoint.access import AccessSettingsError  # noqa: PLC0415
     from localaws.endpoint.server import PortInUseError  # noqa: PLC0415
     from localaws.local_aws import LocalAws  # noqa: PLC0415
 
     cdk_out = Path(args.cdk_out)
     if not (cdk_out / "manifest.json").is_file():
         raise CliError(f"no synthesized app in {cdk_out}/: run `make synth` first")
-    local = LocalAws(
-        cdk_out=cdk_out,
-        port=args.port,
-        run_dir=Path(args.run_dir),
-        time_scale=args.time_scale,
-        workers_per_function=args.workers,
-    )
+    access = access_settings_from_arguments(args)
+    try:
+        local = LocalAws(
+            cdk_out=cdk_out,
+            port=args.port,
+            run_dir=Path(args.run_dir),
+            time_scale=args.time_scale,
+            workers_per_function=args.workers,
+            access=access,
+        )
+    except AccessSettingsError as exc:
+        raise CliError(str(exc)) from exc
     stop = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:
@@ -139,6 +159,7 @@ def _local_up(args: argparse.Namespace) -> int:
         console.print(f"[bold green]local AWS ready[/] at [bold]{local.endpoint_url}[/]")
         console.print(f"  export AWS_ENDPOINT_URL={local.endpoint_url} AWS_REGION={local.region}")
         console.print(f"  console: {local.console_url}")
+        _print_access(access)
         console.print(f"  Lambda logs: {Path(args.run_dir) / 'logs'}/<function>.log   (Ctrl-C stops)")
         stop.wait()
     finally:
@@ -290,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiplies CloudWatch periods, batching windows and backoffs (0.1: ten times faster)",
     )
     up.add_argument("--workers", type=int, default=2, help="warm workers per Lambda function")
+    add_access_arguments(up)
     up.set_defaults(run=_local_up)
 
     put = commands.add_parser("put-order", help="publish an OrderPlaced event")

@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.table import Table
 
 from infra.naming import Names, configured_prefix
+from localaws.endpoint.access_settings import access_settings_from_arguments, add_access_arguments
 from localaws.endpoint.defaults import DEFAULT_PORT
 from localaws.stepfunctions.history import TERMINAL_STATUSES
 from localaws.tools import orders
@@ -242,7 +243,8 @@ def _alert_summary(message: dict[str, Any]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    # Imported here: it loads moto (seconds), and the CLI imports this module for every command.
+    # Imported here: they load moto and werkzeug (seconds), and the CLI imports this module for every command.
+    from localaws.endpoint.access import AccessSettingsError  # noqa: PLC0415
     from localaws.local_aws import LocalAws  # noqa: PLC0415
 
     cdk_out = Path(args.cdk_out)
@@ -250,7 +252,17 @@ def main(args: argparse.Namespace) -> int:
         console.print(f"[red]no synthesized app in {cdk_out}/: run `make synth` first[/]")
         return 2
     names = Names(configured_prefix())
-    local = LocalAws(cdk_out=cdk_out, port=args.port, time_scale=args.time_scale, watch_assembly=False)
+    try:
+        local = LocalAws(
+            cdk_out=cdk_out,
+            port=args.port,
+            time_scale=args.time_scale,
+            watch_assembly=False,
+            access=access_settings_from_arguments(args),
+        )
+    except AccessSettingsError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
     with console.status("starting the embedded AWS and deploying cdk.out ..."):
         deployed = local.start()
     try:
@@ -284,3 +296,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"multiplies CloudWatch periods, batching windows and backoffs (default {DEMO_TIME_SCALE:.4g})",
     )
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for every outcome")
+    add_access_arguments(parser)

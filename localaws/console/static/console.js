@@ -12,7 +12,13 @@ const state = {
 
 const $ = (selector) => document.querySelector(selector);
 
-async function api(path, options) {
+// This start's token, given only in the page: the endpoint takes actions (POSTs) only with it.
+const TOKEN = document.querySelector('meta[name="orderflow-console-token"]').content;
+
+async function api(path, options = {}) {
+  if (options.method && options.method !== "GET") {
+    options = { ...options, headers: { ...options.headers, "x-orderflow-console-token": TOKEN } };
+  }
   const response = await fetch("api/" + path, options);
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || response.statusText);

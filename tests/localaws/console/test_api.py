@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.naming import Names
-from localaws.console.app import CONSOLE_PATH, mount_console
+from localaws.console.app import CONSOLE_PATH, TOKEN_HEADER, mount_console
 from localaws.local_aws import LocalAws
 from localaws.stepfunctions.history import read_history, states_entered
 from tests.localaws.support import wait_for
@@ -20,11 +20,25 @@ from tests.localaws.support import wait_for
 pytestmark = pytest.mark.slow
 
 
-def call(base: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+def page_token(base: str) -> str:
+    """The console token, read from the page as its script reads it."""
+    with urllib.request.urlopen(f"{base}{CONSOLE_PATH}/", timeout=10) as response:
+        page = response.read().decode()
+    found = re.search(r'<meta name="orderflow-console-token" content="([^"]+)">', page)
+    assert found, "the page carries its token"
+    return found.group(1)
+
+
+def call(
+    base: str, path: str, body: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """GET, or POST ``body`` as the console's page does (same origin, with its token) unless ``headers``."""
+    if headers is None:
+        headers = {} if body is None else {"Origin": base, TOKEN_HEADER: page_token(base)}
     request = urllib.request.Request(
         f"{base}{CONSOLE_PATH}/{path}",
         data=None if body is None else json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **headers},
         method="GET" if body is None else "POST",
     )
     try:
@@ -228,6 +242,36 @@ def test_errors_are_json_with_a_status_that_says_what_went_wrong(console_url: st
     assert unknown_sample[0] == 400 and "no-such-sample" in unknown_sample[1]["error"]
     assert unknown_path[0] == 404 and "error" in unknown_path[1]
     assert not_a_dlq[0] == 400 and "dead-letter queue of 0 queues" in not_a_dlq[1]["error"]
+
+
+def test_actions_are_taken_only_from_the_console_page_with_its_token(
+    console_url: str, orderflow_local: LocalAws, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the console's token, and the loopback alias of the endpoint's own origin
+    token = page_token(console_url)
+    alias = console_url.replace("127.0.0.1", "localhost")
+    order = {"sample": "no-such-sample"}  # an action that passes the checks answers 400, and changes nothing
+
+    # When actions are asked for with too little
+    without_token = call(console_url, "api/orders", order, headers={"Origin": console_url})
+    wrong_token = call(console_url, "api/orders", order, headers={"Origin": console_url, TOKEN_HEADER: "x"})
+    no_origin = call(console_url, "api/redrive", {"queue": "q"}, headers={TOKEN_HEADER: token})
+    other_origin = call(console_url, "api/orders", order, headers={"Origin": alias, TOKEN_HEADER: token})
+    # And as the page asks: Origin, or Sec-Fetch-Site alone, with the token
+    with_origin = call(console_url, "api/orders", order, headers={"Origin": console_url, TOKEN_HEADER: token})
+    fetch_site = call(
+        console_url, "api/orders", order, headers={"Sec-Fetch-Site": "same-origin", TOKEN_HEADER: token}
+    )
+
+    # Then only the page's requests get through, and each refusal says why, in the answer and the log
+    assert without_token[0] == wrong_token[0] == 403
+    assert TOKEN_HEADER in without_token[1]["error"] and TOKEN_HEADER in wrong_token[1]["error"]
+    assert no_origin[0] == 403 and "same-origin" in no_origin[1]["error"]
+    assert other_origin[0] == 403 and alias in other_origin[1]["error"]
+    assert with_origin[0] == fetch_site[0] == 400 and "no-such-sample" in with_origin[1]["error"]
+    assert orderflow_local.console_token == token
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("403 POST /_console/api/")]
+    assert len(refused) == 4
 
 
 def test_mount_console_sends_console_paths_to_the_console_and_the_rest_to_moto() -> None:

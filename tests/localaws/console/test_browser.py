@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +209,100 @@ def test_the_resources_tab_shows_queues_alarms_and_topics(page: Any, orderflow_n
     row = page.inner_text(f'#queues tr[data-queue="{orderflow_names("payment")}"]')
     assert orderflow_names.dlq("payment") in row
     page.click("#tab-workflow")
+
+
+# DynamoDB ListTables as a page's fetch sends it (moto routes by credential scope; no signature check).
+LIST_TABLES_HEADERS = {
+    "content-type": "application/x-amz-json-1.0",
+    "x-amz-target": "DynamoDB_20120810.ListTables",
+    "authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
+    "SignedHeaders=host, Signature=0",
+}
+# Runs in a page: one fetch, and what the page could read of its answer (or the error fetch raised).
+FETCH = """async ([url, init]) => {
+  try {
+    const response = await fetch(url, init);
+    return { status: response.status, type: response.type, text: await response.text() };
+  } catch (error) {
+    return { error: String(error) };
+  }
+}"""
+
+
+class _AnotherSite(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>another site</title><p>a page the user has open"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def other_origin() -> Iterator[str]:
+    """A web server on another loopback port: any page the user has open, not the endpoint's own."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AnotherSite)
+    thread = threading.Thread(target=server.serve_forever, name="another-site", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_of_another_origin_can_neither_read_tables_nor_act_and_the_console_still_works(
+    page: Any, other_origin: str, console_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a page on another loopback port, open in the same browser as the console
+    caplog.set_level(logging.WARNING)
+    other = page.context.new_page()
+    try:
+        other.goto(f"{other_origin}/")
+
+        # When it lists the tables through the AWS API, and places an order through the console's API,
+        # with fetch as any script would (CORS), and blind (no-cors, a "simple" request with no preflight)
+        read_tables = other.evaluate(
+            FETCH, [f"{console_url}/", {"method": "POST", "headers": LIST_TABLES_HEADERS, "body": "{}"}]
+        )
+        order = {"method": "POST", "body": json.dumps({"sample": "normal"})}
+        place = other.evaluate(
+            FETCH,
+            [
+                f"{console_url}/_console/api/orders",
+                {**order, "headers": {"content-type": "application/json"}},
+            ],
+        )
+        blind = other.evaluate(
+            FETCH,
+            [
+                f"{console_url}/_console/api/orders",
+                {**order, "mode": "no-cors", "headers": {"content-type": "text/plain"}},
+            ],
+        )
+    finally:
+        other.close()
+    # And the console's own page makes the very same table listing
+    own = page.evaluate(
+        FETCH, [f"{console_url}/", {"method": "POST", "headers": LIST_TABLES_HEADERS, "body": "{}"}]
+    )
+
+    # Then the other page read nothing: its calls failed in the browser, and the endpoint refused them
+    assert "error" in read_tables, read_tables
+    assert "error" in place, place
+    assert blind.get("type") == "opaque" and blind.get("text") == "", blind
+    refused = [
+        r.getMessage()
+        for r in caplog.records
+        if f"refused a request from web origin {other_origin}" in r.getMessage()
+    ]
+    assert any(m.startswith("403 OPTIONS /:") for m in refused), refused  # the API's preflight
+    assert any(m.startswith("403 OPTIONS /_console/api/orders:") for m in refused), refused
+    assert any(m.startswith("403 POST /_console/api/orders:") for m in refused), refused  # the blind POST
+    # And the console reads the tables, and still places an order from its page
+    assert own.get("status") == 200 and "TableNames" in own["text"], own
+    assert _place_from_page(page, "normal")

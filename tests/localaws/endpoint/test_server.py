@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -72,6 +73,50 @@ def test_the_stock_aws_cli_works_against_the_endpoint(local_aws: LocalAws) -> No
     assert "fixture-named" in listed.stdout
 
 
+def _raw(endpoint_url: str, method: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    """One request with exactly these headers (urllib would add its own), answered in full."""
+    port = int(endpoint_url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, "/", body=b"{}", headers={**_LIST_TABLES, **headers})
+        response = connection.getresponse()
+        response.read()
+        return response
+    finally:
+        connection.close()
+
+
+# DynamoDB ListTables as a page's fetch would send it (moto routes by credential scope; no signature check).
+_LIST_TABLES = {
+    "Content-Type": "application/x-amz-json-1.0",
+    "X-Amz-Target": "DynamoDB_20120810.ListTables",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
+    "SignedHeaders=host, Signature=0",
+}
+
+
+def test_the_running_endpoint_serves_its_own_names_and_origins_only(local_aws: LocalAws) -> None:
+    # Given the endpoint on the free port it was given (port=0)
+    port = local_aws.endpoint.port
+    own = f"127.0.0.1:{port}"
+
+    # When a table listing comes from the SDK, the endpoint's own origin, a foreign origin and a foreign Host
+    sdk = _raw(local_aws.endpoint_url, "POST", {"Host": own})
+    own_page = _raw(local_aws.endpoint_url, "POST", {"Host": own, "Origin": f"http://localhost:{port}"})
+    foreign_page = _raw(
+        local_aws.endpoint_url, "POST", {"Host": own, "Origin": f"http://127.0.0.1:{port + 1}"}
+    )
+    rebound = _raw(local_aws.endpoint_url, "POST", {"Host": f"attacker.example:{port}"})
+    ipv6 = _raw(local_aws.endpoint_url, "POST", {"Host": f"[::1]:{port}"})
+
+    # Then the SDK and the own page are served (the page with its origin, not moto's "*"); the others are not
+    assert (sdk.status, own_page.status, ipv6.status) == (200, 200, 200)
+    assert sdk.getheader("Access-Control-Allow-Origin") is None
+    assert own_page.getheader("Access-Control-Allow-Origin") == f"http://localhost:{port}"
+    assert (foreign_page.status, rebound.status) == (403, 403)
+    assert foreign_page.getheader("Access-Control-Allow-Origin") is None
+
+
 def _sdk_answers(endpoint: LocalEndpoint, name: str) -> list[object]:
     """Answers (with error codes) of SDK calls to the JSON and query APIs, over HTTP."""
 
@@ -129,7 +174,7 @@ def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPa
             # When the same SDK calls are made
             answers[lean] = _sdk_answers(endpoint, f"lean-{lean}".lower())
             assert endpoint._server is not None
-            taken[lean] = endpoint._server.app.lean_requests  # type: ignore[attr-defined]
+            taken[lean] = endpoint._server.app.app.lean_requests  # type: ignore[attr-defined]
         finally:
             endpoint.stop()
     # Then the answers and errors are the same, and only the lean endpoint skipped Flask (for all of them)
