@@ -14,7 +14,7 @@ LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEF
 
 SOURCES := app.py infra workflows services localaws benchmarks tests
 
-.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,19 @@ test-sfn: dev synth ## the workflow scenario suite only (with AWS_ENDPOINT_URL_S
 infra-tests: dev ## the CDK assertions and cdk-nag tests
 	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/infra
 
+# MUTATE narrows the run to files or folders (services/payment/logic.py services/shared/); mutmut's names are
+# dotted, so each becomes a glob such as services.payment.logic.*
+MUTATE ?=
+MUTATION_JOBS ?= 2
+MUTANT_GLOBS = $(foreach m,$(MUTATE),'$(subst /,.,$(patsubst %.py,%,$(patsubst %/,%,$(m)))).*')
+
+mutation: dev ## mutation testing (mutmut) of services/ and localaws/delivery/ on their fast tests; not part of `make test`
+	$(LOCAL_AWS_ENV) $(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(MUTANT_GLOBS)
+	@echo; echo "Mutants by target and outcome (results kept in mutants/; 'not checked' lies outside MUTATE):"
+	@$(BIN)/mutmut results --all true | sed -E 's/^ *(services|localaws\.delivery)\..*: /\1: /' | sort | uniq -c
+	@echo; echo "Surviving mutants ('$(BIN)/mutmut show <name>' prints the change):"
+	@$(BIN)/mutmut results | grep -E ': (survived|timeout|suspicious)$$' || echo "  none"
+
 demo: dev synth ## the main job: run a batch of sample orders through the embedded local AWS
 	$(LOCAL_AWS_ENV) $(BIN)/orderflow demo
 
@@ -86,5 +99,5 @@ bench: dev synth $(PEER_VENV)/bin/python ## benchmarks (engine vs stock moto vs 
 deploy: dev ## deploy to the AWS account of your current credentials
 	$(CDK) deploy --require-approval broadening
 
-clean: ## remove the venv, node_modules and cdk.out
-	rm -rf $(VENV) node_modules cdk.out .localaws .bench .pytest_cache .mypy_cache .ruff_cache
+clean: ## remove the venv, node_modules, cdk.out and the mutation results
+	rm -rf $(VENV) node_modules cdk.out .localaws .bench .pytest_cache .mypy_cache .ruff_cache mutants
