@@ -17,6 +17,8 @@ TARGETS = ("embedded", "aws")
 @pytest.mark.parametrize("scenario", INTEGRATION_SCENARIOS, ids=[s.name for s in INTEGRATION_SCENARIOS])
 def test_order(started: Started, target: str, scenario: IntegrationScenario) -> None:
     # Given the order, posted on the bus at session start (each delivery starts an execution)
+    if target == "aws" and started.aws_error:
+        pytest.fail(started.aws_error)
     if target not in started.desks:
         pytest.skip(started.integration_skip[target])
     desk = started.desks[target]
