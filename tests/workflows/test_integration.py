@@ -10,7 +10,8 @@ from tests.workflows.integration import INTEGRATION_SCENARIOS, IntegrationScenar
 from tests.workflows.polling import explained_by
 from workflows import states
 
-TARGETS = ("embedded", "aws")
+# The deployed stack is the e2e layer: `-m e2e` selects it, `-m "not e2e"` leaves it out.
+TARGETS = ("embedded", pytest.param("aws", marks=pytest.mark.e2e))
 
 
 @pytest.mark.parametrize("target", TARGETS)
