@@ -48,7 +48,11 @@ def test_order(started: Started, target: str, scenario: IntegrationScenario) -> 
             assert stored["cancelReason"] == expected.reason
         if expected.order_status is OrderStatus.REJECTED:
             assert "items[0].quantity" in stored["reason"]
-        entries = [entry["entryId"] for entry in desk.ledger(order.order_id)]
+        ledger = desk.ledger(order.order_id)
+        entries = [entry["entryId"] for entry in ledger]
         assert (entries.count("CHARGE"), entries.count("REFUND")) == (expected.charges, expected.refunds)
+        # And the charge records the delivery of the payment request that made it: the redeliveries it took
+        for charge in (entry for entry in ledger if entry["entryId"] == "CHARGE"):
+            assert charge["attempt"] >= expected.least_deliveries_to_charge
         for item in order.detail["items"]:
             assert desk.available(item["sku"]) == expected.stock_left(item["sku"], item["quantity"]), item
