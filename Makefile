@@ -14,10 +14,10 @@ LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEF
 
 SOURCES := app.py infra workflows services localaws benchmarks tests
 
-.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation e2e
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ unit: dev ## unit and handler tests only
 
 test-sfn: dev synth ## the workflow scenario suite only (with AWS_ENDPOINT_URL_SFN set: on Step Functions Local)
 	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/workflows
+
+e2e: dev synth ## the integration scenarios against the deployed stack (your AWS credentials)
+	ORDERFLOW_E2E=1 $(BIN)/pytest tests/workflows -m e2e
 
 infra-tests: dev ## the CDK assertions and cdk-nag tests
 	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/infra

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 from services.payment.models import LedgerEntry, PaymentNotification
 from services.shared import aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 
 class DynamoDBLedger:
@@ -26,13 +31,24 @@ class DynamoDBLedger:
         )
         if item is None:
             return None
-        return LedgerEntry.model_validate({name: value["S"] for name, value in item.items() if "S" in value})
+        return LedgerEntry.model_validate(
+            {
+                name: value.get("S", value.get("N"))
+                for name, value in item.items()
+                if "S" in value or "N" in value
+            }
+        )
 
     def record(self, entry: LedgerEntry) -> tuple[LedgerEntry, bool]:
+        item: dict[str, AttributeValueTypeDef] = {
+            name: {"S": str(value)} for name, value in entry.model_dump(exclude={"attempt"}).items()
+        }
+        if entry.attempt is not None:
+            item["attempt"] = {"N": str(entry.attempt)}
         try:
             aws.dynamodb().put_item(
                 TableName=self._table,
-                Item={name: {"S": str(value)} for name, value in entry.model_dump().items()},
+                Item=item,
                 ConditionExpression="attribute_not_exists(entryId)",
             )
         except ClientError as exc:

@@ -94,6 +94,7 @@ def charge_order(
             amount=money(request.amount),
             currency=request.currency,
             createdAt=now,
+            attempt=attempt,
         )
     )
     if first_time:

@@ -41,6 +41,9 @@ class LedgerEntry(BaseModel):
     amount: str
     currency: str
     createdAt: str  # noqa: N815
+    # The delivery of the payment request that wrote the entry (SQS ApproximateReceiveCount): a charge that
+    # needed redeliveries after transient provider failures says so. None where no delivery count applies.
+    attempt: int | None = None
 
 
 class ChargeResult(BaseModel):

@@ -113,6 +113,20 @@ def test_reserving_below_the_threshold_publishes_a_low_stock_alert(cloud: Cloud,
     }
 
 
+def test_a_redelivered_reservation_below_the_threshold_alerts_once(cloud: Cloud, workflow: Workflow) -> None:
+    # Given 11 units, a threshold of 10, and an order that reserved 2 (9 left, one alert)
+    seed_stock(TABLE, ["SKU-1"], 11)
+    first = workflow.start()
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [inventory_body(first.token)], group_id="SKU-1"))
+    # When the same reserve request is delivered again
+    again = workflow.start()
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [inventory_body(again.token)], group_id="SKU-1"))
+    # Then the stock moved once, and still only one alert went out
+    assert workflow.outcome(again)["output"] == workflow.outcome(first)["output"]
+    assert available("SKU-1") == 9
+    assert len(cloud.published("inventory-alerts")) == 1
+
+
 def test_release_returns_the_units_once(cloud: Cloud, workflow: Workflow) -> None:
     # Given a reservation of 2 out of 1000
     seed_stock(TABLE, ["SKU-1"], 1000)

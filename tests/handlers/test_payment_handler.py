@@ -156,10 +156,13 @@ def test_transient_failures_retry_with_backoff_until_approved(
     # When the third attempt arrives (after 2 s)
     third = cloud.receive(QUEUE, 1, TEMPLATE)
     assert third["Records"][0]["attributes"]["ApproximateReceiveCount"] == "3"
-    # Then it is approved, and captured once for the three attempts
+    # Then it is approved, captured once for the three attempts, and the ledger's charge says it took the
+    # third delivery
     assert handler(third, FakeLambdaContext()) == {"batchItemFailures": []}
     assert workflow.outcome(waiting)["status"] == "SUCCEEDED"
     assert len(provider.captures("ord-1001")) == 1
+    (charge,) = ledger_rows("ord-1001")
+    assert charge["attempt"] == {"N": "3"}
 
 
 def test_hanging_provider_sends_no_answer_but_acknowledges(cloud: Cloud, workflow: Workflow) -> None:

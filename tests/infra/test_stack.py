@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 import aws_cdk as cdk
-import cdk_nag
 import pytest
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
+from infra.app import build_app
 from infra.orders import order_placed_event_schema
 from infra.stack import OrderflowStack
 from tests.infra.conftest import PREFIX
@@ -282,16 +282,21 @@ def test_cdk_nag_reports_no_unsuppressed_errors(stack: OrderflowStack) -> None:
     assert errors == [], "\n".join(str(e.entry.data) for e in errors)
 
 
-def test_cdk_nag_does_flag_an_unencrypted_queue() -> None:
-    # Given a stack with a queue that breaks the rules (proves the nag check above can fail)
+def test_the_app_runs_cdk_nag_so_a_rule_breaking_resource_is_flagged() -> None:
+    # Given the app as app.py builds it, with a queue that breaks the rules added to its stack
+    # (without the app's own nag, the test above would pass on a stack nobody checked)
+    app = cdk.App(context={"prefix": "nagcheck"})
+    stack = build_app(app)
+    sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
 
-    app = cdk.App()
-    bad = cdk.Stack(app, "Bad")
-    sqs.Queue(bad, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
-    cdk.Aspects.of(app).add(cdk_nag.AwsSolutionsChecks())
+    # When it is synthesized
     app.synth()
-    # Then nag reports errors for it
-    assert Annotations.from_stack(bad).find_error("*", Match.string_like_regexp("AwsSolutions-SQS.*"))
+
+    # Then the nag checks the app added report that queue
+    flagged = Annotations.from_stack(stack).find_error(
+        "/Orderflow/Plain/Resource", Match.string_like_regexp("AwsSolutions-SQS.*")
+    )
+    assert flagged, "the app did not run cdk-nag's AwsSolutions checks"
 
 
 def test_only_the_callback_services_may_answer_task_tokens(template: Template) -> None:

@@ -58,33 +58,38 @@ class CountingProvider(DeterministicPaymentProvider):
         return super().refund(order_id=order_id, payment_id=payment_id, amount=amount, currency=currency)
 
 
-class InMemoryStockStore:
-    def __init__(self, stock: dict[str, int]) -> None:
-        self.stock = dict(stock)
-        self.reservations: dict[tuple[str, str], Reservation] = {}
+class ScriptedStockStore:
+    """A ``StockStore`` that answers as the test says and records what it was asked.
+
+    The stock rules themselves (units taken once, never below zero, given back once) live in the DynamoDB
+    store and are tested through the handler; the logic is tested for what it does with the store's answers.
+    """
+
+    def __init__(
+        self, *, available: int, first_time: bool = True, short: bool = False, released: int = 0
+    ) -> None:
+        self.units_left = available
+        self.first_time = first_time
+        self.short = short
+        self.released = released
+        self.reserved: list[tuple[str, str, int, int]] = []  # sku, order id, quantity, expires at
+        self.releases: list[tuple[str, str]] = []
 
     def reserve(self, *, sku: str, order_id: str, quantity: int, expires_at: int) -> tuple[Reservation, bool]:
-        existing = self.reservations.get((sku, order_id))
-        if existing is not None:
-            return existing, False
-        if self.stock.get(sku, 0) < quantity:
-            raise InsufficientStockError(sku, quantity, self.stock.get(sku, 0))
-        self.stock[sku] -= quantity
+        self.reserved.append((sku, order_id, quantity, expires_at))
+        if self.short:
+            raise InsufficientStockError(sku, quantity, self.units_left)
         reservation = Reservation(
             sku=sku, quantity=quantity, reservationId=f"RES#{order_id}", expiresAt=expires_at
         )
-        self.reservations[(sku, order_id)] = reservation
-        return reservation, True
+        return reservation, self.first_time
 
     def release(self, *, sku: str, order_id: str) -> int:
-        reservation = self.reservations.pop((sku, order_id), None)
-        if reservation is None:
-            return 0
-        self.stock[sku] += reservation.quantity
-        return reservation.quantity
+        self.releases.append((sku, order_id))
+        return self.released
 
     def available(self, sku: str) -> int:
-        return self.stock.get(sku, 0)
+        return self.units_left
 
 
 class RecordingStockAlerts:

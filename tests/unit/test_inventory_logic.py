@@ -4,7 +4,7 @@ import pytest
 
 from services.inventory.logic import InsufficientStockError, Reserved, release_stock, reserve_stock
 from services.inventory.models import InventoryRequest, InventorySettings
-from tests.unit.fakes import InMemoryStockStore, RecordingStockAlerts
+from tests.unit.fakes import RecordingStockAlerts, ScriptedStockStore
 
 NOW = 1_763_892_930
 
@@ -15,7 +15,7 @@ def request(action: str = "reserve", quantity: int = 2, order_id: str = "ord-1")
     )
 
 
-def reserve(store: InMemoryStockStore, alerts: RecordingStockAlerts) -> Reserved:
+def reserve(store: ScriptedStockStore, alerts: RecordingStockAlerts) -> Reserved:
     """Reserve the default order line (2 units of SKU-1) with a one-hour hold and a threshold of 10."""
     return reserve_stock(
         request(),
@@ -27,62 +27,71 @@ def reserve(store: InMemoryStockStore, alerts: RecordingStockAlerts) -> Reserved
     )
 
 
-def test_reservation_holds_stock_until_it_expires() -> None:
-    # Given 50 units
-    store, alerts = InMemoryStockStore({"SKU-1": 50}), RecordingStockAlerts()
-    # When an order reserves 2
+def test_a_reservation_holds_the_order_line_until_the_ttl_runs_out() -> None:
+    # Given a store that will have 48 units left after the reservation
+    store, alerts = ScriptedStockStore(available=48), RecordingStockAlerts()
+    # When an order reserves its line
     reserved = reserve(store, alerts)
-    # Then 48 remain, the hold expires after the TTL, and no alert is raised
-    assert store.available("SKU-1") == 48
+    # Then the store is asked for that line, held until now + TTL, and no alert is raised
+    assert store.reserved == [("SKU-1", "ord-1", 2, NOW + 3600)]
     assert reserved.reservation.expiresAt == NOW + 3600
-    assert reserved.first_time is True
+    assert (reserved.first_time, reserved.low_stock) == (True, False)
     assert alerts.alerts == []
 
 
 def test_falling_below_the_threshold_raises_a_low_stock_alert() -> None:
-    # Given 11 units and a threshold of 10
-    store, alerts = InMemoryStockStore({"SKU-1": 11}), RecordingStockAlerts()
+    # Given a threshold of 10, and 9 units left once the reservation is made
+    store, alerts = ScriptedStockStore(available=9), RecordingStockAlerts()
     # When 2 are reserved
     reserved = reserve(store, alerts)
-    # Then one alert says 9 are left
+    # Then one alert says 9 are left, for this order
     assert reserved.low_stock is True
-    assert [(a.sku, a.available, a.threshold) for a in alerts.alerts] == [("SKU-1", 9, 10)]
+    assert [(a.sku, a.available, a.threshold, a.orderId) for a in alerts.alerts] == [
+        ("SKU-1", 9, 10, "ord-1")
+    ]
 
 
-def test_replayed_reservation_neither_takes_stock_nor_alerts_again() -> None:
-    # Given an order whose reservation already dropped stock below the threshold
-    store, alerts = InMemoryStockStore({"SKU-1": 11}), RecordingStockAlerts()
-    first = reserve(store, alerts)
+def test_landing_exactly_on_the_threshold_is_not_low() -> None:
+    # Given a threshold of 10, and exactly 10 units left once the reservation is made
+    store, alerts = ScriptedStockStore(available=10), RecordingStockAlerts()
+    # When 2 are reserved
+    reserved = reserve(store, alerts)
+    # Then no alert: low means below the threshold
+    assert reserved.low_stock is False
+    assert alerts.alerts == []
+
+
+def test_replayed_reservation_does_not_alert_again() -> None:
+    # Given a store that already holds this order's reservation, with stock below the threshold
+    store, alerts = ScriptedStockStore(available=9, first_time=False), RecordingStockAlerts()
     # When the same reserve request is processed again
     again = reserve(store, alerts)
-    # Then the existing reservation is returned unchanged
-    assert again.reservation == first.reservation
+    # Then the existing reservation is returned, and no second alert goes out
     assert again.first_time is False
-    assert store.available("SKU-1") == 9
-    assert len(alerts.alerts) == 1
+    assert again.low_stock is False
+    assert alerts.alerts == []
 
 
-def test_not_enough_stock_is_refused() -> None:
-    # Given 1 unit
-    store, alerts = InMemoryStockStore({"SKU-1": 1}), RecordingStockAlerts()
+def test_not_enough_stock_is_refused_without_an_alert() -> None:
+    # Given a store that cannot cover the line (1 unit left)
+    store, alerts = ScriptedStockStore(available=1, short=True), RecordingStockAlerts()
     # When 2 are asked for
     with pytest.raises(InsufficientStockError) as refused:
         reserve(store, alerts)
-    # Then the error explains the shortfall and nothing moved
+    # Then the refusal explains the shortfall, and nobody is alerted
     assert str(refused.value) == "Only 1 unit(s) of SKU-1 available, 2 requested"
-    assert store.available("SKU-1") == 1
+    assert alerts.alerts == []
 
 
-def test_release_returns_the_reserved_units_once() -> None:
-    # Given a reservation of 2 out of 5
-    store, alerts = InMemoryStockStore({"SKU-1": 5}), RecordingStockAlerts()
-    reserve(store, alerts)
-    # When it is released twice
-    first = release_stock(request("release"), store=store)
-    second = release_stock(request("release"), store=store)
-    # Then 2 come back the first time only
-    assert (first.released, second.released) == (2, 0)
-    assert store.available("SKU-1") == 5
+@pytest.mark.parametrize("given_back", [2, 0], ids=["held", "already-released"])
+def test_release_reports_what_the_store_gave_back(given_back: int) -> None:
+    # Given a store that gives back the order's held units (2), or nothing when it was already released
+    store = ScriptedStockStore(available=5, released=given_back)
+    # When the order's line (2 units) is released
+    released = release_stock(request("release"), store=store)
+    # Then the store was asked for this order's SKU, and the result says what came back, not what was asked
+    assert store.releases == [("SKU-1", "ord-1")]
+    assert (released.sku, released.released) == ("SKU-1", given_back)
 
 
 def test_settings_default_threshold_and_ttl(monkeypatch: pytest.MonkeyPatch) -> None:

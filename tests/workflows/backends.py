@@ -3,7 +3,12 @@
 * default: the embedded engine of ``localaws`` (the whole stack deployed from ``cdk.out``);
 * ``AWS_ENDPOINT_URL_SFN`` or ``SFN_ENDPOINT``: a Step Functions Local container. The order workflow is
   created there from the synthesized template, its ARNs resolved by the local deployer's intrinsics;
-* ``ORDERFLOW_E2E=1`` with AWS credentials: the integration scenarios run against the deployed stack.
+* ``ORDERFLOW_E2E=1`` with AWS credentials: the integration scenarios run against the deployed stack, and
+  nothing local starts: ``LocalAws`` runs moto's ``mock_aws`` in this process, which would hand every boto3
+  client fake credentials and answer in AWS's place.
+
+The choice is made once, before anything mocks boto3 (``choose_backends``), and the clients of the deployed
+stack refuse to work while moto is active (``aws_client``).
 """
 
 from __future__ import annotations
@@ -11,9 +16,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from moto.core.models import botocore_stubber
 
 from localaws.deploy.assembly import read_assembly
 from localaws.deploy.deployer import TemplateDeployer
@@ -26,15 +37,106 @@ SFN_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_SFN", "SFN_ENDPOINT")
 STEP_FUNCTIONS_LOCAL_ACCOUNT = "123456789012"  # Step Functions Local's default account
 
 
-def external_sfn_endpoint() -> str | None:
+E2E_VARIABLE = "ORDERFLOW_E2E"
+# AWS's public endpoints; anything else (AWS_ENDPOINT_URL, a local emulator) is not the deployed stack.
+AWS_ENDPOINT_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+
+
+class MotoInTheWayError(RuntimeError):
+    """The run targets AWS, but moto (or another endpoint) would answer in its place."""
+
+
+def external_sfn_endpoint(environ: Mapping[str, str] | None = None) -> str | None:
+    environ = os.environ if environ is None else environ
     for variable in SFN_ENDPOINT_VARIABLES:
-        if os.environ.get(variable):
-            return os.environ[variable]
+        if environ.get(variable):
+            return environ[variable]
     return None
 
 
-def e2e_requested() -> bool:
-    return os.environ.get("ORDERFLOW_E2E") == "1"
+def e2e_requested(environ: Mapping[str, str] | None = None) -> bool:
+    return (os.environ if environ is None else environ).get(E2E_VARIABLE) == "1"
+
+
+def moto_is_active() -> bool:
+    """Whether moto's ``mock_aws`` intercepts boto3 in this process (it also sets fake credentials)."""
+    return bool(botocore_stubber.enabled)
+
+
+def aws_credentials_found() -> bool:
+    """boto3's own credential chain: environment, ``~/.aws``, SSO, container or instance role."""
+    if moto_is_active():
+        raise MotoInTheWayError(
+            "moto's mock_aws is active in this process: the credentials boto3 finds are moto's fake ones, "
+            "so whether AWS credentials exist cannot be told"
+        )
+    return boto3.Session().get_credentials() is not None
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Where this session's workflow suite runs; each target not chosen says why."""
+
+    sfn_endpoint: str | None  # Step Functions Local, for the MockConfigFile scenarios
+    aws: bool  # the integration scenarios against the deployed stack
+    aws_skip: str
+    embedded: bool  # LocalAws: the embedded engine, its integration scenarios and the documented example
+    embedded_skip: str
+
+
+def choose_backends(
+    environ: Mapping[str, str] | None = None, *, credentials: Callable[[], bool] = aws_credentials_found
+) -> Backends:
+    """Decide the targets from the environment. Call it before anything starts moto (``LocalAws.start``)."""
+    endpoint = external_sfn_endpoint(environ)
+    aws, aws_skip = False, ""
+    if not e2e_requested(environ):
+        aws_skip = f"against the deployed stack only with {E2E_VARIABLE}=1 and AWS credentials"
+    elif not credentials():
+        aws_skip = (
+            f"{E2E_VARIABLE}=1 but no AWS credentials were found "
+            "(environment, ~/.aws, SSO, container or instance role)"
+        )
+    else:
+        aws = True
+    embedded_skip = ""
+    if endpoint:
+        embedded_skip = (
+            f"the Step Functions endpoint is {endpoint} (AWS_ENDPOINT_URL_SFN / SFN_ENDPOINT): "
+            "tests of the embedded engine and its integration scenarios run without it"
+        )
+    elif aws:
+        embedded_skip = (
+            f"{E2E_VARIABLE}=1 with AWS credentials: this session talks to AWS, so the embedded AWS does not "
+            "start (its moto would answer boto3 in AWS's place); run without it for the embedded tests"
+        )
+    return Backends(
+        sfn_endpoint=endpoint,
+        aws=aws,
+        aws_skip=aws_skip,
+        embedded=not embedded_skip,
+        embedded_skip=embedded_skip,
+    )
+
+
+def _refuse_moto(**_: Any) -> None:
+    if moto_is_active():
+        raise MotoInTheWayError("a call meant for AWS while moto's mock_aws is active in this process")
+
+
+def aws_client(service: str) -> Any:
+    """A client of the deployed stack: AWS's own endpoint, and never one that moto answers."""
+    if moto_is_active():
+        raise MotoInTheWayError(f"a {service} client meant for AWS while moto's mock_aws is active")
+    # Endpoints configured for the local runs (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SFN) are not AWS.
+    config = Config(ignore_configured_endpoint_urls=True)  # type: ignore[call-arg]  # missing from the stubs
+    client = boto3.client(service, config=config)  # type: ignore[call-overload]
+    host = urlparse(client.meta.endpoint_url).hostname or ""
+    if not host.endswith(AWS_ENDPOINT_SUFFIXES):
+        raise MotoInTheWayError(f"the {service} client for AWS points at {client.meta.endpoint_url}")
+    # Checked again on every call: a mock started later must not answer either.
+    client.meta.events.register("before-call", _refuse_moto)
+    return client
 
 
 @dataclass(frozen=True)

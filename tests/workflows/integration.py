@@ -16,6 +16,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from infra.naming import Names
+from services.payment.provider import TRANSIENT_FAILURES_BEFORE_SUCCESS
 from services.shared.contract import (
     EVENT_SOURCE,
     ORDER_PLACED,
@@ -40,6 +41,9 @@ class Outcome:
     refunds: int
     stock_left: Callable[[str, int], int]  # (sku, ordered) → units available afterwards
     reason: str | None = None
+    # The fewest deliveries of the payment request the charge can have taken (the ledger records which one
+    # charged). More are always possible: SQS redelivers whatever is not deleted in time.
+    least_deliveries_to_charge: int = 1
 
 
 def _taken(_: str, ordered: int) -> int:
@@ -169,8 +173,16 @@ INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
     IntegrationScenario(
         "transient",
         (("it-h", 2, "12.50"),),
-        # The provider fails twice; SQS redelivers the request; the workflow sees one charge.
-        Outcome("SUCCEEDED", COMPLETED_PATH, OrderStatus.COMPLETED, 1, 0, _taken),
+        # The provider fails twice; SQS redelivers the request; the third delivery charges, once.
+        Outcome(
+            "SUCCEEDED",
+            COMPLETED_PATH,
+            OrderStatus.COMPLETED,
+            1,
+            0,
+            _taken,
+            least_deliveries_to_charge=TRANSIENT_FAILURES_BEFORE_SUCCESS + 1,
+        ),
         token=TOKEN_TRANSIENT,
     ),
     IntegrationScenario(

@@ -16,7 +16,7 @@ import pytest
 from playwright import sync_api
 
 from localaws.local_aws import LocalAws
-from localaws.stepfunctions.history import TERMINAL_STATUSES, read_history, states_entered
+from localaws.stepfunctions.history import TERMINAL_STATUSES, execution_path, read_history, states_entered
 from tests.localaws.support import REPO, wait_for
 
 pytestmark = pytest.mark.slow
@@ -65,6 +65,19 @@ def _screenshot(page: Any, name: str) -> None:
     page.eval_on_selector("#graph-scroll", "box => { box.style.maxHeight = ''; box.style.maxWidth = ''; }")
 
 
+# The colours console.css gives a node's box (fill) per status, and a taken edge's line (stroke) per kind.
+NODE_FILL = {
+    "succeeded": "rgb(216, 240, 218)",  # --ok-bg
+    "failed": "rgb(251, 217, 217)",  # --bad-bg
+    "caught": "rgb(255, 226, 191)",  # --caught-bg
+}
+TAKEN_STROKE = {"next": "rgb(46, 125, 50)", "catch": "rgb(230, 81, 0)"}  # --ok, --caught
+# Generous: an order takes a second or two; a loaded machine may take much longer, never this long.
+ORDER_DEADLINE_SECONDS = 120.0
+
+Edge = tuple[str, str, str]  # source, target, kind
+
+
 def _entered_states(local: LocalAws, execution_arn: str) -> set[str]:
     return set(states_entered(read_history(local.client("stepfunctions"), execution_arn)))
 
@@ -75,6 +88,54 @@ def _coloured_states(page: Any) -> dict[str, str]:
             "#graph .node[data-status]", "nodes => nodes.map(n => [n.dataset.state, n.dataset.status])"
         )
     )
+
+
+def _rendered_fills(page: Any) -> dict[str, str]:
+    """Each state's box as the browser paints it (computed style), whatever attribute drove it."""
+    return dict(
+        page.eval_on_selector_all(
+            "#graph .node",
+            "nodes => nodes.filter(n => n.querySelector(':scope > rect'))"
+            ".map(n => [n.dataset.state, getComputedStyle(n.querySelector(':scope > rect')).fill])",
+        )
+    )
+
+
+def _edges(page: Any, selector: str) -> list[tuple[Edge, str]]:
+    """(source, target, kind) of the edges matching ``selector``, with the stroke the browser paints."""
+    found = page.eval_on_selector_all(
+        selector,
+        "edges => edges.map(e => [e.dataset.source, e.dataset.target, e.dataset.kind,"
+        " getComputedStyle(e.querySelector('path')).stroke])",
+    )
+    return [((source, target, kind), stroke) for source, target, kind, stroke in found]
+
+
+def _edges_of_the_history(page: Any, local: LocalAws, execution_arn: str, status: str) -> set[Edge]:
+    """The drawn edges the history's transitions went along (a catch by its Catch edge, the rest by Next,
+    Choice or Default), and the start marker's edge."""
+    drawn = [edge for edge, _ in _edges(page, "#graph .edge")]
+    path = execution_path(read_history(local.client("stepfunctions"), execution_arn), status)
+    expected = {edge for edge in drawn if edge[2] == "start"}
+    for transition in path.transitions:
+        between = [e for e in drawn if (e[0], e[1]) == (transition.source, transition.target)]
+        assert between, f"no edge drawn for {transition}"
+        exact = [e for e in between if (e[2] == "catch") == (transition.kind == "catch")]
+        expected.update(exact or between)
+    return expected
+
+
+def _assert_painted_as_shown(page: Any, coloured: dict[str, str]) -> None:
+    """The rendered colours agree with the statuses: every state on the path, and no state off it."""
+    for state, fill in _rendered_fills(page).items():
+        expected = NODE_FILL.get(coloured.get(state, ""))
+        if expected is None:
+            assert fill not in NODE_FILL.values(), f"{state!r} is off the path but painted {fill}"
+        else:
+            assert fill == expected, f"{state!r} is {coloured[state]} but painted {fill}"
+    for (source, target, kind), stroke in _edges(page, "#graph .edge.taken"):
+        wanted = TAKEN_STROKE["catch" if kind == "catch" else "next"]
+        assert stroke == wanted, f"taken edge {source} → {target} ({kind}) painted {stroke}"
 
 
 def _place_from_page(page: Any, sample: str) -> str:
@@ -94,20 +155,17 @@ def _open_execution(page: Any, order_id: str) -> str:
     return str(page.get_attribute(row, "data-execution-arn"))
 
 
-def _follow_to_the_end(page: Any, local: LocalAws, execution_arn: str, timeout: float = 60.0) -> str:
-    """The execution's final status, or RUNNING if it has not finished within ``timeout``."""
+def _follow_to_the_end(page: Any, local: LocalAws, execution_arn: str, expected: str) -> None:
+    """Wait for the execution to end (the test fails at the deadline), check how, then wait for the page."""
     sfn = local.client("stepfunctions")
 
     def finished() -> str | None:
         status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
         return status if status in TERMINAL_STATUSES else None
 
-    try:
-        status = wait_for(finished, timeout=timeout, every=0.5)
-    except pytest.fail.Exception:
-        return "RUNNING"
-    page.wait_for_selector(f'#execution-detail[data-status="{status}"]', timeout=10_000)
-    return str(status)
+    status = wait_for(finished, timeout=ORDER_DEADLINE_SECONDS, every=0.5)
+    assert status == expected, f"{execution_arn} ended {status}, expected {expected}"
+    page.wait_for_selector(f'#execution-detail[data-status="{status}"]', timeout=30_000)
 
 
 def test_graph_shows_every_state_of_the_deployed_definition(page: Any, orderflow_local: LocalAws) -> None:
@@ -142,57 +200,51 @@ def test_an_order_placed_from_the_page_shows_its_path_coloured(page: Any, orderf
     # Given the console with its graph drawn
     page.wait_for_selector('#graph .node[data-state="Validate Order"]', timeout=15_000)
 
-    # When a normal order is placed from the page and its execution opened
+    # When a normal order is placed from the page, its execution opened and followed until it succeeds
     order_id = _place_from_page(page, "normal")
     execution_arn = _open_execution(page, order_id)
-    status = _follow_to_the_end(page, orderflow_local, execution_arn)
-    if status == "RUNNING":
-        page.click(f'#executions tr[data-order-id="{order_id}"]')  # refresh the detail now
-        page.wait_for_timeout(500)
+    _follow_to_the_end(page, orderflow_local, execution_arn, "SUCCEEDED")
     coloured = _coloured_states(page)
     entered = _entered_states(orderflow_local, execution_arn)
     _screenshot(page, "console-execution-normal")
 
-    # Then the coloured nodes are exactly the states the history entered (so far, if still running)
-    assert "Validate Order" in coloured
-    if status in TERMINAL_STATUSES:
-        assert set(coloured) == entered
-    else:
-        assert set(coloured) <= entered
-    if status == "SUCCEEDED":
-        assert set(coloured.values()) == {"succeeded"}
-        assert coloured["Order Completed"] == "succeeded"
-    # And the taken edges are highlighted, the first one from the start marker included
-    assert page.locator("#graph .edge.taken").count() >= len(coloured) - 1
+    # Then the coloured nodes are exactly the states the history entered, every one succeeded
+    assert set(coloured) == entered
+    assert set(coloured.values()) == {"succeeded"}
+    assert coloured["Order Completed"] == "succeeded"
+    # And the taken edges are exactly those the history went along, the start marker's included
+    taken = {edge for edge, _ in _edges(page, "#graph .edge.taken")}
+    assert taken == _edges_of_the_history(page, orderflow_local, execution_arn, "SUCCEEDED")
+    # And the browser paints them so: green boxes on the path, none off it, green taken edges
+    _assert_painted_as_shown(page, coloured)
 
 
 def test_a_declined_order_shows_the_catch_and_the_failure(page: Any, orderflow_local: LocalAws) -> None:
     # Given the console
     page.wait_for_selector('#graph .node[data-state="Validate Order"]', timeout=15_000)
 
-    # When a declined order is placed and its execution opened
+    # When a declined order is placed, its execution opened and followed until it fails
     order_id = _place_from_page(page, "declined")
     execution_arn = _open_execution(page, order_id)
-    status = _follow_to_the_end(page, orderflow_local, execution_arn)
+    _follow_to_the_end(page, orderflow_local, execution_arn, "FAILED")
     coloured = _coloured_states(page)
     entered = _entered_states(orderflow_local, execution_arn)
     page.click('#graph .node[data-state="Request Payment"]')
     _screenshot(page, "console-execution-declined")
 
-    # Then the path matches the history; where the payment was declined, the catch shows
-    assert set(coloured) <= entered
-    if status in TERMINAL_STATUSES:
-        assert set(coloured) == entered
-    declined = any(
-        (e.get("taskFailedEventDetails") or {}).get("error") == "PaymentDeclined"
-        for e in read_history(orderflow_local.client("stepfunctions"), execution_arn)
-    )
-    if declined and status in TERMINAL_STATUSES:
-        assert coloured["Request Payment"] == "caught"
-        assert coloured["Order Cancelled"] == "failed"
-        catch_edge = '[data-kind="catch"][data-source="Request Payment"][data-target="Cancel Order"]'
-        assert page.locator(f"#graph .edge.taken{catch_edge}").count() == 1
-        assert "PaymentDeclined" in page.inner_text("#run-detail")
+    # Then the path is the history's: the payment caught, the order ending failed, the rest succeeded
+    assert set(coloured) == entered
+    assert coloured["Request Payment"] == "caught"
+    assert coloured["Order Cancelled"] == "failed"
+    not_succeeded = {state for state, status in coloured.items() if status != "succeeded"}
+    assert not_succeeded == {"Request Payment", "Order Cancelled"}
+    assert "PaymentDeclined" in page.inner_text("#run-detail")
+    # And the taken edges are exactly the history's, the catch from the payment to the cancellation among them
+    taken = {edge for edge, _ in _edges(page, "#graph .edge.taken")}
+    assert ("Request Payment", "Cancel Order", "catch") in taken
+    assert taken == _edges_of_the_history(page, orderflow_local, execution_arn, "FAILED")
+    # And the browser paints them so: orange for the catch, red for the failure, green for the rest
+    _assert_painted_as_shown(page, coloured)
 
 
 def test_the_resources_tab_shows_queues_alarms_and_topics(page: Any, orderflow_names: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 from localaws.local_aws import LocalAws
 from localaws.tools import cli, orders
+from services.shared.contract import EVENT_SOURCE, ORDER_PLACED
+from tests.localaws.support import wait_for
 
 
 def _wait(local: LocalAws, execution_arn: str) -> None:
@@ -20,10 +23,26 @@ def _wait(local: LocalAws, execution_arn: str) -> None:
         time.sleep(0.05)
 
 
+def _capture_order_placed(local: LocalAws, bus: str) -> str:
+    """A queue that receives every OrderPlaced event on ``bus`` (what a downstream subscriber would see)."""
+    sqs, events = local.client("sqs"), local.client("events")
+    queue = sqs.create_queue(QueueName="cli-order-placed")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="cli-order-placed",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [ORDER_PLACED]}),
+    )
+    events.put_targets(Rule="cli-order-placed", EventBusName=bus, Targets=[{"Id": "capture", "Arn": arn}])
+    return str(queue)
+
+
 def test_put_order_publishes_an_order_placed_event(
     local_aws: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given the running local AWS with bus fixture-orders
+    # Given the running local AWS with bus fixture-orders, and a queue capturing OrderPlaced on it
+    inbox = _capture_order_placed(local_aws, "fixture-orders")
+
     # When a sample order is put
     status = cli.main(
         [
@@ -40,8 +59,15 @@ def test_put_order_publishes_an_order_placed_event(
     # Then it succeeds and prints the generated order id and the event id
     out = capsys.readouterr().out
     assert status == 0
-    assert "order ord-" in out
-    assert "event id" in out
+    printed = re.search(r"order (ord-\S+) placed on fixture-orders: event id (\S+)", out)
+    assert printed, out
+    order_id, event_id = printed.groups()
+    # And that very event is on the bus: an OrderPlaced from orderflow.orders, carrying the order
+    sqs = local_aws.client("sqs")
+    messages = wait_for(lambda: sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=1).get("Messages"))
+    (event,) = [json.loads(message["Body"]) for message in messages]
+    assert (event["id"], event["source"], event["detail-type"]) == (event_id, EVENT_SOURCE, ORDER_PLACED)
+    assert event["detail"] == orders.sample("normal", order_id=order_id)
 
 
 def test_put_order_from_a_file_keeps_its_order_id(
