@@ -38,12 +38,13 @@ class RecordingPaymentNotifier:
 
 
 class CountingProvider(DeterministicPaymentProvider):
-    """The shipped provider, counting how often money would move."""
+    """The shipped provider, counting how often money would move and recording each refund asked for."""
 
     def __init__(self) -> None:
         super().__init__()
         self.charges = 0
         self.refunds = 0
+        self.refunds_asked: list[tuple[str, str, Decimal, str]] = []  # order id, payment id, amount, currency
 
     def authorize_and_capture(
         self, *, order_id: str, amount: Decimal, currency: str, token: str, attempt: int
@@ -55,6 +56,7 @@ class CountingProvider(DeterministicPaymentProvider):
 
     def refund(self, *, order_id: str, payment_id: str, amount: Decimal, currency: str) -> str:
         self.refunds += 1
+        self.refunds_asked.append((order_id, payment_id, amount, currency))
         return super().refund(order_id=order_id, payment_id=payment_id, amount=amount, currency=currency)
 
 

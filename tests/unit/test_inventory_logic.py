@@ -78,8 +78,10 @@ def test_not_enough_stock_is_refused_without_an_alert() -> None:
     # When 2 are asked for
     with pytest.raises(InsufficientStockError) as refused:
         reserve(store, alerts)
-    # Then the refusal explains the shortfall, and nobody is alerted
+    # Then the refusal explains the shortfall, in words and in fields the handler can report, and nobody is
+    # alerted
     assert str(refused.value) == "Only 1 unit(s) of SKU-1 available, 2 requested"
+    assert (refused.value.sku, refused.value.requested, refused.value.available) == ("SKU-1", 2, 1)
     assert alerts.alerts == []
 
 

@@ -105,6 +105,33 @@ def test_invalid_order_id_gets_a_rejected_key(detail: dict[str, Any]) -> None:
     assert any(reason.startswith("orderId: ") for reason in result.reasons)
 
 
+def test_order_without_contact_is_normalized_without_one(detail: dict[str, Any]) -> None:
+    # Given a well-formed order whose customer left no contact details (the field is optional)
+    del detail["contact"]
+    # When it is validated
+    result = validate_order(EVENT_ID, detail)
+    # Then it is valid, and the normalized order has no contact rather than an empty one
+    assert result.valid is True
+    assert result.order is not None
+    assert result.order.contact is None
+
+
+@pytest.mark.parametrize(
+    ("event_id", "key"),
+    [
+        ("evt:2025/11 #7.a_b-c", "rejected-evt2025117a_b-c"),
+        ("e" * 30 + "f" * 30, "rejected-" + "e" * 30 + "f" * 18),
+    ],
+    ids=["characters-outside-the-key-alphabet", "longer-than-48"],
+)
+def test_rejected_order_key_keeps_the_event_ids_key_characters_up_to_48(event_id: str, key: str) -> None:
+    # Given an event without a usable orderId, whose id has characters a key may not have, or is long
+    # When it is validated
+    result = validate_order(event_id, {"orderId": "not/an id"})
+    # Then the key is the event id's key characters, in order, at most 48 of them
+    assert result.orderKey == key
+
+
 @pytest.mark.parametrize(
     "weird_detail",
     [

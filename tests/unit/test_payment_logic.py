@@ -12,8 +12,10 @@ from services.payment.models import (
     ChargePending,
     ChargeResult,
     Declined,
+    PaymentNotification,
     PaymentRequest,
 )
+from services.payment.provider import Capture
 from services.shared.contract import TOKEN_ALWAYS_TRANSIENT, TOKEN_DECLINE, TOKEN_HANG, TOKEN_TRANSIENT
 from tests.unit.fakes import CountingProvider, InMemoryLedger, RecordingPaymentNotifier
 
@@ -171,6 +173,96 @@ def test_refund_returns_the_captured_amount_once(
     assert second == first
     assert provider.refunds == 1
     assert [n.event for n in notifier.published] == ["captured", "refunded"]
+
+
+def test_the_provider_captures_the_orders_amount_in_its_currency(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given an order of 19.98 EUR and an approving card
+    # When the order is charged
+    outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the provider took exactly that amount, in that currency, once
+    assert isinstance(outcome, Captured)
+    taken = Capture(
+        order_id="ord-1", payment_id=outcome.result.paymentId, amount=Decimal("19.98"), currency="EUR"
+    )
+    assert provider.captures("ord-1") == [taken]
+
+
+def test_capture_announcement_names_the_payment_taken(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given an approving card
+    # When the order is charged
+    outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the announcement carries the payment id, so finance can match it to the statement
+    assert isinstance(outcome, Captured)
+    assert notifier.published == [
+        PaymentNotification(
+            orderId="ord-1",
+            customerId="cust-1",
+            event="captured",
+            amount="19.98",
+            currency="EUR",
+            reference=outcome.result.paymentId,
+        )
+    ]
+
+
+def test_decline_announcement_gives_the_issuers_reason(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given a card the issuer declines
+    # When the order is charged
+    outcome = charge_order(
+        request(TOKEN_DECLINE), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then the announcement says why, and names no payment (none was taken)
+    assert isinstance(outcome, Declined)
+    assert notifier.published == [
+        PaymentNotification(
+            orderId="ord-1",
+            customerId="cust-1",
+            event="declined",
+            amount="19.98",
+            currency="EUR",
+            reason="Card declined by the issuer (insufficient funds)",
+        )
+    ]
+
+
+def test_refund_asks_the_provider_to_return_the_captured_payment_in_full(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given an order captured for 19.98 EUR
+    charged = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    assert isinstance(charged, Captured)
+    # When a refund request carrying another amount arrives
+    refund_request = request(action="refund").model_copy(update={"amount": Decimal("1.00")})
+    refund_order(refund_request, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the provider is asked to refund that payment, for the captured amount, in the captured currency
+    assert provider.refunds_asked == [("ord-1", charged.result.paymentId, Decimal("19.98"), "EUR")]
+
+
+def test_refund_announcement_names_the_refund(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given a captured order
+    charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # When it is refunded
+    refunded = refund_order(
+        request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then the refund announcement carries the provider's refund id and the amount given back
+    assert notifier.published[-1] == PaymentNotification(
+        orderId="ord-1",
+        customerId="cust-1",
+        event="refunded",
+        amount="19.98",
+        currency="EUR",
+        reference=refunded.refundId,
+    )
+    assert refunded.refundId is not None
 
 
 def test_refund_without_a_charge_has_nothing_to_refund(

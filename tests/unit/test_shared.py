@@ -24,6 +24,13 @@ def test_retry_delay_doubles_and_is_capped(receive_count: int, delay: int) -> No
     assert backoff_seconds(receive_count) == delay
 
 
+def test_the_doubling_stops_after_thirty_steps_whatever_the_cap() -> None:
+    # Given a cap far above a billion seconds, so that only the exponent's own limit applies
+    # When the delay of a message received an absurd number of times is computed
+    # Then the exponent stops at 30: the number stays small instead of growing with the receive count
+    assert backoff_seconds(10**6, cap=2**40) == 2**30
+
+
 def test_settings_are_read_from_the_environment_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given variables set after import
     monkeypatch.setenv("EXAMPLE_TABLE", "orders")
