@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +17,17 @@ import pytest
 
 from localaws.endpoint.defaults import DEFAULT_REGION as REGION
 from localaws.endpoint.defaults import MOTO_CONFIG
+from localaws.lambda_.runtime import InvocationResult
 
-__all__ = ["MOTO_CONFIG", "REGION", "placeholder_function", "recorded", "wait_for", "wait_until"]
+__all__ = [
+    "MOTO_CONFIG",
+    "REGION",
+    "RecordingInvoker",
+    "placeholder_function",
+    "recorded",
+    "wait_for",
+    "wait_until",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "console" / "histories"
@@ -63,3 +74,38 @@ def placeholder_function(name: str, *, region: str = REGION) -> str:
         Code={"ZipFile": archive.getvalue()},
     )
     return str(created["FunctionArn"])
+
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+class RecordingInvoker:
+    """A Lambda invoker for delivery tests: records every event once handled; ``handler`` decides the response
+    (an exception becomes a function error)."""
+
+    def __init__(self, handler: Handler | None = None) -> None:
+        self.handler: Handler = handler or (lambda event: None)
+        self.events: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+
+    def invoke(self, function_name_or_arn: str, event: Any) -> InvocationResult:
+        try:
+            payload, error, error_type = self.handler(event), None, None
+        except Exception as exc:
+            payload, error, error_type = {"errorMessage": str(exc)}, "Unhandled", type(exc).__name__
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+        return InvocationResult(payload, error, error_type, str(uuid.uuid4()))
+
+    def records(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return [record for event in self.events for record in event["Records"]]
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, "condition not reached before the deadline"
+                self._cond.wait(min(remaining, 0.05))

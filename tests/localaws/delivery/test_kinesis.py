@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,37 +13,17 @@ import pytest
 from moto import mock_aws
 
 from localaws.delivery.kinesis import KinesisEventSource
-from localaws.lambda_.runtime import InvocationResult
-from tests.localaws.support import MOTO_CONFIG, placeholder_function, wait_until
+from tests.localaws.support import MOTO_CONFIG, RecordingInvoker, placeholder_function, wait_until
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STREAM = "order-analytics"
 pytestmark = pytest.mark.timeout(30)
 
-Handler = Callable[[dict[str, Any]], Any]
 
-
-class FakeInvoker:
-    def __init__(self, handler: Handler | None = None) -> None:
-        self.handler: Handler = handler or (lambda event: None)
-        self.events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def invoke(self, function_name_or_arn: str, event: Any) -> InvocationResult:
-        with self._lock:
-            self.events.append(event)
-        try:
-            return InvocationResult(self.handler(event), None, None, str(uuid.uuid4()))
-        except Exception as exc:
-            return InvocationResult(
-                {"errorMessage": str(exc)}, "Unhandled", type(exc).__name__, str(uuid.uuid4())
-            )
-
-    def batches(self) -> list[list[str]]:
-        """The decoded data of each invocation, in order."""
-        with self._lock:
-            return [[decode(r) for r in event["Records"]] for event in self.events]
+def batches(invoker: RecordingInvoker) -> list[list[str]]:
+    """The decoded data of each invocation, in order."""
+    return [[decode(r) for r in event["Records"]] for event in list(invoker.events)]
 
 
 def decode(record: dict[str, Any]) -> str:
@@ -86,7 +65,7 @@ def failures_queue(aws: None) -> tuple[str, str]:
 def start_source() -> Iterator[Callable[..., KinesisEventSource]]:
     started: list[KinesisEventSource] = []
 
-    def start(invoker: FakeInvoker, **kwargs: Any) -> KinesisEventSource:
+    def start(invoker: RecordingInvoker, **kwargs: Any) -> KinesisEventSource:
         source = KinesisEventSource(invoker=invoker, region=REGION, account_id=ACCOUNT, **kwargs)
         source.start()
         started.append(source)
@@ -132,7 +111,7 @@ def test_records_arrive_in_lambdas_kinesis_event_shape(
     kinesis: Any, stream_arn: str, function_arn: str, start_source: Callable[..., KinesisEventSource]
 ) -> None:
     # Given a mapping from the start of the stream
-    invoker = FakeInvoker()
+    invoker = RecordingInvoker()
     mapping = map_stream(stream_arn, function_arn, BatchSize=10)
     source = start_source(invoker)
 
@@ -140,7 +119,7 @@ def test_records_arrive_in_lambdas_kinesis_event_shape(
     sequence_numbers = put(kinesis, '{"n": 1}', '{"n": 2}')
 
     # Then they arrive as AWS-shaped records and the checkpoint moves past them
-    wait_until(lambda: sum(len(b) for b in invoker.batches()) == 2)
+    wait_until(lambda: sum(len(b) for b in batches(invoker)) == 2)
     record = invoker.events[0]["Records"][0]
     shard_id = "shardId-000000000000"
     assert decode(record) == '{"n": 1}'
@@ -168,7 +147,7 @@ def test_partial_failure_resumes_from_the_lowest_failed_sequence_number(
         failed = [r["kinesis"]["sequenceNumber"] for r in event["Records"] if decode(r) in ("d", "b")]
         return {"batchItemFailures": [{"itemIdentifier": s} for s in failed]}
 
-    invoker = FakeInvoker(handler)
+    invoker = RecordingInvoker(handler)
     put(kinesis, "a", "b", "c", "d")
     map_stream(stream_arn, function_arn, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"])
 
@@ -177,7 +156,7 @@ def test_partial_failure_resumes_from_the_lowest_failed_sequence_number(
 
     # Then the retry starts at "b" (everything before it was checkpointed), including "c"
     wait_until(lambda: len(invoker.events) == 2)
-    assert invoker.batches() == [["a", "b", "c", "d"], ["b", "c", "d"]]
+    assert batches(invoker) == [["a", "b", "c", "d"], ["b", "c", "d"]]
 
 
 def test_bisect_isolates_the_failing_record_and_sends_it_to_the_on_failure_destination(
@@ -192,7 +171,7 @@ def test_bisect_isolates_the_failing_record_and_sends_it_to_the_on_failure_desti
         if any(decode(r) == "poison" for r in event["Records"]):
             raise ValueError("cannot aggregate")
 
-    invoker = FakeInvoker(handler)
+    invoker = RecordingInvoker(handler)
     url, queue_arn = failures_queue
     sequence_numbers = put(kinesis, "a", "b", "poison", "d")
     map_stream(
@@ -209,8 +188,8 @@ def test_bisect_isolates_the_failing_record_and_sends_it_to_the_on_failure_desti
 
     # Then the batch is halved until "poison" stands alone, retried once, then skipped and described
     (failure,) = failure_records(url, 1)
-    wait_until(lambda: ["d"] in invoker.batches())
-    assert invoker.batches() == [
+    wait_until(lambda: ["d"] in batches(invoker))
+    assert batches(invoker) == [
         ["a", "b", "poison", "d"],
         ["a", "b"],
         ["poison", "d"],
@@ -239,7 +218,7 @@ def test_without_bisect_the_whole_batch_is_retried_then_skipped(
     def handler(event: dict[str, Any]) -> None:
         raise RuntimeError("down")
 
-    invoker = FakeInvoker(handler)
+    invoker = RecordingInvoker(handler)
     url, queue_arn = failures_queue
     map_stream(
         stream_arn,
@@ -257,9 +236,9 @@ def test_without_bisect_the_whole_batch_is_retried_then_skipped(
 
     # Then the batch ran exactly 3 times (the first try and two retries), was skipped as a whole, and
     # reading went on with the next record
-    wait_until(lambda: ["z"] in invoker.batches())
-    batches = invoker.batches()
-    assert batches[: batches.index(["z"])] == [["x", "y"]] * 3
+    wait_until(lambda: ["z"] in batches(invoker))
+    delivered = batches(invoker)
+    assert delivered[: delivered.index(["z"])] == [["x", "y"]] * 3
     info = failure["KinesisBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"]) == tuple(sequence_numbers)
     assert info["batchSize"] == 2
@@ -269,7 +248,7 @@ def test_batching_window_gathers_records_put_separately(
     kinesis: Any, stream_arn: str, function_arn: str, start_source: Callable[..., KinesisEventSource]
 ) -> None:
     # Given a 5 s batching window scaled to 0.5 s
-    invoker = FakeInvoker()
+    invoker = RecordingInvoker()
     map_stream(stream_arn, function_arn, BatchSize=10, MaximumBatchingWindowInSeconds=5)
     start_source(invoker, time_scale=0.1)
 
@@ -278,8 +257,8 @@ def test_batching_window_gathers_records_put_separately(
         kinesis.put_record(StreamName=STREAM, Data=payload.encode(), PartitionKey="pk")
 
     # Then one invocation carries all three
-    wait_until(lambda: sum(len(b) for b in invoker.batches()) == 3)
-    assert invoker.batches() == [["a", "b", "c"]]
+    wait_until(lambda: sum(len(b) for b in batches(invoker)) == 3)
+    assert batches(invoker) == [["a", "b", "c"]]
 
 
 def test_latest_skips_records_put_before_the_mapping_starts(
@@ -288,7 +267,7 @@ def test_latest_skips_records_put_before_the_mapping_starts(
     # Given records already in the stream and a LATEST mapping
     put(kinesis, "old")
     map_stream(stream_arn, function_arn, BatchSize=10, StartingPosition="LATEST")
-    invoker = FakeInvoker()
+    invoker = RecordingInvoker()
     start_source(invoker)
 
     # When a new record is put
@@ -296,4 +275,4 @@ def test_latest_skips_records_put_before_the_mapping_starts(
 
     # Then only the new one is delivered
     wait_until(lambda: len(invoker.events) == 1)
-    assert invoker.batches() == [["new"]]
+    assert batches(invoker) == [["new"]]

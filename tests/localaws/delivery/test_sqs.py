@@ -6,7 +6,6 @@ import hashlib
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,45 +14,11 @@ import pytest
 from moto import mock_aws
 
 from localaws.delivery.sqs import SqsEventSource
-from localaws.lambda_.runtime import InvocationResult
-from tests.localaws.support import MOTO_CONFIG, placeholder_function, wait_until
+from tests.localaws.support import MOTO_CONFIG, RecordingInvoker, placeholder_function, wait_until
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 pytestmark = pytest.mark.timeout(30)
-
-Handler = Callable[[dict[str, Any]], Any]
-
-
-class FakeInvoker:
-    """Records every event; the handler decides the response (raise → function error)."""
-
-    def __init__(self, handler: Handler | None = None) -> None:
-        self.handler: Handler = handler or (lambda event: None)
-        self.events: list[dict[str, Any]] = []
-        self._cond = threading.Condition()
-
-    def invoke(self, function_name_or_arn: str, event: Any) -> InvocationResult:
-        try:
-            payload, error, error_type = self.handler(event), None, None
-        except Exception as exc:
-            payload, error, error_type = {"errorMessage": str(exc)}, "Unhandled", type(exc).__name__
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-        return InvocationResult(payload, error, error_type, str(uuid.uuid4()))
-
-    def records(self) -> list[dict[str, Any]]:
-        with self._cond:
-            return [record for event in self.events for record in event["Records"]]
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not condition():
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, "condition not reached before the deadline"
-                self._cond.wait(min(remaining, 0.05))
 
 
 @pytest.fixture
@@ -103,7 +68,7 @@ def map_queue(queue_arn: str, function_arn: str, **settings: Any) -> str:
 def start_source() -> Iterator[Callable[..., SqsEventSource]]:
     started: list[SqsEventSource] = []
 
-    def start(invoker: FakeInvoker, **kwargs: Any) -> SqsEventSource:
+    def start(invoker: RecordingInvoker, **kwargs: Any) -> SqsEventSource:
         source = SqsEventSource(invoker=invoker, region=REGION, account_id=ACCOUNT, **kwargs)
         source.start()
         started.append(source)
@@ -129,7 +94,7 @@ def test_batch_is_delivered_in_lambdas_sqs_event_shape_and_deleted(
     # Given a mapping (batch size 5) and a running source
     url, arn = make_queue(sqs, "orders-payment")
     map_queue(arn, function_arn, BatchSize=5)
-    invoker = FakeInvoker()
+    invoker = RecordingInvoker()
     start_source(invoker)
 
     # When a message with attributes is sent
@@ -166,7 +131,7 @@ def test_moto_does_not_deliver_synchronously_while_the_source_runs(
 ) -> None:
     # Given a source already running when the mapping is created (moto would deliver inside SendMessage)
     url, arn = make_queue(sqs, "late-mapping")
-    invoker = FakeInvoker()
+    invoker = RecordingInvoker()
     start_source(invoker)
     map_queue(arn, function_arn, BatchSize=5)
 
@@ -195,7 +160,7 @@ def test_partial_batch_failure_returns_only_the_failed_message(
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
 
-    invoker = FakeInvoker(handler)
+    invoker = RecordingInvoker(handler)
     # All three land in the queue before the mapping exists, so they arrive as one batch.
     for body in ("good-1", "bad", "good-2"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
@@ -230,7 +195,7 @@ def test_function_error_returns_the_whole_batch(
     for body in ("a", "b"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
     map_queue(arn, function_arn, BatchSize=5, FunctionResponseTypes=["ReportBatchItemFailures"])
-    invoker = FakeInvoker(handler)
+    invoker = RecordingInvoker(handler)
 
     # When the source runs
     start_source(invoker)
@@ -253,7 +218,7 @@ def test_message_goes_to_the_dlq_after_max_receive_count(
     def handler(event: dict[str, Any]) -> dict[str, Any]:
         return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
 
-    invoker = FakeInvoker(handler)
+    invoker = RecordingInvoker(handler)
     map_queue(arn, function_arn, BatchSize=5, FunctionResponseTypes=["ReportBatchItemFailures"])
     start_source(invoker)
 
@@ -301,7 +266,7 @@ def test_fifo_order_holds_per_group_and_a_failure_blocks_its_group(
             in_flight.difference_update(groups)
         return {"batchItemFailures": failures}
 
-    invoker = FakeInvoker(handler)
+    invoker = RecordingInvoker(handler)
     map_queue(arn, function_arn, BatchSize=2, FunctionResponseTypes=["ReportBatchItemFailures"])
     start_source(invoker, concurrency_per_mapping=2)
 
@@ -330,7 +295,7 @@ def test_batching_window_gathers_a_fuller_batch(
     # Given batch size 3 and a 2 s batching window scaled to 0.5 s
     url, arn = make_queue(sqs, "windowed")
     map_queue(arn, function_arn, BatchSize=3, MaximumBatchingWindowInSeconds=2)
-    invoker = FakeInvoker()
+    invoker = RecordingInvoker()
     start_source(invoker, time_scale=0.25)
 
     # When three messages are sent one after another
@@ -348,7 +313,7 @@ def test_disabled_mapping_delivers_nothing_until_enabled(
     # Given a disabled mapping
     url, arn = make_queue(sqs, "paused")
     mapping = map_queue(arn, function_arn, BatchSize=5, Enabled=False)
-    invoker = FakeInvoker()
+    invoker = RecordingInvoker()
     start_source(invoker)
 
     # When a message is sent
