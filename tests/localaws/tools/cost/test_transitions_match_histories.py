@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -74,12 +75,13 @@ def test_counted_transitions_equal_the_execution_history(
     detail = orders.sample(case.sample)
     assert len(detail.get("items", [])) == case.items or case.path == "rejected"
     events = orderflow_local.client("events")
-    event_ids = []
+    event_ids: list[str] = []
+    executions: list[dict[str, Any]] = []
     for _ in range(case.deliveries):
         event_ids.append(orders.put_order(events, detail, orderflow_names("orders")))
         # The duplicate is the later execution: let the first one record the order before it starts.
-        wait_for(lambda ids=list(event_ids): _finished(orderflow_local, ids), timeout=90, every=0.5)
-    execution = _finished(orderflow_local, event_ids)[-1]  # type: ignore[index]
+        executions = wait_for(partial(_finished, orderflow_local, list(event_ids)), timeout=90, every=0.5)
+    execution = executions[-1]
 
     # When the cost model walks the synthesized definition along that path
     walk = walk_path(load_stack(orderflow_assembly).definition, path_named(case.path), items=case.items)
