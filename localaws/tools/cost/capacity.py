@@ -65,7 +65,8 @@ class Constraint:
         return self.per_order * order_rate
 
     def binds_at(self, order_rate: float) -> bool:
-        return self.at(order_rate) > self.limit
+        """At or over the limit: a token bucket refilled exactly as fast as it drains throttles any burst."""
+        return self.at(order_rate) >= self.limit
 
     def to_json(self, order_rate: float) -> dict[str, Any]:
         return {
@@ -79,7 +80,7 @@ class Constraint:
             if math.isinf(self.max_order_rate)
             else round(self.max_order_rate, 1),
             "binds_at_target": self.binds_at(order_rate),
-            "raise_to": math.ceil(self.at(order_rate)) if self.binds_at(order_rate) else None,
+            "needs": math.ceil(self.at(order_rate)) if self.binds_at(order_rate) else None,
             "how_to_raise": self.raise_how,
             "source": self.source,
         }

@@ -194,9 +194,12 @@ def _print_prices(data: dict[str, Any]) -> None:
         "[bold]Prices[/] (prices.json; read through the search tool's stored copies on the date shown)"
     )
     for key, price in data["prices"].items():
+        usd = price["usd"]
+        amount = f"${usd * 1e6:,.4g} per million" if 0 < usd < 0.001 else f"${usd:g} per"
         console.print(
-            f"  {key}: ${price['usd']:.10g} per {price['unit']} [{price['status']}, {price['read_on']}]"
-            f"\n      {price['source']}"
+            f"  {key}: {amount} {price['unit']} ({price['status']}, read {price['read_on']})\n"
+            f"      {price['source']}",
+            highlight=False,
         )
 
 
@@ -210,7 +213,7 @@ def _print_quotas(data: dict[str, Any]) -> None:
     for column in ("constraint", "limit", "use at target", "max orders/s", "at target"):
         table.add_column(column, justify="left" if column == "constraint" else "right")
     for c in quotas["constraints"]:
-        verdict = f"[red]binds: raise to {c['raise_to']:,}[/]" if c["binds_at_target"] else "[green]ok[/]"
+        verdict = f"[red]binds: needs over {c['needs']:,}[/]" if c["binds_at_target"] else "[green]ok[/]"
         max_rate = "∞" if c["max_orders_per_second"] is None else f"{c['max_orders_per_second']:,.1f}"
         table.add_row(
             c["constraint"], f"{c['limit']:,.0f} {c['unit']}", f"{c['use_at_target']:,.1f}", max_rate, verdict
@@ -225,7 +228,7 @@ def _print_quotas(data: dict[str, Any]) -> None:
         for c in quotas["constraints"]:
             if c["binds_at_target"]:
                 console.print(
-                    f"  - {c['constraint']}: {c['how_to_raise']} (needs {c['raise_to']:,} {c['unit']})"
+                    f"  - {c['constraint']}: {c['how_to_raise']} (needs over {c['needs']:,} {c['unit']})"
                 )
     else:
         console.print(f"No default quota binds at {target:g} orders/s.")

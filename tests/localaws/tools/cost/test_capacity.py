@@ -64,7 +64,8 @@ def test_state_transitions_bind_first_for_a_one_item_order() -> None:
     # Then it is the state transition refill: 1,500 / 21 = 71.4 orders/s, below the 100 orders/s target
     assert first.quota == "stepfunctions_state_transition"
     assert first.max_order_rate == pytest.approx(1500 / 21)
-    assert first.binds_at(100) and first.to_json(100)["raise_to"] == 2100
+    assert first.binds_at(100) and first.to_json(100)["needs"] == 2100
+    assert first.binds_at(1500 / 21) and not first.binds_at(70)  # at the refill rate it already throttles
 
 
 def test_with_transitions_raised_a_big_basket_meets_sendtasksuccess_or_the_fifo_queue() -> None:
