@@ -82,9 +82,12 @@ HANDLER_CALLS: dict[tuple[str, str, str], HandlerCalls] = {
     # services/notification: reads the audit row (already sent?), writes it.
     ("notification", "notice", "ok"): HandlerCalls(wru=1, rru=1),
 }
-# services/analytics/dal.py: one transaction of the "counted" marker and one increment per aggregate
-# (status and minute; revenue too for a shipped order), 2 WRU an item.
-_ANALYTICS_ITEMS = 3
+
+
+def analytics_wru(status: str) -> int:
+    """services/analytics/dal.py: one transaction of the "counted" marker and one increment per aggregate
+    (status and minute; revenue too for a shipped order), 2 WRU an item."""
+    return 2 * (3 + (1 if status == REVENUE_STATUS else 0))
 
 
 @dataclass
@@ -279,8 +282,7 @@ def _task(tally: _Tally, stack: _Stack, name: str, state: dict[str, Any], outcom
         if consumer:
             fill = min(tally.batch_fill, stack.batch_sizes.get(stream or "", 1))
             tally.invoke(consumer, 1 / fill)
-            increments = _ANALYTICS_ITEMS + (1 if milestone and milestone.value == REVENUE_STATUS else 0)
-            usage.wru += 2 * increments
+            usage.wru += analytics_wru(milestone.value if milestone else "")
     elif ":dynamodb:" in resource:
         usage.wru += 1 if resource.rsplit(":", 1)[-1] in {"putItem", "updateItem", "deleteItem"} else 0
         usage.rru += 1 if resource.endswith(":getItem") else 0
