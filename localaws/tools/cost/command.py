@@ -26,6 +26,7 @@ from workflows import states
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 COMPLETED = "completed"
+HOURS_PER_MONTH = 730  # 365 x 24 / 12
 _MARK = {"aws": "", "third-party": "*", "unverified": "†"}
 
 
@@ -121,6 +122,11 @@ def report(
         "state_transitions": transitions,
         "usage_per_order": {name: usage.to_json() for name, usage in usages.items()},
         "cost_per_million_orders": costs,
+        "fixed_per_month": {
+            "kinesis_shard_hours": shape.kinesis_shards * HOURS_PER_MONTH,
+            "usd": round(shape.kinesis_shards * HOURS_PER_MONTH * prices["kinesis_shard_hour"].usd, 2),
+            "note": f"{shape.kinesis_shards} provisioned shards billed every hour, orders or not",
+        },
         "prices": {
             key: {"usd": p.usd, "unit": p.unit, "status": p.status, "source": p.source, "read_on": p.read_on}
             for key, p in prices.items()
@@ -186,6 +192,11 @@ def _print_costs(data: dict[str, Any]) -> None:
     console.print(table)
     console.print(
         "  * price read from a third-party price guide, not the AWS page; † no source found (unverified)"
+    )
+    fixed = data["fixed_per_month"]
+    console.print(
+        f"  Kinesis shard hours above are those a million orders take at this rate; the {fixed['note']}, "
+        f"cost ${fixed['usd']:,.2f} a month ({fixed['kinesis_shard_hours']:,} shard hours)."
     )
 
 
