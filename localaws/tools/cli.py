@@ -37,6 +37,7 @@ from localaws.stepfunctions.history import (
     read_history,
 )
 from localaws.tools import demo, orders, watch
+from localaws.tools.cost import command as cost
 
 if TYPE_CHECKING:
     from localaws.deploy.deployer import DeployReport
@@ -342,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser = commands.add_parser("demo", help="the main job: sample orders through the local AWS")
     demo.add_arguments(demo_parser)
     demo_parser.set_defaults(run=demo.main)
+
+    cost_parser = commands.add_parser("cost", help="the deployed stack on paper: transitions, $, quotas")
+    cost.add_arguments(cost_parser)
+    cost_parser.set_defaults(run=cost.main)
     return parser
 
 
