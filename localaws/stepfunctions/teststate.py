@@ -39,7 +39,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from antlr4 import CommonTokenStream, InputStream
 from moto.stepfunctions.parser.api import StateMachineType
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 from moto.stepfunctions.parser.asl.component.common.catch.catch_outcome import CatchOutcome
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -60,8 +63,9 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
 from moto.stepfunctions.parser.asl.eval.states import ContextObjectData, ExecutionData, StateMachineData
 from moto.stepfunctions.parser.asl.eval.test_state.environment import TestStateEnvironment
-from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
-from moto.stepfunctions.parser.asl.parse.test_state.asl_parser import TestStateAmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException, SyntaxErrorListener
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.parse.test_state.preprocessor import TestStatePreprocessor
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
 from localaws.patches import registry
@@ -162,7 +166,6 @@ for _path, _reason in (
     (f"{_ASL}.component.common.error_name.states_error_name.StatesErrorName", "a mocked States.* error"),
     (f"{_TASK}.service.state_task_service_callback", ".waitForTaskToken and .sync Tasks"),
     (f"{_ASL}.eval.event.event_manager.EventHistoryContext", "the test's event history"),
-    (f"{_ASL}.parse.test_state.asl_parser.TestStateAmazonStateLanguageParser", "parses the tested state"),
     (f"{_ASL}.component.common.catch.catch_outcome.CatchOutcome.Caught", "a Catch caught the error"),
     (f"{_ASL}.component.common.retry.retry_outcome.RetryOutcome.CannotRetry", "retries used up: on to Catch"),
     (f"{_ASL}.component.common.retry.retry_outcome.RetryOutcome.NoRetrier", "no retrier takes the error"),
@@ -188,6 +191,14 @@ _TOLERANCE_EXCEEDED = (
     "The specified tolerated failure threshold was exceeded",
 )
 _NO_CHOICE = "States.NoChoiceMatched"
+# moto ships no JSONata evaluator (LocalStack's runs in a JVM); moto reads $variables with it too.
+_JSONATA_EVALUATOR = registry.register(
+    f"{_ASL}.jsonata.jsonata._eval_jsonata", "None in moto 5.2.5: no JSONata, hence no $variables"
+)
+_NO_JSONATA = (
+    "The embedded engine (moto) does not evaluate JSONata expressions, nor $variables, which it reads with "
+    "JSONata: this state cannot be tested locally"
+)
 
 
 class TestStateRequestError(Exception):
@@ -545,7 +556,7 @@ def _mocked_execution(test: TestStateRequest, parsed: Any, mode: str) -> Callabl
 
     def execute(env: Any) -> None:
         if isinstance(parsed, StateTask):
-            parsed._eval_parameters(env=env)  # Parameters / Arguments, recorded as afterParameters
+            parsed._eval_parameters(env=env)  # Parameters / Arguments, recorded by the inspection
         if mock.error is not None:
             _raise_mocked_error(env, mock.error, mock.cause)
         failures = test.configuration.map_iteration_failure_count
@@ -574,6 +585,15 @@ def _install(test: TestStateRequest, state: Any, mode: str, outcome: _Outcome) -
         del parsed._eval_body  # moto's TestState parser ends the program here, before the Choice's output
     if not isinstance(state, ExecutionState):
         return
+    if isinstance(state, StateTask) and test.state.get("QueryLanguage") == "JSONata":
+        own_eval_parameters = parsed._eval_parameters
+
+        def eval_parameters(env: Any) -> Any:
+            arguments = own_eval_parameters(env=env)
+            env.inspection_data["afterArguments"] = to_json_str(arguments)
+            return arguments
+
+        parsed._eval_parameters = eval_parameters
     if test.mock is not None:
         parsed._eval_execution = _mocked_execution(test, parsed, mode)
     elif isinstance(state, callback_task.StateTaskServiceCallback) and state.resource.condition is not None:
@@ -627,9 +647,38 @@ def _install(test: TestStateRequest, state: Any, mode: str, outcome: _Outcome) -
     parsed._handle_catch = handle_catch
 
 
+class _OneStatePreprocessor(TestStatePreprocessor):
+    """moto's TestState preprocessor for the tested state only; states nested in it are parsed as usual.
+
+    moto's own turns every state body into a test program, so a Map or Parallel with states inside does not
+    parse; they never run here (a Map or Parallel is tested with a mock), but they must parse.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+
+    def visitState_decl_body(self, ctx: Any) -> Any:  # noqa: N802 - moto's visitor method name
+        self._depth += 1
+        try:
+            if self._depth == 1:
+                return super().visitState_decl_body(ctx)
+            return Preprocessor.visitState_decl_body(self, ctx)
+        finally:
+            self._depth -= 1
+
+
 def _parse_state(test: TestStateRequest) -> Any:
+    """The tested state, parsed as moto's ``TestStateAmazonStateLanguageParser.parse`` does."""
+    errors = SyntaxErrorListener()
+    parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(json.dumps(test.state)))))
+    parser.removeErrorListeners()
+    parser.addErrorListener(errors)
+    tree = parser.state_decl_body()
     try:
-        program, _ = TestStateAmazonStateLanguageParser.parse(json.dumps(test.state))
+        if errors.errors:
+            raise ASLParserException(errors=errors.errors)
+        program = _OneStatePreprocessor().visit(tree)
     except ASLParserException as exc:
         raise TestStateRequestError(INVALID_DEFINITION, f"Invalid State Machine Definition: {exc}") from exc
     except (ValueError, RuntimeError, TypeError, KeyError) as exc:
@@ -641,6 +690,20 @@ def _parse_state(test: TestStateRequest) -> Any:
 
 
 _ORDER = ("input", "afterInputPath", "afterParameters", "result", "afterResultSelector", "afterResultPath")
+_JSONATA_ORDER = ("input", "afterArguments", "result")
+_ITERATING_ORDER = (
+    "input",
+    "afterInputPath",
+    "result",
+    "afterResultSelector",
+    "afterResultPath",
+)  # Map, Parallel
+# What a Map reports of its configuration, as declared (AWS reports maxConcurrency 0 when undeclared).
+_MAP_SETTINGS = (
+    ("maxConcurrency", "MaxConcurrency", 0),
+    ("toleratedFailureCount", "ToleratedFailureCount", None),
+    ("toleratedFailurePercentage", "ToleratedFailurePercentage", None),
+)
 
 
 # A step that the state does not declare passes its input on unchanged (InputPath "$", no Parameters...).
@@ -650,11 +713,17 @@ _DATA_STATES = frozenset({"Task", "Pass", "Map", "Parallel"})
 def _inspection(env: Any, outcome: _Outcome, test: TestStateRequest, *, completed: bool) -> dict[str, Any]:
     recorded = dict(env.inspection_data)
     if test.state["Type"] in _DATA_STATES and test.state.get("QueryLanguage") != "JSONata":
-        reached = _ORDER if completed else _ORDER[:3]
+        steps = _ORDER if test.state["Type"] in ("Task", "Pass") else _ITERATING_ORDER
+        reached = steps if completed else steps[:3]
         for previous, key in itertools.pairwise(reached):
             if key not in recorded and previous in recorded:
                 recorded[key] = recorded[previous]
-    data: dict[str, Any] = {key: recorded[key] for key in _ORDER if key in recorded}
+    data: dict[str, Any] = {key: recorded[key] for key in (*_ORDER, *_JSONATA_ORDER) if key in recorded}
+    if test.state["Type"] == "Map":
+        for key, declared, default in _MAP_SETTINGS:
+            value = test.state.get(declared, default)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                data[key] = value
     if outcome.error_details:
         data["errorDetails"] = dict(outcome.error_details)
     if test.variables or any(True for _ in _assigned(env)):
@@ -689,6 +758,11 @@ def run_test_state(request: dict[str, Any], *, account: str, region: str) -> dic
         if test.state["Type"] != "Choice":
             raise
         response.update(status="FAILED", error=_NO_CHOICE, cause=str(exc))
+    except Exception as exc:  # what moto's interpreter cannot evaluate fails the state, as its executions do
+        cause = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TypeError) and registry.resolve(_JSONATA_EVALUATOR) is None:
+            cause = _NO_JSONATA
+        response.update(status="FAILED", error="States.Runtime", cause=cause)
     else:
         output = to_json_str(env.states.get_input())
         if outcome.caught is not None:
