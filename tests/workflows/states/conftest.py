@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -64,6 +65,18 @@ class StateTester:
         response = dict(self.sfn.test_state(**request))
         response.pop("ResponseMetadata", None)
         return response
+
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Against AWS these are e2e tests too, so ``make e2e`` (``-m e2e``) runs them."""
+    if not any(HERE in item.path.parents for item in items) or not choose_backends().aws:
+        return
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="package")
