@@ -56,6 +56,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_callback as callback_task,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_activitiy import (
+    StateTaskActivity,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.state_wait import StateWait
 from moto.stepfunctions.parser.asl.eval.evaluation_details import AWSExecutionDetails
@@ -75,10 +78,6 @@ _ASL = "moto.stepfunctions.parser.asl"
 _STATE = f"{_ASL}.component.state"
 _TASK = f"{_STATE}.exec.state_task"
 for _path, _reason in (
-    (
-        f"{_ASL}.parse.test_state.asl_parser.TestStateAmazonStateLanguageParser.parse",
-        "parses the tested state",
-    ),
     (f"{_ASL}.parse.asl_parser.ASLParserException", "a definition that does not parse"),
     (f"{_ASL}.eval.test_state.environment.TestStateEnvironment", "the environment one state is tested in"),
     (f"{_ASL}.eval.test_state.environment.TestStateEnvironment.inspection_data", "the steps' recorded data"),
@@ -97,6 +96,7 @@ for _path, _reason in (
     (f"{_ASL}.eval.states.States.context_object", "the context object, merged with the request's"),
     (f"{_ASL}.eval.environment.Environment.next_state_name", "the state evaluated, then the next one"),
     (f"{_ASL}.eval.environment.Environment.is_running", "whether the state went on (not Succeed/Fail/End)"),
+    (f"{_ASL}.eval.environment.Environment.set_stop", "a retriable error stops the evaluation there"),
     (f"{_ASL}.eval.environment.Environment.stack", "the evaluation stack moto's components use"),
     (f"{_ASL}.eval.environment.Environment.variable_store", "the request's variables"),
     (f"{_ASL}.eval.variable_store.VariableStore.set", "the request's variables"),
@@ -170,17 +170,31 @@ for _path, _reason in (
     (f"{_ASL}.component.common.retry.retry_outcome.RetryOutcome.CannotRetry", "retries used up: on to Catch"),
     (f"{_ASL}.component.common.retry.retry_outcome.RetryOutcome.NoRetrier", "no retrier takes the error"),
     (
+        f"{_ASL}.component.common.retry.retry_outcome.RetryOutcome.CanRetry",
+        "retriable: moto's loop then ends",
+    ),
+    (
         f"{_STATE}.choice.state_choice.StateChoice._eval_body",
         "moto's TestState parser wraps it on the instance",
     ),
     (f"{_ASL}.eval.variable_store.VariableStore._inner_scope", "the variables after the state's Assign"),
+    (
+        f"{_ASL}.parse.test_state.preprocessor.TestStatePreprocessor",
+        "parses the tested state, recording its steps",
+    ),
+    (f"{_ASL}.parse.test_state.preprocessor.TestStatePreprocessor.visitState_decl_body", "the tested state"),
+    (f"{_ASL}.parse.preprocessor.Preprocessor", "states nested in the tested Map or Parallel"),
+    (f"{_ASL}.parse.preprocessor.Preprocessor.visitState_decl_body", "states nested in the tested state"),
+    (f"{_ASL}.parse.asl_parser.SyntaxErrorListener", "as moto's parser collects syntax errors"),
+    (f"{_ASL}.antlr.runtime.ASLLexer.ASLLexer", "as moto's TestState parser lexes a state"),
+    (f"{_ASL}.antlr.runtime.ASLParser.ASLParser", "as moto's TestState parser parses a state"),
+    (f"{_TASK}.state_task_activitiy.StateTaskActivity", "an Activity Task waits for a worker: mock only"),
 ):
     registry.register(_path, _reason)
 
 VALIDATION = "ValidationException"
 INVALID_DEFINITION = "InvalidDefinition"
 INVALID_INPUT = "InvalidExecutionInput"
-INVALID_ARN = "InvalidArn"
 
 INSPECTION_LEVELS = ("INFO", "DEBUG", "TRACE")
 _MOCKABLE = frozenset({"Task", "Map", "Parallel"})
@@ -252,15 +266,6 @@ class _Outcome:
     retriable: tuple[str, str] | None = None
     caught: tuple[str, str] | None = None
     error_details: dict[str, Any] = field(default_factory=dict)
-
-
-class _RetriableError(Exception):
-    """Stops the evaluation where AWS's TestState stops: at an error a retrier would retry."""
-
-    def __init__(self, error: str, cause: str) -> None:
-        super().__init__(error)
-        self.error = error
-        self.cause = cause
 
 
 # -- the request --------------------------------------------------------------------------------------------
@@ -601,6 +606,10 @@ def _install(test: TestStateRequest, state: Any, mode: str, outcome: _Outcome) -
             VALIDATION,
             "A .waitForTaskToken or .sync Task is only tested with a mock (TestState does not wait)",
         )
+    elif isinstance(state, StateTaskActivity):
+        raise TestStateRequestError(
+            VALIDATION, "An Activity Task is only tested with a mock (no worker is asked)"
+        )
     own_from_error = parsed._from_error
 
     def from_error(env: Any, ex: Exception) -> Any:
@@ -626,7 +635,10 @@ def _install(test: TestStateRequest, state: Any, mode: str, outcome: _Outcome) -
             details = (
                 FailureEventException(failure_event=failure_event).get_execution_failed_event_details() or {}
             )
-            raise _RetriableError(details.get("error") or "", details.get("cause") or "")
+            outcome.retriable = (details.get("error") or "", details.get("cause") or "")
+            # Where AWS's TestState stops: moto's loop would sleep and retry; a stopped program does neither.
+            env.set_stop(stop_date=datetime.datetime.now(tz=datetime.UTC), cause=None, error=None)
+            return RetryOutcome.CanRetry
         return RetryOutcome.NoRetrier
 
     parsed._handle_retry = handle_retry
@@ -656,16 +668,16 @@ class _OneStatePreprocessor(TestStatePreprocessor):
 
     def __init__(self) -> None:
         super().__init__()
-        self._depth = 0
+        self.nesting = 0
 
     def visitState_decl_body(self, ctx: Any) -> Any:  # noqa: N802 - moto's visitor method name
-        self._depth += 1
+        self.nesting += 1
         try:
-            if self._depth == 1:
+            if self.nesting == 1:
                 return super().visitState_decl_body(ctx)
             return Preprocessor.visitState_decl_body(self, ctx)
         finally:
-            self._depth -= 1
+            self.nesting -= 1
 
 
 def _parse_state(test: TestStateRequest) -> Any:
@@ -749,23 +761,25 @@ def run_test_state(request: dict[str, Any], *, account: str, region: str) -> dic
     response: dict[str, Any] = {}
     try:
         parsed.eval(env)
-    except _RetriableError as retriable:
-        response.update(status="RETRIABLE", error=retriable.error, cause=retriable.cause)
     except FailureEventException as failure:
         details = failure.get_execution_failed_event_details() or {}
         response.update(status="FAILED", error=details.get("error", ""), cause=details.get("cause", ""))
-    except RuntimeError as exc:
-        if test.state["Type"] != "Choice":
-            raise
-        response.update(status="FAILED", error=_NO_CHOICE, cause=str(exc))
     except Exception as exc:  # what moto's interpreter cannot evaluate fails the state, as its executions do
-        cause = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, TypeError) and registry.resolve(_JSONATA_EVALUATOR) is None:
+        error, cause = "States.Runtime", f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, RuntimeError) and "No branching option" in str(exc):  # moto's Choice, no match
+            error, cause = (
+                _NO_CHOICE,
+                f"No Choice rule matched and there is no Default in {test.state_name!r}",
+            )
+        elif isinstance(exc, TypeError) and registry.resolve(_JSONATA_EVALUATOR) is None:
             cause = _NO_JSONATA
-        response.update(status="FAILED", error="States.Runtime", cause=cause)
+        response.update(status="FAILED", error=error, cause=cause)
     else:
         output = to_json_str(env.states.get_input())
-        if outcome.caught is not None:
+        if outcome.retriable is not None:
+            error, cause = outcome.retriable
+            response.update(status="RETRIABLE", error=error, cause=cause)
+        elif outcome.caught is not None:
             error, cause = outcome.caught
             response.update(status="CAUGHT_ERROR", error=error, cause=cause, output=output)
         else:

@@ -518,3 +518,76 @@ def test_the_aws_cli_is_refused_a_wrong_field_under_strict(endpoint: LocalEndpoi
     assert refused.returncode != 0
     assert "ValidationException" in refused.stderr
     assert "Mock result schema validation error: Field 'MessageId' must be a string" in refused.stderr
+
+
+# -- without a mock: the embedded services answer ------------------------------------------------------------
+
+RECORD = {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::dynamodb:putItem",
+    "Parameters": {
+        "TableName": "teststate-orders",
+        "Item": {"orderId": {"S.$": "$.id"}},
+        "ConditionExpression": "attribute_not_exists(orderId)",
+    },
+    "ResultPath": None,
+    "Catch": [
+        {
+            "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+            "ResultPath": "$.duplicate",
+            "Next": "Duplicate",
+        }
+    ],
+    "Next": "Recorded",
+}
+
+
+def test_an_unmocked_task_calls_the_embedded_service(endpoint: LocalEndpoint, sfn: Any) -> None:
+    # Given a table on the endpoint
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=endpoint.url, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    dynamodb.create_table(
+        TableName="teststate-orders",
+        KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    role = "arn:aws:iam::123456789012:role/teststate"
+    # When the Task is tested twice without a mock
+    first = sfn.test_state(definition=json.dumps(RECORD), input=json.dumps({"id": "o-1"}), roleArn=role)
+    second = sfn.test_state(definition=json.dumps(RECORD), input=json.dumps({"id": "o-1"}), roleArn=role)
+    # Then the first wrote the item, and the second's real ConditionalCheckFailed was caught
+    assert (first["status"], first["nextState"]) == ("SUCCEEDED", "Recorded")
+    assert dynamodb.get_item(TableName="teststate-orders", Key={"orderId": {"S": "o-1"}})["Item"]
+    assert (second["status"], second["nextState"]) == ("CAUGHT_ERROR", "Duplicate")
+    assert second["error"] == "DynamoDB.ConditionalCheckFailedException"
+
+
+def test_an_unmocked_task_needs_a_role(sfn: Any) -> None:
+    with pytest.raises(sfn.exceptions.ValidationException, match="'roleArn' is required"):
+        sfn.test_state(definition=json.dumps(RECORD), input=json.dumps({"id": "o-2"}))
+
+
+def test_a_callback_task_is_only_tested_with_a_mock(sfn: Any) -> None:
+    callback = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}},
+        "End": True,
+    }
+    with pytest.raises(sfn.exceptions.ValidationException, match="only tested with a mock"):
+        sfn.test_state(definition=json.dumps(callback), roleArn="arn:aws:iam::123456789012:role/teststate")
+    # With a mock its result is the callback's answer (no API model to check it against)
+    answered = sfn.test_state(
+        definition=json.dumps(callback), mock={"result": json.dumps({"paymentId": "p-1"})}
+    )
+    assert (answered["status"], json.loads(answered["output"])) == ("SUCCEEDED", {"paymentId": "p-1"})
+
+
+def test_a_wait_state_does_not_wait(sfn: Any) -> None:
+    answer = sfn.test_state(
+        definition=json.dumps({"Type": "Wait", "Seconds": 3600, "Next": "Later"}), input="{}"
+    )
+    assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", "Later")
