@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
+from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from services.shared.contract import Milestone
+from tests.helpers.assembly import synthesized_app
+from tests.workflows.backends import order_workflow_from_assembly
 from tests.workflows.states.conftest import StateTester
 from workflows import states
 
@@ -76,96 +79,147 @@ KINESIS_PUT = {
 }
 EVENTS_PUT = {"Entries": [{"EventId": "11710aed-b79e-4468-a20b-bb3c0c3b4860"}], "FailedEntryCount": 0}
 SQS_SENT = {"MD5OfMessageBody": "3bcb6e8e7e854375b0bc1a59812c6e51", "MessageId": "3bcb6e8e-8b51-4375"}
-DYNAMODB_WRITTEN: dict[str, Any] = {}
+
+
+# Each milestone is announced (SNS) and tracked (Kinesis): one retry of States.TaskFailed, then on without.
+ANNOUNCED = {
+    Milestone.PLACED: validated(),
+    Milestone.PAID: PAID,
+    Milestone.SHIPPED: SHIPPED,
+    Milestone.CANCELLED: FAILING,
+    Milestone.REJECTED: validated(valid=False),
+}
+AFTER_TRACK = {
+    Milestone.PLACED: states.CHOOSE_PAYMENT_LANE,
+    Milestone.PAID: states.RESERVE_STOCK,
+    Milestone.SHIPPED: states.EMIT_ORDER_COMPLETED,
+    Milestone.CANCELLED: states.EMIT_ORDER_CANCELLED,
+    Milestone.REJECTED: states.ORDER_REJECTED,
+}
+
+
+def announcing(milestone: Milestone) -> dict[str, Any]:
+    announcement = {"orderId": ORDER_KEY, "status": milestone.value, "orderValue": "1"}
+    return with_(ANNOUNCED[milestone], announcement=announcement)
 
 
 # -- Choice rules --------------------------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("document", "next_state"),
-    [
-        (validated(valid=True), states.RECORD_ORDER),
-        (validated(valid=False), states.RECORD_REJECTION),
-    ],
-    ids=["valid", "invalid"],
-)
-def test_is_order_valid(teststate: StateTester, document: dict[str, Any], next_state: str) -> None:
-    answer = teststate(states.IS_ORDER_VALID, document)
-    assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", next_state)
-    assert answer["output"] == answer["inspectionData"]["input"]  # a Choice passes its input on
+# state, its document, the state its rules choose
+CHOICES = [
+    (states.IS_ORDER_VALID, validated(valid=True), states.RECORD_ORDER),
+    (states.IS_ORDER_VALID, validated(valid=False), states.RECORD_REJECTION),
+    (states.CHOOSE_PAYMENT_LANE, validated(priority=True), states.REQUEST_PRIORITY_PAYMENT),
+    (states.CHOOSE_PAYMENT_LANE, validated(priority=False), states.REQUEST_PAYMENT),
+]
 
 
 @pytest.mark.parametrize(
-    ("priority", "next_state"),
-    [(True, states.REQUEST_PRIORITY_PAYMENT), (False, states.REQUEST_PAYMENT)],
-    ids=["priority", "standard"],
+    ("state", "document", "next_state"), CHOICES, ids=[f"{c[0]} → {c[2]}" for c in CHOICES]
 )
-def test_choose_payment_lane(teststate: StateTester, priority: bool, next_state: str) -> None:
-    answer = teststate(states.CHOOSE_PAYMENT_LANE, validated(priority=priority))
+def test_a_choice_rule_picks_the_next_state(
+    teststate: StateTester, state: str, document: dict[str, Any], next_state: str
+) -> None:
+    answer = teststate(state, document)
     assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", next_state)
+    assert _json(answer["output"]) == document  # a Choice passes its input on
 
 
 # -- Catch ---------------------------------------------------------------------------------------------------
 
-DUPLICATE = ("DynamoDB.ConditionalCheckFailedException", "The conditional request failed")
+
+@dataclass(frozen=True)
+class CatchCase:
+    """An error one catcher of ``state`` takes: where it goes, and where its error output is put."""
+
+    state: str
+    document: dict[str, Any]
+    error: str
+    next_state: str
+    result_path: str
+    catch_index: int
+    retries_made: int | None = None  # the retries a retrier taking the error has used up
+    caused_by: str | None = None  # the state inside a Map that failed
 
 
-@pytest.mark.parametrize("state", [states.RECORD_ORDER, states.RECORD_REJECTION])
-def test_an_order_already_recorded_is_a_duplicate(teststate: StateTester, state: str) -> None:
-    answer = teststate(state, validated(), error=DUPLICATE)
-    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", states.DUPLICATE_ORDER)
-    assert _output(answer)["duplicate"] == {"Error": DUPLICATE[0], "Cause": DUPLICATE[1]}
+DUPLICATE = "DynamoDB.ConditionalCheckFailedException"
+REJECTED = validated(valid=False)
+CATCHES = [
+    CatchCase(states.RECORD_ORDER, validated(), DUPLICATE, states.DUPLICATE_ORDER, "duplicate", 0),
+    CatchCase(states.RECORD_REJECTION, REJECTED, DUPLICATE, states.DUPLICATE_ORDER, "duplicate", 0),
+    CatchCase(states.REQUEST_SHIPMENT, PAID, "ShipmentRejected", states.RELEASE_STOCK, "failure", 0),
+    CatchCase(
+        states.RESERVE_STOCK, PAID, "OutOfStock", states.RELEASE_STOCK, "failure", 0,
+        caused_by=states.RESERVE_ITEM,
+    ),
+    CatchCase(
+        states.RELEASE_STOCK, REFUNDING, "States.Timeout", states.PARK_FAILED_RELEASE,
+        "compensationFailure", 0, caused_by=states.RELEASE_ITEM,
+    ),
+    CatchCase(
+        states.REFUND_PAYMENT, REFUNDING, "States.Timeout", states.PARK_FAILED_REFUND,
+        "compensationFailure", 0, retries_made=3,
+    ),
+    CatchCase(
+        states.ALERT_FAILED_RELEASE, COMPENSATING, "SNS.InternalErrorException", states.REFUND_PAYMENT,
+        "announcementError", 0, retries_made=3,
+    ),
+    CatchCase(
+        states.ALERT_FAILED_REFUND, COMPENSATING, "SNS.InternalErrorException", states.CANCEL_ORDER,
+        "announcementError", 0, retries_made=3,
+    ),
+]  # fmt: skip
+for _lane, _document in (
+    (states.REQUEST_PAYMENT, validated()),
+    (states.REQUEST_PRIORITY_PAYMENT, validated(priority=True)),
+):
+    CATCHES += [
+        # Nothing was charged: cancel without a refund.
+        CatchCase(_lane, _document, "PaymentDeclined", states.CANCEL_ORDER, "failure", 0),
+        # A charge may have happened: refund, then cancel.
+        CatchCase(_lane, _document, "States.HeartbeatTimeout", states.REFUND_PAYMENT, "failure", 1),
+        CatchCase(_lane, _document, "States.Timeout", states.REFUND_PAYMENT, "failure", 1),
+        CatchCase(
+            _lane, _document, "SQS.AmazonSQSException", states.REFUND_PAYMENT, "failure", 1, retries_made=3
+        ),
+    ]
 
 
-def test_recording_fails_the_order_on_any_other_error(teststate: StateTester) -> None:
+for _milestone in Milestone:
+    CATCHES += [
+        CatchCase(
+            states.notify(_milestone), announcing(_milestone), "SNS.InternalErrorException",
+            states.track(_milestone), "announcementError", 0, retries_made=2,
+        ),
+        CatchCase(
+            states.track(_milestone), announcing(_milestone), "Kinesis.KMSThrottlingException",
+            AFTER_TRACK[_milestone], "announcementError", 0, retries_made=2,
+        ),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=f"{case.state}: {case.error}") for case in CATCHES])
+def test_a_catcher_takes_its_errors_to_its_next_state(teststate: StateTester, case: CatchCase) -> None:
+    answer = teststate(
+        case.state, case.document, error=(case.error, "it failed"), retries_made=case.retries_made,
+        caused_by=case.caused_by,
+    )  # fmt: skip
+    assert (answer["status"], answer["nextState"], answer["error"]) == (
+        "CAUGHT_ERROR",
+        case.next_state,
+        case.error,
+    )
+    assert _output(answer) == with_(
+        case.document, **{case.result_path: {"Error": case.error, "Cause": "it failed"}}
+    )
+    assert answer["inspectionData"]["errorDetails"]["catchIndex"] == case.catch_index
+
+
+def test_recording_fails_the_order_on_an_error_no_catcher_takes(teststate: StateTester) -> None:
     answer = teststate(
         states.RECORD_ORDER, validated(), error=("DynamoDB.ResourceNotFoundException", "no table")
     )
     assert (answer["status"], answer["error"]) == ("FAILED", "DynamoDB.ResourceNotFoundException")
-
-
-@pytest.mark.parametrize("state", [states.REQUEST_PAYMENT, states.REQUEST_PRIORITY_PAYMENT])
-@pytest.mark.parametrize(
-    ("error", "next_state", "catch_index"),
-    [
-        ("PaymentDeclined", states.CANCEL_ORDER, 0),  # nothing was charged: no refund
-        ("States.HeartbeatTimeout", states.REFUND_PAYMENT, 1),  # a charge may have happened
-        ("States.Timeout", states.REFUND_PAYMENT, 1),
-    ],
-)
-def test_a_failed_payment_cancels_or_refunds(
-    teststate: StateTester, state: str, error: str, next_state: str, catch_index: int
-) -> None:
-    answer = teststate(state, validated(), error=(error, "from the payment service"))
-    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", next_state)
-    assert _output(answer)["failure"] == {"Error": error, "Cause": "from the payment service"}
-    assert answer["inspectionData"]["errorDetails"]["catchIndex"] == catch_index
-
-
-def test_a_failed_shipment_releases_the_stock(teststate: StateTester) -> None:
-    answer = teststate(states.REQUEST_SHIPMENT, PAID, error=(FAILURE["Error"], FAILURE["Cause"]))
-    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", states.RELEASE_STOCK)
-    assert _output(answer)["failure"] == FAILURE
-
-
-def test_an_item_out_of_stock_releases_what_was_reserved(teststate: StateTester) -> None:
-    answer = teststate(
-        states.RESERVE_STOCK,
-        PAID,
-        error=("OutOfStock", "SKU-7: only 0 available"),
-        caused_by=states.RESERVE_ITEM,
-    )
-    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", states.RELEASE_STOCK)
-    assert _output(answer)["failure"] == {"Error": "OutOfStock", "Cause": "SKU-7: only 0 available"}
-
-
-def test_a_release_that_fails_is_parked(teststate: StateTester) -> None:
-    answer = teststate(
-        states.RELEASE_STOCK, REFUNDING, error=("States.Timeout", "no answer"), caused_by=states.RELEASE_ITEM
-    )
-    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", states.PARK_FAILED_RELEASE)
-    assert _output(answer)["compensationFailure"] == {"Error": "States.Timeout", "Cause": "no answer"}
 
 
 # -- Retry: attempts left → RETRIABLE with its backoff; none left → Catch, or the order fails ---------------
@@ -216,28 +270,6 @@ RETRIES = [
     RetryCase(states.EMIT_ORDER_CANCELLED, FAILING, "EventBridge.InternalException", 3, 2, None),
 ]
 
-# Each milestone's SNS notice and Kinesis record: one retry of States.TaskFailed, then on without them.
-ANNOUNCED = {
-    Milestone.PLACED: validated(),
-    Milestone.PAID: PAID,
-    Milestone.SHIPPED: SHIPPED,
-    Milestone.CANCELLED: FAILING,
-    Milestone.REJECTED: validated(valid=False),
-}
-AFTER_TRACK = {
-    Milestone.PLACED: states.CHOOSE_PAYMENT_LANE,
-    Milestone.PAID: states.RESERVE_STOCK,
-    Milestone.SHIPPED: states.EMIT_ORDER_COMPLETED,
-    Milestone.CANCELLED: states.EMIT_ORDER_CANCELLED,
-    Milestone.REJECTED: states.ORDER_REJECTED,
-}
-
-
-def announcing(milestone: Milestone) -> dict[str, Any]:
-    announcement = {"orderId": ORDER_KEY, "status": milestone.value, "orderValue": "1"}
-    return with_(ANNOUNCED[milestone], announcement=announcement)
-
-
 for _milestone in Milestone:
     RETRIES += [
         RetryCase(
@@ -287,6 +319,9 @@ def test_an_error_no_retrier_takes_is_not_retried(teststate: StateTester) -> Non
 
 
 # -- ResultSelector and ResultPath ---------------------------------------------------------------------------
+
+
+RESULT_SELECTORS = {states.RESERVE_STOCK}  # the only one: its ResultSelector and ResultPath are tested here
 
 
 def test_reserve_stock_keeps_only_the_reservations(teststate: StateTester) -> None:
@@ -374,6 +409,9 @@ def test_a_task_result_goes_where_its_result_path_says(teststate: StateTester, c
     assert _output(answer) == placed
 
 
+DESCRIBED = {states.describe(milestone) for milestone in Milestone}
+
+
 @pytest.mark.parametrize("milestone", list(Milestone))
 def test_each_milestone_is_described_at_announcement(teststate: StateTester, milestone: Milestone) -> None:
     document = ANNOUNCED[milestone]
@@ -402,3 +440,56 @@ def _json(text: str) -> Any:
 
 def _output(answer: dict[str, Any]) -> Any:
     return _json(answer["output"])
+
+
+# -- every decision of the synthesized workflow has its test above -------------------------------------------
+
+
+def _all_states(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for name, state in machine["States"].items():
+        found[name] = state
+        for inner in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])):
+            if inner:
+                found.update(_all_states(inner))
+    return found
+
+
+def _takes(error_equals: list[str], error: str) -> bool:
+    return (
+        error in error_equals
+        or "States.ALL" in error_equals
+        or ("States.TaskFailed" in error_equals and not error.startswith("States."))
+    )
+
+
+def test_every_choice_rule_catcher_retrier_selector_and_result_path_is_tested() -> None:
+    definition = json.loads(
+        order_workflow_from_assembly(synthesized_app(), region=DEFAULT_REGION, account=DEFAULT_ACCOUNT_ID)[1]
+    )
+    untested = []
+    for name, state in _all_states(definition).items():
+        chosen = {rule["Next"] for rule in state.get("Choices", [])} | set(
+            filter(None, [state.get("Default")])
+        )
+        untested += [f"{name} → {n}" for n in chosen - {c[2] for c in CHOICES if c[0] == name}]
+        for index, retrier in enumerate(state.get("Retry", [])):
+            earlier = state["Retry"][:index]
+            if not any(
+                case.state == name
+                and _takes(retrier["ErrorEquals"], case.error)
+                and not any(_takes(e["ErrorEquals"], case.error) for e in earlier)
+                for case in RETRIES
+            ):
+                untested.append(f"{name}: Retry[{index}]")
+        for index, _catcher in enumerate(state.get("Catch", [])):
+            if not any(case.state == name and case.catch_index == index for case in CATCHES):
+                untested.append(f"{name}: Catch[{index}]")
+        if "ResultSelector" in state and name not in RESULT_SELECTORS:
+            untested.append(f"{name}: ResultSelector")
+        tested_paths = (
+            {case.state for case in RESULT_PATHS} | DESCRIBED | RESULT_SELECTORS
+        )  # (its test checks both)
+        if "ResultPath" in state and name not in tested_paths:
+            untested.append(f"{name}: ResultPath")
+    assert untested == []
