@@ -6,7 +6,7 @@ November 2025 it gained mocks, ``stateName`` and a state configuration. This mod
 model of ``TestState``):
 
 * ``definition`` is one state, or a whole state machine with ``stateName`` (a state inside a Map's
-  ItemProcessor or a Parallel's branch can be named too);
+  ItemProcessor or a Parallel's branch can be named too; without ``stateName``, its StartAt state);
 * ``input``, ``context`` (merged into the context object: ``Execution``, ``Task.Token``, ``Map.Item``...) and
   ``variables``;
 * ``mock``: ``result`` (checked against the service's API model under ``fieldValidationMode``, see
@@ -15,18 +15,23 @@ model of ``TestState``):
   RETRIABLE with its backoff until its MaxAttempts are used, then the error goes on to Catch),
   ``errorCausedByState`` (must name a state inside the tested Map or Parallel), ``mapIterationFailureCount``
   (against the Map's ToleratedFailureCount / ToleratedFailurePercentage: beyond it the Map fails with
-  ``States.ExceedToleratedFailureThreshold``) and ``mapItemReaderData``;
+  ``States.ExceedToleratedFailureThreshold``) and ``mapItemReaderData`` (checked as JSON; a Map here is
+  always mocked, so nothing reads it);
 * the answer: ``status`` (SUCCEEDED, FAILED, RETRIABLE, CAUGHT_ERROR), ``nextState``, ``output``, ``error``,
-  ``cause``, and at DEBUG and TRACE ``inspectionData`` (input, afterInputPath, afterParameters, result,
-  afterResultSelector, afterResultPath, errorDetails with the catch or retry index and the backoff).
+  ``cause``, and at DEBUG and TRACE ``inspectionData`` (input, afterInputPath, afterParameters or
+  afterArguments, result, afterResultSelector, afterResultPath, errorDetails with the catch or retry index and
+  the backoff; a Map's maxConcurrency and tolerated failures). A step the state does not declare passes its
+  data on unchanged, and is reported so.
 
 The evaluation is moto's own ASL interpreter, the one our executions run on: its TestState parser (which
 already records the inspection data of each step) and its components evaluate the state. What TestState
 means beyond one evaluation is ours: a mocked Task answers without calling its service; a retriable error
 stops at RETRIABLE instead of sleeping and retrying; a Wait state does not wait; a Map or Parallel is only
-tested with a mock (as AWS requires). Without a mock a Task calls its service for real, i.e. the embedded
-backends. What is not served: HTTP Tasks (moto has no HTTP Task), and JSONata states are evaluated but their
-inspection data is moto's (``afterArguments`` is not reported).
+tested with a mock (as AWS requires), and so are ``.waitForTaskToken``, ``.sync`` and Activity Tasks (nothing
+answers them here). Without a mock a Task calls its service for real, i.e. the embedded backends. What is not
+served: HTTP Tasks (moto has none, so TRACE adds no request and response), and JSONata expressions and
+``$variables``, which moto would evaluate with a JSONata engine it does not ship: such a state answers FAILED,
+``States.Runtime``, saying so.
 """
 
 from __future__ import annotations
@@ -228,6 +233,8 @@ class TestStateRequestError(Exception):
 
 @dataclass(frozen=True)
 class Mock:
+    """A mocked ``result`` (``has_result``) or a mocked error."""
+
     result: Any = None
     has_result: bool = False
     error: str | None = None
@@ -236,6 +243,8 @@ class Mock:
 
 @dataclass(frozen=True)
 class StateConfiguration:
+    """The request's ``stateConfiguration``."""
+
     retrier_retry_count: int = 0
     error_caused_by_state: str | None = None
     map_iteration_failure_count: int | None = None
@@ -392,7 +401,7 @@ def _state_to_test(definition: dict[str, Any], state_name: Any) -> tuple[str, di
     return state_name, state
 
 
-def parse_request(request: dict[str, Any], *, account: str, region: str) -> tuple[TestStateRequest, str]:
+def parse_request(request: dict[str, Any], *, account: str) -> tuple[TestStateRequest, str]:
     """Check a TestState request; returns it with the mock's field validation mode."""
     text = request.get("definition")
     if not isinstance(text, str) or not text:
@@ -751,7 +760,7 @@ def _assigned(env: Any) -> Iterable[tuple[str, Any]]:
 
 def run_test_state(request: dict[str, Any], *, account: str, region: str) -> dict[str, Any]:
     """Answer one TestState request (the decoded JSON body); raises ``TestStateRequestError`` to refuse it."""
-    test, mode = parse_request(request, account=account, region=region)
+    test, mode = parse_request(request, account=account)
     parsed = _parse_state(test)
     outcome = _Outcome()
     _install(test, parsed, mode, outcome)
