@@ -30,8 +30,15 @@ from werkzeug.wsgi import LimitedStream
 
 from localaws.endpoint.access import AccessGuard, AccessPolicy, validate_settings
 from localaws.endpoint.access_settings import AccessSettings
-from localaws.endpoint.defaults import DEFAULT_HOST, DEFAULT_PORT, MOTO_CONFIG
+from localaws.endpoint.defaults import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    MOTO_CONFIG,
+)
 from localaws.patches import registry
+from localaws.stepfunctions.teststate import TestStateRoute
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +99,9 @@ def wsgi_app() -> WSGIApp:
 
     The one place the application is built, so that a caller can wrap it (e.g. mount a console next to it).
     """
-    return LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
+    dispatcher = LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
+    # moto has no TestState: Step Functions' TestState calls are answered beside it.
+    return TestStateRoute(dispatcher, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION)
 
 
 class LeanDispatcher:

@@ -158,7 +158,14 @@ def _local_up(args: argparse.Namespace) -> int:
             else:
                 console.print("[yellow]no function has INVENTORY_TABLE: catalogue not seeded[/]")
         console.print(f"[bold green]local AWS ready[/] at [bold]{local.endpoint_url}[/]")
-        console.print(f"  export AWS_ENDPOINT_URL={local.endpoint_url} AWS_REGION={local.region}")
+        console.print(
+            f"  export AWS_ENDPOINT_URL={local.endpoint_url} AWS_REGION={local.region} "
+            "AWS_DISABLE_HOST_PREFIX_INJECTION=true"
+        )
+        console.print(
+            "    (the last one for TestState, which botocore sends to host sync-<endpoint>; "
+            "in boto3 code: Config(inject_host_prefix=False))"
+        )
         console.print(f"  console: {local.console_url}")
         _print_access(access)
         console.print(f"  Lambda logs: {Path(args.run_dir) / 'logs'}/<function>.log   (Ctrl-C stops)")
