@@ -60,8 +60,8 @@ browser: ## Debian's chromium for the console's browser test
 	@.ci/ensure-chromium
 
 python-note: dev
-	@$(BIN)/python -c 'import platform as p; v = p.python_version(); print("Tests run on Python", v, \
-		"" if v.startswith("3.13.") else "(NOTE: the functions deploy on 3.13; install CPython 3.13 and make clean)")'
+	@$(BIN)/python -c 'import platform as p; v = p.python_version(); print("Tests run on Python " + v + ("" \
+		if v.startswith("3.13.") else " (NOTE: the functions deploy on 3.13; install CPython 3.13, make clean)"))'
 
 test: lint browser python-note ## the whole suite: lint, cdk-nag, infrastructure, unit, handler, local runtime and workflow tests
 	$(LOCAL_AWS_ENV) $(BIN)/pytest
