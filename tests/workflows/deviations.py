@@ -28,7 +28,7 @@ _THROW_NAME = (
 )
 _STATES_THROW = (
     "LocalStack 2026.3.0 refuses a mocked Throw named 'States.HeartbeatTimeout' (States.Runtime: custom "
-    "error names must not begin with 'States.'); AWS's MockConfigFile docs put no such limit on Throw, and "
+    "error names must not begin with 'States.'); AWS's MockConfigFile docs state no such limit on Throw, and "
     "a real heartbeat timeout fails the task with States.HeartbeatTimeout, which the Catch handles"
 )
 
