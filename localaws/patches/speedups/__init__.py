@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
-from localaws.patches.speedups import dynamodb, events, server, sns, sqs, stepfunctions
+from localaws.patches.speedups import core, dynamodb, events, server, sns, sqs, stepfunctions
 
 SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.PARSED_PROGRAM,
@@ -26,6 +26,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     dynamodb.DYNAMODB_TRANSACTIONS,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
+    core.BACKEND_LOOKUP,
 )
 PATCH_NAMES: tuple[str, ...] = tuple(speedup.name for speedup in SPEEDUPS)
 
