@@ -24,6 +24,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     server.ACTION_LOOKUP,
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
+    dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
     core.BACKEND_LOOKUP,
@@ -61,6 +62,7 @@ def stats() -> dict[str, dict[str, int]]:
         "jsonpath_ext": stepfunctions.ext_jsonpaths.counts(),
         "jsonpath_plain": stepfunctions.plain_jsonpaths.counts(),
         "http_dispatch_hosts": server.hosts.counts(),
+        "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
     }
 
 
@@ -68,6 +70,7 @@ def clear_caches() -> None:
     for cache in stepfunctions.CACHES.values():
         cache.clear()
     events.event_jsonpaths.clear()
+    dynamodb.update_expressions.clear()
     server.clear()
     sqs.clear()
     sns.clear()

@@ -4,6 +4,11 @@
   that it can roll back; its cost grows with the table (the inventory and idempotency tables grow with every
   order). We keep a copy of each item the transaction touches instead and put those back on failure: same
   checks, same errors, same state after a cancelled transaction. Tables with a stream keep moto's own code.
+* ``dynamodb_update_expressions`` -- every ``UpdateItem`` (and each ``Update`` of a transaction) tokenizes and
+  parses its ``UpdateExpression`` twice, in the handler and in the backend; the handlers send the same few
+  expressions again and again. The parse depends only on the text, and its tree is only read (moto's
+  ``Validator`` works on a deep copy of it), so each text is parsed once. An expression that fails to parse
+  is not kept: it fails again, with the same error, every time.
 """
 
 from __future__ import annotations
@@ -24,8 +29,12 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 from localaws.patches import registry
+from localaws.patches.speedups.cache import LruCache
 
 _TRANSACT_WRITE = "moto.dynamodb.models.DynamoDBBackend.transact_write_items"
+_PARSE_UPDATE = "moto.dynamodb.parsing.expressions.UpdateExpressionParser.make"
+# Distinct update expressions a process sees: a handful per handler.
+_EXPRESSIONS_MAX = 512
 # TransactWriteItems' limit on AWS, which moto enforces too.
 _MAX_TRANSACTION_ITEMS = 100
 _OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
@@ -200,5 +209,32 @@ DYNAMODB_TRANSACTIONS = registry.PatchSet(
                 "TransactWriteSingleOpException",
             )
         ),
+    ],
+)
+
+
+update_expressions = LruCache(_EXPRESSIONS_MAX)
+
+
+def _parsed_update_expression(expression_str: str) -> Any:
+    return update_expressions.get_or_create(
+        expression_str, lambda: registry.original(_PARSE_UPDATE)(expression_str)
+    )
+
+
+DYNAMODB_UPDATE_EXPRESSIONS = registry.PatchSet(
+    "dynamodb_update_expressions",
+    [
+        registry.Patch(
+            _PARSE_UPDATE,
+            staticmethod(_parsed_update_expression),
+            "parse each UpdateExpression text once; its tree is only read (Validator deep-copies it)",
+        )
+    ],
+    reads=[
+        (
+            "moto.dynamodb.parsing.validators.Validator.__init__",
+            "deep-copies the tree it validates, so a parsed tree can be shared",
+        )
     ],
 )
