@@ -138,9 +138,9 @@ class CpuMeter:
                 if tid in self._threads:
                     component, base, _ = self._threads[tid]
                     self._threads[tid] = (component, base, cpu)
-                else:  # a thread born since the last sample: all of its CPU is in the window
-                    name = names.get(tid, "")
-                    self._threads[tid] = (component_of(name), cpu if first else 0.0, cpu)
+                elif tid in names:  # a thread born since the last sample: all of its CPU is in the window
+                    self._threads[tid] = (component_of(names[tid]), cpu if first else 0.0, cpu)
+                # (one started after ``threading.enumerate`` above is taken at the next sample, or as it ends)
             for pid in _children(self._pid):
                 cpu = _cpu_seconds(Path(f"/proc/{pid}/stat"))
                 if cpu is None:
@@ -155,8 +155,8 @@ class CpuMeter:
                 _ended.clear()
             for tid, (name, cpu) in ended.items():
                 # Its id may be reused by a new thread: what it used moves to the finished list.
-                component, base, _ = self._threads.pop(tid, (component_of(name), 0.0, 0.0))
-                self._finished.append((component, cpu - base))
+                _, base, _ = self._threads.pop(tid, ("", 0.0, 0.0))
+                self._finished.append((component_of(name), cpu - base))
             own = _cpu_seconds(Path(f"/proc/{self._pid}/stat"))
             if own is not None:
                 self._own_end = own
