@@ -70,7 +70,7 @@ def clear_caches() -> None:
     for cache in stepfunctions.CACHES.values():
         cache.clear()
     events.event_jsonpaths.clear()
-    dynamodb.update_expressions.clear()
+    dynamodb.clear()
     server.clear()
     sqs.clear()
     sns.clear()

@@ -678,3 +678,39 @@ def test_backend_lookup_gives_moto_s_backends_and_registers_like_moto_after_a_re
         assert fresh is not first and not fresh[REGION].queues
         assert registered()
         speedups.uninstall()
+
+
+def _tree(node: Any, seen: dict[int, int] | None = None) -> Any:
+    """A parse tree as plain data: each node's class and attributes; a node met again is ("ref", n)."""
+    seen = {} if seen is None else seen
+    if isinstance(node, list | tuple):
+        return [_tree(child, seen) for child in node]
+    if hasattr(node, "__dict__"):
+        if id(node) in seen:
+            return ("ref", seen[id(node)])
+        seen[id(node)] = len(seen)
+        return (type(node).__name__, {name: _tree(value, seen) for name, value in vars(node).items()})
+    return node
+
+
+def test_a_kept_parse_tree_is_copied_fresh_and_whole_for_each_validation() -> None:
+    import copy  # noqa: PLC0415 - only this test compares with it
+
+    from moto.dynamodb.parsing import validators  # noqa: PLC0415 - the module whose copies we replace
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+        UpdateExpressionParser,
+    )
+
+    speedups.install(["dynamodb_update_expressions"])
+    # Given a kept parse tree
+    tree = UpdateExpressionParser.make("SET a = list_append(if_not_exists(a, :e), :v) ADD n :one")
+    assert UpdateExpressionParser.make("SET a = list_append(if_not_exists(a, :e), :v) ADD n :one") is tree
+    # When the validators copy it twice
+    first, second = validators.deepcopy(tree), validators.deepcopy(tree)
+    # Then each copy is a new tree, the same as moto's deep copy, and other values are deep-copied as before
+    assert first is not tree and second is not first and first.children is not tree.children
+    assert _tree(first) == _tree(copy.deepcopy(tree)) == _tree(second) == _tree(tree)
+    other = {"k": [1, 2]}
+    assert validators.deepcopy(other) == other and validators.deepcopy(other)["k"] is not other["k"]
+    speedups.uninstall()
+    assert validators.deepcopy is copy.deepcopy
