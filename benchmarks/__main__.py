@@ -14,7 +14,9 @@
   Lambda handlers in worker processes, all delivery mechanisms): ``OrderPlaced`` events are put on the bus at
   a paced rate, in steps of increasing rate; each step reports the completion rate and the P50/P95 latency
   from PutEvents to the order's execution reaching a terminal status. The sustained rate is the highest step
-  that kept up (completions at >= 90 % of the offered rate, P95 under 5 s).
+  that kept up (completions at >= 90 % of the offered rate, P95 under 5 s). Each step reports the CPU per
+  order of the whole stack (``benchmarks.cpu``), by process and by component.
+* ``suite``: the wall time and CPU of the workflow scenario suite (``make test-sfn``), run once.
 
 Every part is a function returning a dict (``engine.engine_part``, ``peer.peer_part``,
 ``orders.orders_part``; ``workload`` holds what the engine and peer parts share); ``main`` puts them in one
@@ -35,6 +37,7 @@ from benchmarks.engine import engine_part, serve_moto
 from benchmarks.localstack_peer import localstack_part
 from benchmarks.orders import orders_part
 from benchmarks.peer import peer_part
+from benchmarks.suite import suite_part
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--localstack-python", help="LocalStack's venv Python (or LOCALSTACK_PYTHON)")
     parser.add_argument("--no-orders", dest="orders_part", action="store_false", help="skip the orders run")
     parser.add_argument("--no-engine", dest="engine_part", action="store_false", help="skip parts 1 and 2")
+    parser.add_argument("--no-suite", dest="suite", action="store_false", help="skip the test-sfn timing")
     parser.add_argument("--orders", type=int, default=200, help="orders per rate step (200)")
     parser.add_argument(
         "--order-rates",
@@ -114,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.orders_part
         else {"ran": False, "reason": "--no-orders"}
     )
+    report["suite"] = suite_part() if args.suite else {"ran": False, "reason": "--no-suite"}
     json.dump(report, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0
