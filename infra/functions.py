@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra.nag import accept_function_role
 from infra.naming import Names
+from infra.timing import FUNCTION_TIMEOUT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -36,7 +37,7 @@ class ServiceFunction(Construct):
         service: str,
         environment: dict[str, str] | None = None,
         publishes_to_encrypted_topic: bool = False,
-        timeout: Duration = Duration.seconds(30),
+        timeout: Duration = FUNCTION_TIMEOUT,
         memory_size: int = 256,
         description: str,
     ) -> None:

@@ -42,6 +42,12 @@ class PaymentProvider(Protocol):
 
     def refund(self, *, order_id: str, payment_id: str, amount: Decimal, currency: str) -> str: ...
 
+    # What the provider already did for the order: an attempt may have moved the money and crashed before
+    # the ledger recorded it, and a provider's idempotency keys do not last for ever.
+    def find_capture(self, *, order_id: str) -> Approved | None: ...
+
+    def find_refund(self, *, order_id: str) -> str | None: ...
+
 
 class Ledger(Protocol):
     def find(self, order_id: str, entry_id: str) -> LedgerEntry | None: ...
@@ -73,7 +79,8 @@ def charge_order(
     if existing is not None:
         return Captured(result=_charge_result(existing), first_time=False)
 
-    answer = provider.authorize_and_capture(
+    # An attempt that captured and crashed before the ledger write left the money taken: record that capture.
+    answer = provider.find_capture(order_id=request.orderId) or provider.authorize_and_capture(
         order_id=request.orderId,
         amount=request.amount,
         currency=request.currency,
@@ -118,7 +125,7 @@ def refund_order(
     if refund is None:
         # The ledger's captured amount is what the customer paid, whatever the request says.
         amount = Decimal(charge.amount)
-        refund_id = provider.refund(
+        refund_id = provider.find_refund(order_id=request.orderId) or provider.refund(
             order_id=request.orderId, payment_id=charge.reference, amount=amount, currency=charge.currency
         )
         refund, first_time = ledger.record(

@@ -10,6 +10,7 @@ from services.shared.messages import PaymentRequest
 from services.shared.settings import ServiceSettings
 
 __all__ = [
+    "PROVIDER_TABLE_VARIABLE",
     "Captured",
     "ChargeAnswer",
     "ChargeOutcome",
@@ -22,6 +23,10 @@ __all__ = [
     "PaymentSettings",
     "RefundResult",
 ]
+
+
+# The bundled payment provider's own statement table (its dashboard); optional, in memory without it.
+PROVIDER_TABLE_VARIABLE = "PAYMENT_PROVIDER_TABLE"
 
 
 class PaymentSettings(ServiceSettings):

@@ -309,3 +309,38 @@ def test_first_time_flag_is_not_stored_with_a_captured_answer() -> None:
     # Then the replay carries the result but did not record anything itself
     assert isinstance(replayed, Captured)
     assert (replayed.result, replayed.first_time) == (result, False)
+
+
+def test_a_capture_whose_ledger_write_was_lost_is_recorded_not_taken_again(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given an attempt that captured the money and crashed before writing the ledger
+    provider.authorize_and_capture(
+        order_id="ord-1", amount=Decimal("19.98"), currency="EUR", token="tok_visa", attempt=1
+    )
+    assert ledger.find("ord-1", "CHARGE") is None
+    # When the redelivered request charges the order
+    outcome = charge_order(request(), attempt=2, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the provider's earlier capture is recorded and announced, and no second one is made
+    assert isinstance(outcome, Captured)
+    assert len(provider.captures("ord-1")) == 1
+    assert provider.charges == 1
+    assert ledger.find("ord-1", "CHARGE") is not None
+    assert [n.event for n in notifier.published] == ["captured"]
+
+
+def test_a_refund_whose_ledger_write_was_lost_is_recorded_not_given_twice(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given a charged order whose refund was made by the provider, but never reached the ledger
+    charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    provider.refund(order_id="ord-1", payment_id="pay_x", amount=Decimal("19.98"), currency="EUR")
+    # When the refund request is redelivered
+    result = refund_order(
+        request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then it records the provider's refund, and the provider refunded once
+    assert result.status == "REFUNDED"
+    assert len(provider.statement.refunds("ord-1")) == 1
+    assert provider.refunds == 1
+    assert ledger.find("ord-1", "REFUND") is not None
