@@ -37,6 +37,7 @@ from localaws.stepfunctions.history import (
     read_history,
 )
 from localaws.tools import demo, orders, watch
+from localaws.tools.load import run as load_run
 
 if TYPE_CHECKING:
     from localaws.deploy.deployer import DeployReport
@@ -342,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser = commands.add_parser("demo", help="the main job: sample orders through the local AWS")
     demo.add_arguments(demo_parser)
     demo_parser.set_defaults(run=demo.main)
+
+    load_parser = commands.add_parser("load", help="orders at a rate with faults; checks the order promise")
+    load_run.add_arguments(load_parser)
+    load_parser.set_defaults(run=load_run.main)
     return parser
 
 
