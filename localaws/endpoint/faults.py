@@ -95,15 +95,7 @@ class EndpointFaults:
             self._shares = FaultShares()
 
     def wrap(self, app: WSGIApp) -> WSGIApp:
-        def faulty(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            if not self._shares.active or _LAMBDA_CALLER not in environ.get("HTTP_USER_AGENT", ""):
-                return app(environ, start_response)
-            fault = self._draw(environ)
-            if fault is None:
-                return app(environ, start_response)
-            return _answer(fault, environ, start_response)
-
-        return faulty
+        return _FaultyApp(self, app)
 
     def _draw(self, environ: dict[str, Any]) -> str | None:
         shares = self._shares
@@ -121,6 +113,26 @@ class EndpointFaults:
             if fault is not None:
                 self.injected[fault] += 1
         return fault
+
+
+class _FaultyApp:
+    """``app`` behind the switch; the wrapped app's own attributes (e.g. counters) read through."""
+
+    def __init__(self, faults: EndpointFaults, app: WSGIApp) -> None:
+        self.faults = faults
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        faults = self.faults
+        if not faults.shares.active or _LAMBDA_CALLER not in environ.get("HTTP_USER_AGENT", ""):
+            return self.app(environ, start_response)
+        fault = faults._draw(environ)
+        if fault is None:
+            return self.app(environ, start_response)
+        return _answer(fault, environ, start_response)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
 
 
 def _answer(fault: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
