@@ -32,7 +32,7 @@ def _client(endpoint: LocalEndpoint, service: str, monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
     else:
         monkeypatch.delenv("AWS_EXECUTION_ENV", raising=False)
-    return boto3.session.Session().client(
+    return boto3.session.Session().client(  # type: ignore[call-overload]
         service,
         endpoint_url=endpoint.url,
         region_name="us-east-1",
