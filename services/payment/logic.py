@@ -93,6 +93,9 @@ def charge_order(
         notifier.publish(_notification(request, "declined", reason=answer.reason))
         return answer
 
+    # Announced before the ledger write: once the ledger holds the charge, a retry returns early, so a
+    # publish that failed after it would never be made (a retry may announce twice; never not at all).
+    notifier.publish(_notification(request, "captured", reference=answer.payment_id))
     stored, first_time = ledger.record(
         LedgerEntry(
             orderId=request.orderId,
@@ -104,8 +107,6 @@ def charge_order(
             attempt=attempt,
         )
     )
-    if first_time:
-        notifier.publish(_notification(request, "captured", reference=stored.reference))
     return Captured(result=_charge_result(stored), first_time=first_time)
 
 
@@ -128,7 +129,18 @@ def refund_order(
         refund_id = provider.find_refund(order_id=request.orderId) or provider.refund(
             order_id=request.orderId, payment_id=charge.reference, amount=amount, currency=charge.currency
         )
-        refund, first_time = ledger.record(
+        # Announced before the ledger write, for the reason given in ``charge_order``.
+        notifier.publish(
+            PaymentNotification(
+                orderId=request.orderId,
+                customerId=request.customerId,
+                event="refunded",
+                amount=charge.amount,
+                currency=charge.currency,
+                reference=refund_id,
+            )
+        )
+        refund, _ = ledger.record(
             LedgerEntry(
                 orderId=request.orderId,
                 entryId="REFUND",
@@ -138,17 +150,6 @@ def refund_order(
                 createdAt=now,
             )
         )
-        if first_time:
-            notifier.publish(
-                PaymentNotification(
-                    orderId=request.orderId,
-                    customerId=request.customerId,
-                    event="refunded",
-                    amount=refund.amount,
-                    currency=refund.currency,
-                    reference=refund.reference,
-                )
-            )
     return RefundResult(refundId=refund.reference, status="REFUNDED", amount=refund.amount)
 
 

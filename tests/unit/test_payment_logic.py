@@ -344,3 +344,51 @@ def test_a_refund_whose_ledger_write_was_lost_is_recorded_not_given_twice(
     assert len(provider.statement.refunds("ord-1")) == 1
     assert provider.refunds == 1
     assert ledger.find("ord-1", "REFUND") is not None
+
+
+class _FailingOnce(RecordingPaymentNotifier):
+    """A topic whose first publish fails (throttled, say), as SNS may."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def publish(self, notification: PaymentNotification) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("Rate exceeded")
+        super().publish(notification)
+
+
+@pytest.mark.parametrize("action", ["charge", "refund"])
+def test_an_announcement_that_failed_is_made_by_the_retry(
+    ledger: InMemoryLedger, provider: CountingProvider, action: str
+) -> None:
+    # Given an order whose charge (or refund) announcement fails the first time
+    if action == "refund":
+        charge_order(
+            request(),
+            attempt=1,
+            now=NOW,
+            provider=provider,
+            ledger=ledger,
+            notifier=RecordingPaymentNotifier(),
+        )
+    notifier = _FailingOnce()
+
+    def attempt() -> None:
+        if action == "charge":
+            charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+        else:
+            refund_order(
+                request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+            )
+
+    # When the first attempt fails on the publish and the request is retried
+    with pytest.raises(RuntimeError):
+        attempt()
+    attempt()
+    # Then the announcement was made, and the money moved once
+    assert [n.event for n in notifier.published] == ["captured" if action == "charge" else "refunded"]
+    assert provider.charges == 1
+    assert provider.refunds == (1 if action == "refund" else 0)
