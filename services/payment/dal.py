@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from services.payment.logic import EntryBlockedError
 from services.payment.models import LedgerEntry, PaymentNotification
 from services.payment.provider import Capture, InMemoryStatement, Refund, Statement
 from services.shared import aws
@@ -43,18 +44,21 @@ class DynamoDBLedger:
             }
         )
 
-    def record(self, entry: LedgerEntry) -> tuple[LedgerEntry, bool]:
+    def record(self, entry: LedgerEntry, *, unless: str | None = None) -> tuple[LedgerEntry, bool]:
         item: dict[str, AttributeValueTypeDef] = {
             name: {"S": str(value)} for name, value in entry.model_dump(exclude={"attempt"}).items()
         }
         if entry.attempt is not None:
             item["attempt"] = {"N": str(entry.attempt)}
         try:
-            aws.dynamodb().put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(entryId)",
-            )
+            if unless is None:
+                aws.dynamodb().put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(entryId)",
+                )
+            else:
+                self._record_unless(item, entry.orderId, unless)
         except ClientError as exc:
             if aws.error_code(exc) != "ConditionalCheckFailedException":
                 raise
@@ -63,6 +67,41 @@ class DynamoDBLedger:
                 raise
             return stored, False
         return entry, True
+
+    def _record_unless(self, item: dict[str, AttributeValueTypeDef], order_id: str, unless: str) -> None:
+        """Put ``item`` only if the order has no ``unless`` entry, in one transaction."""
+        try:
+            aws.dynamodb().transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": {"orderId": {"S": order_id}, "entryId": {"S": unless}},
+                            "ConditionExpression": "attribute_not_exists(entryId)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(entryId)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if aws.error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons") or []]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                raise EntryBlockedError(f"{order_id} has {unless}") from exc
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                # Already recorded: answer as the plain conditional put does.
+                raise ClientError(
+                    {"Error": {"Code": "ConditionalCheckFailedException", "Message": "entry exists"}},
+                    "TransactWriteItems",
+                ) from exc
+            raise
 
 
 class SnsPaymentNotifier:

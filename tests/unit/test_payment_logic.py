@@ -392,3 +392,41 @@ def test_an_announcement_that_failed_is_made_by_the_retry(
     assert [n.event for n in notifier.published] == ["captured" if action == "charge" else "refunded"]
     assert provider.charges == 1
     assert provider.refunds == (1 if action == "refund" else 0)
+
+
+def test_a_charge_that_arrives_after_the_order_was_compensated_takes_nothing(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given the workflow stopped waiting for the charge and refunded the order before it was charged
+    refunded = refund_order(
+        request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    assert refunded.status == "NOTHING_TO_REFUND"
+    assert ledger.find("ord-1", "VOID") is not None
+    # When the late charge request is processed
+    outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then nothing is captured
+    assert isinstance(outcome, Declined)
+    assert provider.charges == 0
+    assert ledger.find("ord-1", "CHARGE") is None
+
+
+def test_a_charge_voided_while_the_provider_captured_is_given_back(
+    ledger: InMemoryLedger, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given a provider that captures while the order's compensation voids it
+    class CompensatedMidCapture(CountingProvider):
+        def authorize_and_capture(self, **kwargs: Any) -> Any:
+            answer = super().authorize_and_capture(**kwargs)
+            refund_order(request(action="refund"), now=NOW, provider=self, ledger=ledger, notifier=notifier)
+            return answer
+
+    provider = CompensatedMidCapture()
+    # When the charge completes
+    outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the order is not charged: the capture is refunded at once and recorded as the order's refund
+    assert isinstance(outcome, Declined)
+    assert len(provider.captures("ord-1")) == 1
+    assert len(provider.statement.refunds("ord-1")) == 1
+    assert ledger.find("ord-1", "CHARGE") is None
+    assert ledger.find("ord-1", "REFUND") is not None
