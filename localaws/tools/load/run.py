@@ -355,6 +355,8 @@ def cpu_seconds() -> float:
 
 def run_embedded(options: LoadOptions, run_dir: Path) -> dict[str, Any]:
     """A run on its own embedded stack, with the CPU it took per order (workers' start-up included)."""
+    # Every cancelled order is an error in the engine's log; the run reads outcomes from the stores instead.
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     target = _embedded(options, run_dir)
     cpu_before = cpu_seconds()
     try:
@@ -409,8 +411,6 @@ def main(args: argparse.Namespace) -> int:
             "a queue's visibility would be shorter than its function's timeout)[/]"
         )
         return 2
-    # Every cancelled order is an error in the engine's log; the run reads outcomes from the stores instead.
-    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     options = LoadOptions(
         orders=args.orders,
         rate=args.rate,
