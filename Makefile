@@ -16,7 +16,7 @@ LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEF
 
 SOURCES := app.py infra workflows services localaws benchmarks peers tests
 
-.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation e2e \
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation e2e soak \
 	test-sfn-localstack python-note
 
 help: ## list the targets
@@ -121,6 +121,15 @@ $(PEER_VENV)/bin/python:
 bench: dev synth $(PEER_VENV)/bin/python $(LOCALSTACK_VENV)/.synced ## benchmarks (engine vs stock moto vs MiniStack and LocalStack, whole orders), JSON on stdout
 	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python LOCALSTACK_PYTHON=$(LOCALSTACK_VENV)/bin/python \
 		$(BIN)/python -m benchmarks
+
+# The soak: 10,000 orders with every fault kind (override the mix, seed or rate: make soak SOAK_FAULTS=... ).
+SOAK_ORDERS ?= 10000
+SOAK_RATE ?= 4
+SOAK_FAULTS ?= all
+SOAK_SEED ?= 1
+
+soak: dev synth ## 10,000 orders with every fault through the embedded stack, then the order promise checked
+	$(LOCAL_AWS_ENV) $(BIN)/orderflow load --orders $(SOAK_ORDERS) --rate $(SOAK_RATE) --faults $(SOAK_FAULTS) --seed $(SOAK_SEED)
 
 deploy: dev ## deploy to the AWS account of your current credentials
 	$(CDK) deploy --require-approval broadening

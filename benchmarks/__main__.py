@@ -10,6 +10,8 @@
   (``--ministack-python`` or ``MINISTACK_PYTHON``); otherwise it says why it did not run.
 * ``localstack``: the same again against LocalStack, the second peer (``--localstack-python`` or
   ``LOCALSTACK_PYTHON``, LocalStack's own venv: ``localstack_peer.localstack_part``).
+* ``chaos``: a short ``orderflow load`` run with every fault kind (``chaos.chaos_part``): throughput, latency,
+  faults injected, invariant violations.
 * ``orders``: whole orders end to end through ``LocalAws`` (the synthesized template in ``cdk.out``, the real
   Lambda handlers in worker processes, all delivery mechanisms): ``OrderPlaced`` events are put on the bus at
   a paced rate, in steps of increasing rate; each step reports the completion rate and the P50/P95 latency
@@ -33,6 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks.chaos import chaos_part
 from benchmarks.engine import engine_part, serve_moto
 from benchmarks.localstack_peer import localstack_part
 from benchmarks.orders import orders_part
@@ -64,6 +67,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="offered orders/s, one step each, stopping at the first that does not keep up (5,10,20,40,100)",
     )
     parser.add_argument("--workers", type=int, default=2, help="Lambda workers per function (2)")
+    parser.add_argument("--no-chaos", dest="chaos_part", action="store_false", help="skip the chaos run")
+    parser.add_argument(
+        "--chaos-orders", type=int, default=60, help="orders in the chaos run, every fault (60)"
+    )
     parser.add_argument(
         "--ministack-python", help="a Python with `ministack` installed (or MINISTACK_PYTHON)"
     )
@@ -119,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         else {"ran": False, "reason": "--no-orders"}
     )
     report["suite"] = suite_part() if args.suite else {"ran": False, "reason": "--no-suite"}
+    report["chaos"] = (
+        chaos_part(orders=args.chaos_orders, rate=4.0, faults="all", seed=1)
+        if args.chaos_part
+        else {"ran": False, "reason": "--no-chaos"}
+    )
     json.dump(report, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

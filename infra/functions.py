@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra.nag import accept_function_role, accept_tested_runtime
 from infra.naming import Names
+from infra.timing import FUNCTION_TIMEOUT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The Python the tests run on (the Makefile builds the venv on 3.13), so what is tested is what deploys.
@@ -37,7 +38,7 @@ class ServiceFunction(Construct):
         service: str,
         environment: dict[str, str] | None = None,
         publishes_to_encrypted_topic: bool = False,
-        timeout: Duration = Duration.seconds(30),
+        timeout: Duration = FUNCTION_TIMEOUT,
         memory_size: int = 256,
         description: str,
     ) -> None:

@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra import timing
 from infra.functions import ServiceFunction
 from infra.naming import Names
 from infra.queues import ServiceQueue
@@ -30,8 +31,8 @@ class Inventory(Construct):
             names=names,
             name="inventory",
             fifo=True,
-            visibility_timeout=Duration.minutes(5),
-            max_receive_count=3,
+            visibility_timeout=timing.INVENTORY.visibility,
+            max_receive_count=timing.INVENTORY.max_receives,
             alerts=alerts,
         )
         self.stock = table(

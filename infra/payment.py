@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra import timing
 from infra.functions import ServiceFunction
 from infra.naming import Names
 from infra.queues import ServiceQueue
 from infra.tables import table
 from infra.topics import topic
+from services.payment.models import PROVIDER_TABLE_VARIABLE
 
 # Five charges per invocation: a batch finishes well inside its visibility timeout, and a failed charge
 # returns alone (ReportBatchItemFailures) while the other four are done.
@@ -32,15 +33,14 @@ class Payment(Construct):
         idempotency_table: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
-        # A charge may wait on a slow provider: 10 minutes of visibility, and 5 tries, so that a transient
-        # failure is retried before the request is parked in the DLQ.
+        # Visibility and tries as ``infra.timing`` sets them: the workflow's heartbeat and timeout follow.
         self.requests = ServiceQueue(
             self,
             "Requests",
             names=names,
             name="payment",
-            visibility_timeout=Duration.minutes(10),
-            max_receive_count=5,
+            visibility_timeout=timing.PAYMENT.visibility,
+            max_receive_count=timing.PAYMENT.max_receives,
             alerts=alerts,
         )
         # Priority orders skip the queue of standard ones; FIFO keeps one order's requests in sequence.
@@ -50,12 +50,21 @@ class Payment(Construct):
             names=names,
             name="payment-priority",
             fifo=True,
-            visibility_timeout=Duration.minutes(2),
-            max_receive_count=5,
+            visibility_timeout=timing.PRIORITY_PAYMENT.visibility,
+            max_receive_count=timing.PRIORITY_PAYMENT.max_receives,
             alerts=alerts,
         )
         self.ledger = table(
             self, "Ledger", table_name=names("payments"), partition_key="orderId", sort_key="entryId"
+        )
+        # The bundled provider's own record of the money it moved (a real provider's dashboard), where an
+        # audit counts captures and refunds: the ledger's key allows one CHARGE row, so it cannot show two.
+        self.provider_statement = table(
+            self,
+            "ProviderStatement",
+            table_name=names("payment-provider"),
+            partition_key="orderId",
+            sort_key="movementId",
         )
         self.notifications = topic(
             self,
@@ -75,9 +84,11 @@ class Payment(Construct):
                 "LEDGER_TABLE": self.ledger.table_name,
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
                 "PAYMENT_TOPIC_ARN": self.notifications.topic_arn,
+                PROVIDER_TABLE_VARIABLE: self.provider_statement.table_name,
             },
         ).function
         self.ledger.grant_read_write_data(self.function)
+        self.provider_statement.grant_read_write_data(self.function)
         idempotency_table.grant_read_write_data(self.function)
         self.notifications.grant_publish(self.function)
         for lane in (self.requests, self.priority_requests):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra import timing
 from infra.functions import ServiceFunction
 from infra.naming import Names
 from infra.queues import ServiceQueue
@@ -29,8 +29,8 @@ class Shipping(Construct):
             "Requests",
             names=names,
             name="shipping",
-            visibility_timeout=Duration.minutes(5),
-            max_receive_count=3,
+            visibility_timeout=timing.SHIPPING.visibility,
+            max_receive_count=timing.SHIPPING.max_receives,
             alerts=alerts,
         )
         self.function = ServiceFunction(

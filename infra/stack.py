@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra import timing
 from infra.analytics import Analytics
 from infra.dashboard import OrderDashboard
 from infra.dlq_inspector import DlqInspector
@@ -71,6 +72,7 @@ class OrderflowStack(Stack):
                 system_alerts_topic=alerts,
                 analytics_stream=analytics.stream,
                 bus=orders.bus,
+                timeouts=timing.callback_timeouts(),
             ),
         )
         orders.start_workflow(workflow.state_machine)

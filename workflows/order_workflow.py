@@ -41,14 +41,22 @@ DYNAMO_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
 
 
 @dataclass(frozen=True, kw_only=True)
-class CallbackTimeouts:
-    """How long the workflow waits on each service's task-token callback."""
+class CallbackWait:
+    """How long the workflow waits on one task-token callback: between signs of life, and in all."""
 
-    payment_heartbeat: Duration = Duration.seconds(60)
-    payment: Duration = Duration.minutes(15)  # beyond the payment queue's 10 min visibility
-    inventory: Duration = Duration.minutes(5)
-    shipping: Duration = Duration.minutes(10)
-    compensation: Duration = Duration.minutes(5)
+    heartbeat: Duration
+    timeout: Duration
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackTimeouts:
+    """How long the workflow waits on each callback; ``infra.timing`` derives them from the queues."""
+
+    payment: CallbackWait
+    inventory: CallbackWait
+    shipping: CallbackWait
+    refund: CallbackWait
+    release: CallbackWait
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +74,7 @@ class WorkflowResources:
     system_alerts_topic: sns.ITopic
     analytics_stream: kinesis.IStream
     bus: events.IEventBus
-    timeouts: CallbackTimeouts = CallbackTimeouts()
+    timeouts: CallbackTimeouts
 
 
 def _text(path: str) -> tasks.DynamoAttributeValue:
@@ -226,9 +234,8 @@ class OrderWorkflow(Construct):
         *,
         queue: sqs.IQueue,
         body: dict[str, object],
-        timeout: Duration,
+        wait: CallbackWait,
         result_path: str,
-        heartbeat: Duration | None = None,
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> tasks.SqsSendMessage:
@@ -241,8 +248,8 @@ class OrderWorkflow(Construct):
             message_body=sfn.TaskInput.from_object({**body, "taskToken": sfn.JsonPath.task_token}),
             message_group_id=group_id,
             message_deduplication_id=dedup_id,
-            heartbeat_timeout=sfn.Timeout.duration(heartbeat) if heartbeat else None,
-            task_timeout=sfn.Timeout.duration(timeout),
+            heartbeat_timeout=sfn.Timeout.duration(wait.heartbeat),
+            task_timeout=sfn.Timeout.duration(wait.timeout),
             result_path=result_path,
         )
 
@@ -272,7 +279,7 @@ class OrderWorkflow(Construct):
         item_state: str,
         *,
         action: str,
-        timeout: Duration,
+        wait: CallbackWait,
         item_result_path: str,
         result_path: str,
         result_selector: dict[str, str] | None = None,
@@ -287,7 +294,7 @@ class OrderWorkflow(Construct):
                 "sku": sfn.JsonPath.string_at("$.sku"),
                 "quantity": sfn.JsonPath.number_at("$.quantity"),
             },
-            timeout=timeout,
+            wait=wait,
             result_path=item_result_path,
             group_id=sfn.JsonPath.string_at("$.sku"),
             dedup_id=sfn.JsonPath.format(
@@ -403,7 +410,7 @@ class OrderWorkflow(Construct):
                 "currency": sfn.JsonPath.string_at(f"{ORDER}.currency"),
                 "payment": sfn.JsonPath.object_at(f"{ORDER}.payment"),
             },
-            timeout=t.compensation,
+            wait=t.refund,
             result_path="$.refund",
         )
         refund.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2)
@@ -420,7 +427,7 @@ class OrderWorkflow(Construct):
             states.RELEASE_STOCK,
             states.RELEASE_ITEM,
             action="release",
-            timeout=t.compensation,
+            wait=t.release,
             item_result_path="$.release",
             result_path="$.releases",
         )
@@ -473,7 +480,7 @@ class OrderWorkflow(Construct):
                 "items": sfn.JsonPath.list_at(f"{ORDER}.items"),
                 "shippingAddress": sfn.JsonPath.object_at(f"{ORDER}.shippingAddress"),
             },
-            timeout=t.shipping,
+            wait=t.shipping,
             result_path="$.shipment",
         )
         ship.add_catch(compensation.release_stock, errors=["States.ALL"], result_path="$.failure")
@@ -483,7 +490,7 @@ class OrderWorkflow(Construct):
             states.RESERVE_STOCK,
             states.RESERVE_ITEM,
             action="reserve",
-            timeout=t.inventory,
+            wait=t.inventory,
             item_result_path="$.reservation",
             result_path="$.reservations",
             result_selector={"items.$": "$[*].reservation"},
@@ -509,16 +516,14 @@ class OrderWorkflow(Construct):
             states.REQUEST_PAYMENT,
             queue=r.payment_queue,
             body=payment_body,
-            heartbeat=t.payment_heartbeat,
-            timeout=t.payment,
+            wait=t.payment,
             result_path="$.payment",
         )
         request_priority_payment = self._callback(
             states.REQUEST_PRIORITY_PAYMENT,
             queue=r.priority_payment_queue,
             body=payment_body,
-            heartbeat=t.payment_heartbeat,
-            timeout=t.payment,
+            wait=t.payment,
             result_path="$.payment",
             group_id=sfn.JsonPath.string_at(ORDER_KEY),
             dedup_id=sfn.JsonPath.format("{}-charge", sfn.JsonPath.string_at(ORDER_KEY)),

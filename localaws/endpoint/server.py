@@ -37,6 +37,7 @@ from localaws.endpoint.defaults import (
     DEFAULT_REGION,
     MOTO_CONFIG,
 )
+from localaws.endpoint.faults import EndpointFaults
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
 
@@ -346,6 +347,7 @@ class LocalEndpoint:
         self.access = access or AccessSettings()
         validate_settings(self.access)  # a mistyped option fails here, before anything starts
         self._pages = pages
+        self.faults = EndpointFaults()  # off until configured (localaws.endpoint.faults)
         self.policy: AccessPolicy | None = None
         self._requested_port = port
         self._mock: Any = None
@@ -371,7 +373,7 @@ class LocalEndpoint:
         if self._requested_port and not port_is_free(self._requested_port, self.host):
             raise busy
         try:
-            app = wsgi_app() if self._wrap is None else self._wrap(wsgi_app())
+            app = self.faults.wrap(wsgi_app() if self._wrap is None else self._wrap(wsgi_app()))
             self._server = make_keep_alive_server(self.host, self._requested_port, app)
         except (OSError, SystemExit) as exc:  # werkzeug exits the process on a busy port
             raise busy from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import functools
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +69,17 @@ class FunctionSpec:
     runtime: str = "python3.12"
 
 
+@dataclass(frozen=True)
+class InvocationStarted:
+    """An invocation handed to a worker process, as ``LambdaRuntime.invocation_listeners`` are told of it."""
+
+    function_name: str
+    request_id: str
+    event: Any
+    pid: int
+    still_running: Callable[[], bool]  # whether that worker is still on this request
+
+
 class UnknownFunctionError(LookupError):
     """No function of that name or ARN is deployed in the local runtime."""
 
@@ -105,6 +118,7 @@ class _Worker:
         self._replies, reply_write = os.pipe()
         self._buffer = bytearray()
         self._ready = False
+        self.request_id: str | None = None  # the invocation it runs now
         with open(log_path, "ab", buffering=0) as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-u", "-m", "localaws.lambda_.worker", str(request_read), str(reply_write)],
@@ -153,10 +167,19 @@ class _Worker:
     def run(self, request: dict[str, Any], deadline: float) -> dict[str, Any] | None:
         data = json.dumps(request, default=_json_default).encode() + b"\n"
         view = memoryview(data)
-        while view:
-            written = os.write(self._requests, view)
-            view = view[written:]
-        return self._read_message(deadline)
+        self.request_id = request["requestId"]
+        try:
+            while view:
+                written = os.write(self._requests, view)
+                view = view[written:]
+            return self._read_message(deadline)
+        except BrokenPipeError as exc:  # it died while idle (killed, out of memory)
+            raise WorkerDiedError(f"worker exited with status {self.process.wait()}") from exc
+        finally:
+            self.request_id = None
+
+    def runs(self, request_id: str) -> bool:
+        return self.request_id == request_id
 
     def stop(self) -> None:
         for fd in (self._requests, self._replies):
@@ -268,6 +291,8 @@ class LambdaRuntime:
         self._pools: dict[str, _FunctionPool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        # Told of every invocation as it is handed to a worker (fault injection kills workers mid-invocation).
+        self.invocation_listeners: list[Callable[[InvocationStarted], None]] = []
         log_dir.mkdir(parents=True, exist_ok=True)
 
     # -- deployment ---------------------------------------------------------------------------------
@@ -355,6 +380,16 @@ class LambdaRuntime:
                 "event": event,
                 "deadlineEpochMs": int((time.time() + timeout) * 1000),
             }
+            for listener in self.invocation_listeners:
+                listener(
+                    InvocationStarted(
+                        spec.name,
+                        request_id,
+                        event,
+                        worker.process.pid,
+                        functools.partial(worker.runs, request_id),
+                    )
+                )
             reply = worker.run(request, time.monotonic() + timeout)
             if reply is None:
                 message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"

@@ -38,6 +38,7 @@ from localaws.stepfunctions.history import (
 )
 from localaws.tools import demo, orders, watch
 from localaws.tools.cost import command as cost
+from localaws.tools.load import run as load_run
 
 if TYPE_CHECKING:
     from localaws.deploy.deployer import DeployReport
@@ -354,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     cost_parser = commands.add_parser("cost", help="the deployed stack on paper: transitions, $, quotas")
     cost.add_arguments(cost_parser)
     cost_parser.set_defaults(run=cost.main)
+    load_parser = commands.add_parser("load", help="orders at a rate with faults; checks the order promise")
+    load_run.add_arguments(load_parser)
+    load_parser.set_defaults(run=load_run.main)
     return parser
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from services.payment.dal import DynamoDBLedger, SnsPaymentNotifier
+from services.payment.dal import DynamoDBLedger, SnsPaymentNotifier, provider_statement
 from services.payment.logic import PaymentProviderUnavailableError, charge_order, refund_order
 from services.payment.models import (
+    PROVIDER_TABLE_VARIABLE,
     Captured,
     ChargeAnswer,
     ChargePending,
@@ -38,7 +40,8 @@ IDEMPOTENCY_SECONDS = 24 * 60 * 60
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 callbacks: TaskCallbacks = StepFunctionsCallbacks()
-provider = DeterministicPaymentProvider()
+# The bundled provider keeps its statement in its own table when the stack gives it one.
+provider = DeterministicPaymentProvider(provider_statement(os.environ.get(PROVIDER_TABLE_VARIABLE)))
 
 
 @logger.inject_lambda_context

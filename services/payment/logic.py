@@ -25,6 +25,14 @@ class PaymentProviderUnavailableError(RuntimeError):
     """The provider could not answer now; the request is retried."""
 
 
+class EntryBlockedError(Exception):
+    """The ledger refused an entry because the order has the entry that excludes it (a charge and a void)."""
+
+
+# The answer to a charge that arrives after the workflow gave up on the order and compensated it.
+VOIDED_REASON = "The order was cancelled before it was charged"
+
+
 @dataclass(frozen=True)
 class Approved:
     payment_id: str
@@ -42,12 +50,21 @@ class PaymentProvider(Protocol):
 
     def refund(self, *, order_id: str, payment_id: str, amount: Decimal, currency: str) -> str: ...
 
+    # What the provider already did for the order: an attempt may have moved the money and crashed before
+    # the ledger recorded it, and a provider's idempotency keys do not last for ever.
+    def find_capture(self, *, order_id: str) -> Approved | None: ...
+
+    def find_refund(self, *, order_id: str) -> str | None: ...
+
 
 class Ledger(Protocol):
     def find(self, order_id: str, entry_id: str) -> LedgerEntry | None: ...
 
-    def record(self, entry: LedgerEntry) -> tuple[LedgerEntry, bool]:
-        """Store ``entry`` unless the order has it already: (stored entry, whether this call stored it)."""
+    def record(self, entry: LedgerEntry, *, unless: str | None = None) -> tuple[LedgerEntry, bool]:
+        """Store ``entry`` unless the order has it already: (stored entry, whether this call stored it).
+
+        With ``unless``, atomically refuse it (``EntryBlockedError``) if the order has that entry.
+        """
         ...
 
 
@@ -72,8 +89,12 @@ def charge_order(
     existing = ledger.find(request.orderId, "CHARGE")
     if existing is not None:
         return Captured(result=_charge_result(existing), first_time=False)
+    if ledger.find(request.orderId, "VOID") is not None:
+        # The workflow stopped waiting (a timeout) and compensated the order: nothing may be taken now.
+        return Declined(reason=VOIDED_REASON)
 
-    answer = provider.authorize_and_capture(
+    # An attempt that captured and crashed before the ledger write left the money taken: record that capture.
+    answer = provider.find_capture(order_id=request.orderId) or provider.authorize_and_capture(
         order_id=request.orderId,
         amount=request.amount,
         currency=request.currency,
@@ -86,19 +107,24 @@ def charge_order(
         notifier.publish(_notification(request, "declined", reason=answer.reason))
         return answer
 
-    stored, first_time = ledger.record(
-        LedgerEntry(
-            orderId=request.orderId,
-            entryId="CHARGE",
-            reference=answer.payment_id,
-            amount=money(request.amount),
-            currency=request.currency,
-            createdAt=now,
-            attempt=attempt,
-        )
+    # Announced before the ledger write: once the ledger holds the charge, a retry returns early, so a
+    # publish that failed after it would never be made (a retry may announce twice; never not at all).
+    notifier.publish(_notification(request, "captured", reference=answer.payment_id))
+    charge = LedgerEntry(
+        orderId=request.orderId,
+        entryId="CHARGE",
+        reference=answer.payment_id,
+        amount=money(request.amount),
+        currency=request.currency,
+        createdAt=now,
+        attempt=attempt,
     )
-    if first_time:
-        notifier.publish(_notification(request, "captured", reference=stored.reference))
+    try:
+        stored, first_time = ledger.record(charge, unless="VOID")
+    except EntryBlockedError:
+        # Voided while the provider captured: give the money back at once, recorded as the order's refund.
+        _give_back(request, charge, now=now, provider=provider, ledger=ledger, notifier=notifier)
+        return Declined(reason=VOIDED_REASON)
     return Captured(result=_charge_result(stored), first_time=first_time)
 
 
@@ -113,36 +139,68 @@ def refund_order(
     """Give back what the order was charged; an order never charged has nothing to refund."""
     charge = ledger.find(request.orderId, "CHARGE")
     if charge is None:
-        return RefundResult(refundId=None, status="NOTHING_TO_REFUND", amount=money(Decimal("0")))
-    refund = ledger.find(request.orderId, "REFUND")
-    if refund is None:
-        # The ledger's captured amount is what the customer paid, whatever the request says.
-        amount = Decimal(charge.amount)
-        refund_id = provider.refund(
-            order_id=request.orderId, payment_id=charge.reference, amount=amount, currency=charge.currency
+        # A charge may still be on its way (the workflow gave up waiting for it): void the order, so that it
+        # is never taken, unless it was recorded in the meantime.
+        void = LedgerEntry(
+            orderId=request.orderId,
+            entryId="VOID",
+            reference="none",
+            amount=money(Decimal("0")),
+            currency=request.currency,
+            createdAt=now,
         )
-        refund, first_time = ledger.record(
-            LedgerEntry(
-                orderId=request.orderId,
-                entryId="REFUND",
-                reference=refund_id,
-                amount=charge.amount,
-                currency=charge.currency,
-                createdAt=now,
-            )
-        )
-        if first_time:
-            notifier.publish(
-                PaymentNotification(
-                    orderId=request.orderId,
-                    customerId=request.customerId,
-                    event="refunded",
-                    amount=refund.amount,
-                    currency=refund.currency,
-                    reference=refund.reference,
-                )
-            )
+        try:
+            ledger.record(void, unless="CHARGE")
+        except EntryBlockedError:
+            charge = ledger.find(request.orderId, "CHARGE")
+        if charge is None:
+            return RefundResult(refundId=None, status="NOTHING_TO_REFUND", amount=money(Decimal("0")))
+    refund = _give_back(request, charge, now=now, provider=provider, ledger=ledger, notifier=notifier)
     return RefundResult(refundId=refund.reference, status="REFUNDED", amount=refund.amount)
+
+
+def _give_back(
+    request: PaymentRequest,
+    charge: LedgerEntry,
+    *,
+    now: str,
+    provider: PaymentProvider,
+    ledger: Ledger,
+    notifier: PaymentNotifier,
+) -> LedgerEntry:
+    """Refund ``charge`` once: the order's REFUND entry, made now unless the ledger has it already."""
+    refund = ledger.find(request.orderId, "REFUND")
+    if refund is not None:
+        return refund
+    # The ledger's captured amount is what the customer paid, whatever the request says.
+    refund_id = provider.find_refund(order_id=request.orderId) or provider.refund(
+        order_id=request.orderId,
+        payment_id=charge.reference,
+        amount=Decimal(charge.amount),
+        currency=charge.currency,
+    )
+    # Announced before the ledger write, for the reason given in ``charge_order``.
+    notifier.publish(
+        PaymentNotification(
+            orderId=request.orderId,
+            customerId=request.customerId,
+            event="refunded",
+            amount=charge.amount,
+            currency=charge.currency,
+            reference=refund_id,
+        )
+    )
+    refund, _ = ledger.record(
+        LedgerEntry(
+            orderId=request.orderId,
+            entryId="REFUND",
+            reference=refund_id,
+            amount=charge.amount,
+            currency=charge.currency,
+            createdAt=now,
+        )
+    )
+    return refund
 
 
 def _charge_result(entry: LedgerEntry) -> ChargeResult:

@@ -10,6 +10,7 @@ from services.shared.messages import PaymentRequest
 from services.shared.settings import ServiceSettings
 
 __all__ = [
+    "PROVIDER_TABLE_VARIABLE",
     "Captured",
     "ChargeAnswer",
     "ChargeOutcome",
@@ -24,6 +25,10 @@ __all__ = [
 ]
 
 
+# The bundled payment provider's own statement table (its dashboard); optional, in memory without it.
+PROVIDER_TABLE_VARIABLE = "PAYMENT_PROVIDER_TABLE"
+
+
 class PaymentSettings(ServiceSettings):
     ledger_table: str = Field(alias="LEDGER_TABLE")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
@@ -31,12 +36,13 @@ class PaymentSettings(ServiceSettings):
 
 
 class LedgerEntry(BaseModel):
-    """One row of the payments ledger: the order's charge (``CHARGE``) or its refund (``REFUND``)."""
+    """One row of the payments ledger: the order's charge (``CHARGE``), its refund (``REFUND``), or ``VOID``:
+    the workflow compensated the order before any charge was recorded, so none may be taken any more."""
 
     model_config = ConfigDict(frozen=True)
 
     orderId: str  # noqa: N815 - stored attribute name
-    entryId: Literal["CHARGE", "REFUND"]  # noqa: N815
+    entryId: Literal["CHARGE", "REFUND", "VOID"]  # noqa: N815
     reference: str  # provider's payment or refund id
     amount: str
     currency: str

@@ -222,6 +222,24 @@ def test_refund_of_an_uncharged_order_has_nothing_to_refund(cloud: Cloud, workfl
     }
 
 
+def test_a_charge_after_the_refund_of_an_uncharged_order_takes_nothing(
+    cloud: Cloud, workflow: Workflow, provider: DeterministicPaymentProvider
+) -> None:
+    # Given an order the workflow compensated before its charge was processed (the refund found nothing)
+    refunding = workflow.start()
+    handler(
+        cloud.deliver(QUEUE, TEMPLATE, [charge_body(refunding.token, action="refund")]), FakeLambdaContext()
+    )
+    assert [row["entryId"]["S"] for row in ledger_rows("ord-1001")] == ["VOID"]
+    # When the late charge is processed (a step still waiting for it, to see the answer)
+    charging = workflow.start()
+    handler(cloud.deliver(QUEUE, TEMPLATE, [charge_body(charging.token)]), FakeLambdaContext())
+    # Then it is declined and nothing is taken
+    assert workflow.outcome(charging)["status"] == "FAILED"
+    assert provider.captures("ord-1001") == []
+    assert [row["entryId"]["S"] for row in ledger_rows("ord-1001")] == ["VOID"]
+
+
 def test_request_whose_task_no_longer_waits_is_dropped(cloud: Cloud) -> None:
     # Given a request carrying a token no execution waits for (timed out, or answered long ago)
     event = cloud.deliver(QUEUE, TEMPLATE, [template_body(TEMPLATE)])

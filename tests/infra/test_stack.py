@@ -38,10 +38,10 @@ def _logical_id(template: Template, resource_type: str, **properties: Any) -> st
 @pytest.mark.parametrize(
     ("name", "visibility", "max_receives", "fifo"),
     [
-        (f"{PREFIX}-payment", 600, 5, False),
-        (f"{PREFIX}-payment-priority.fifo", 120, 5, True),
-        (f"{PREFIX}-inventory.fifo", 300, 3, True),
-        (f"{PREFIX}-shipping", 300, 3, False),
+        (f"{PREFIX}-payment", 60, 5, False),
+        (f"{PREFIX}-payment-priority.fifo", 60, 5, True),
+        (f"{PREFIX}-inventory.fifo", 60, 3, True),
+        (f"{PREFIX}-shipping", 60, 3, False),
         (f"{PREFIX}-notification", 60, 2, False),
     ],
 )

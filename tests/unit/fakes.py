@@ -9,7 +9,7 @@ from services.dlq_inspector.models import DeadLetter, DlqReport
 from services.inventory.logic import InsufficientStockError
 from services.inventory.models import LowStockAlert, Reservation
 from services.notification.models import NotificationRecord
-from services.payment.logic import Approved, NoAnswer
+from services.payment.logic import Approved, EntryBlockedError, NoAnswer
 from services.payment.models import Declined, LedgerEntry, PaymentNotification
 from services.payment.provider import DeterministicPaymentProvider
 
@@ -21,7 +21,9 @@ class InMemoryLedger:
     def find(self, order_id: str, entry_id: str) -> LedgerEntry | None:
         return self.entries.get((order_id, entry_id))
 
-    def record(self, entry: LedgerEntry) -> tuple[LedgerEntry, bool]:
+    def record(self, entry: LedgerEntry, *, unless: str | None = None) -> tuple[LedgerEntry, bool]:
+        if unless is not None and (entry.orderId, unless) in self.entries:
+            raise EntryBlockedError(f"{entry.orderId} has {unless}")
         key = (entry.orderId, entry.entryId)
         if key in self.entries:
             return self.entries[key], False

@@ -309,3 +309,124 @@ def test_first_time_flag_is_not_stored_with_a_captured_answer() -> None:
     # Then the replay carries the result but did not record anything itself
     assert isinstance(replayed, Captured)
     assert (replayed.result, replayed.first_time) == (result, False)
+
+
+def test_a_capture_whose_ledger_write_was_lost_is_recorded_not_taken_again(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given an attempt that captured the money and crashed before writing the ledger
+    provider.authorize_and_capture(
+        order_id="ord-1", amount=Decimal("19.98"), currency="EUR", token="tok_visa", attempt=1
+    )
+    assert ledger.find("ord-1", "CHARGE") is None
+    # When the redelivered request charges the order
+    outcome = charge_order(request(), attempt=2, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the provider's earlier capture is recorded and announced, and no second one is made
+    assert isinstance(outcome, Captured)
+    assert len(provider.captures("ord-1")) == 1
+    assert provider.charges == 1
+    assert ledger.find("ord-1", "CHARGE") is not None
+    assert [n.event for n in notifier.published] == ["captured"]
+
+
+def test_a_refund_whose_ledger_write_was_lost_is_recorded_not_given_twice(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given a charged order whose refund was made by the provider, but never reached the ledger
+    charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    provider.refund(order_id="ord-1", payment_id="pay_x", amount=Decimal("19.98"), currency="EUR")
+    # When the refund request is redelivered
+    result = refund_order(
+        request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    # Then it records the provider's refund, and the provider refunded once
+    assert result.status == "REFUNDED"
+    assert len(provider.statement.refunds("ord-1")) == 1
+    assert provider.refunds == 1
+    assert ledger.find("ord-1", "REFUND") is not None
+
+
+class _FailingOnce(RecordingPaymentNotifier):
+    """A topic whose first publish fails (throttled, say), as SNS may."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def publish(self, notification: PaymentNotification) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("Rate exceeded")
+        super().publish(notification)
+
+
+@pytest.mark.parametrize("action", ["charge", "refund"])
+def test_an_announcement_that_failed_is_made_by_the_retry(
+    ledger: InMemoryLedger, provider: CountingProvider, action: str
+) -> None:
+    # Given an order whose charge (or refund) announcement fails the first time
+    if action == "refund":
+        charge_order(
+            request(),
+            attempt=1,
+            now=NOW,
+            provider=provider,
+            ledger=ledger,
+            notifier=RecordingPaymentNotifier(),
+        )
+    notifier = _FailingOnce()
+
+    def attempt() -> None:
+        if action == "charge":
+            charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+        else:
+            refund_order(
+                request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+            )
+
+    # When the first attempt fails on the publish and the request is retried
+    with pytest.raises(RuntimeError):
+        attempt()
+    attempt()
+    # Then the announcement was made, and the money moved once
+    assert [n.event for n in notifier.published] == ["captured" if action == "charge" else "refunded"]
+    assert provider.charges == 1
+    assert provider.refunds == (1 if action == "refund" else 0)
+
+
+def test_a_charge_that_arrives_after_the_order_was_compensated_takes_nothing(
+    ledger: InMemoryLedger, provider: CountingProvider, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given the workflow stopped waiting for the charge and refunded the order before it was charged
+    refunded = refund_order(
+        request(action="refund"), now=NOW, provider=provider, ledger=ledger, notifier=notifier
+    )
+    assert refunded.status == "NOTHING_TO_REFUND"
+    assert ledger.find("ord-1", "VOID") is not None
+    # When the late charge request is processed
+    outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then nothing is captured
+    assert isinstance(outcome, Declined)
+    assert provider.charges == 0
+    assert ledger.find("ord-1", "CHARGE") is None
+
+
+def test_a_charge_voided_while_the_provider_captured_is_given_back(
+    ledger: InMemoryLedger, notifier: RecordingPaymentNotifier
+) -> None:
+    # Given a provider that captures while the order's compensation voids it
+    class CompensatedMidCapture(CountingProvider):
+        def authorize_and_capture(self, **kwargs: Any) -> Any:
+            answer = super().authorize_and_capture(**kwargs)
+            refund_order(request(action="refund"), now=NOW, provider=self, ledger=ledger, notifier=notifier)
+            return answer
+
+    provider = CompensatedMidCapture()
+    # When the charge completes
+    outcome = charge_order(request(), attempt=1, now=NOW, provider=provider, ledger=ledger, notifier=notifier)
+    # Then the order is not charged: the capture is refunded at once and recorded as the order's refund
+    assert isinstance(outcome, Declined)
+    assert len(provider.captures("ord-1")) == 1
+    assert len(provider.statement.refunds("ord-1")) == 1
+    assert ledger.find("ord-1", "CHARGE") is None
+    assert ledger.find("ord-1", "REFUND") is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -10,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from localaws.lambda_.runtime import RUNTIME_EXIT_ERROR_TYPE, TIMEOUT_ERROR_TYPE, UnknownFunctionError
+from localaws.lambda_.runtime import (
+    RUNTIME_EXIT_ERROR_TYPE,
+    TIMEOUT_ERROR_TYPE,
+    InvocationStarted,
+    UnknownFunctionError,
+)
 from localaws.local_aws import LocalAws
 
 
@@ -186,3 +193,26 @@ def test_an_unknown_function_is_an_error(local_aws: LocalAws) -> None:
     # Given / When / Then: invoking a function that was never deployed raises
     with pytest.raises(UnknownFunctionError):
         local_aws.invoker.invoke("no-such-function", {})
+
+
+def test_a_worker_killed_while_idle_fails_its_next_invocation_cleanly(local_aws: LocalAws) -> None:
+    # Given a warm worker, killed (as a host would lose it) while it waits for work
+    name = _function(local_aws, "DemoFunction")
+    seen: list[InvocationStarted] = []
+    local_aws.invoker.invocation_listeners.append(seen.append)
+    try:
+        before = local_aws.invoker.invoke(name, {})
+        os.kill(before.payload["pid"], signal.SIGKILL)
+        time.sleep(0.2)
+        # When it is handed the next invocation
+        result = local_aws.invoker.invoke(name, {})
+        after = local_aws.invoker.invoke(name, {})
+    finally:
+        local_aws.invoker.invocation_listeners.remove(seen.append)
+    # Then that invocation fails as Runtime.ExitError (not an exception out of the runtime), and a new
+    # worker serves the one after; listeners heard of each invocation with the worker that ran it
+    assert result.error_type == RUNTIME_EXIT_ERROR_TYPE
+    assert after.function_error is None
+    assert after.payload["pid"] != before.payload["pid"]
+    assert [s.pid for s in seen] == [before.payload["pid"], before.payload["pid"], after.payload["pid"]]
+    assert not seen[-1].still_running()

@@ -1,0 +1,1 @@
+"""``orderflow load``: a load and chaos harness that checks the order promise after every run."""
