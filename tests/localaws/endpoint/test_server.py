@@ -117,6 +117,13 @@ def test_the_running_endpoint_serves_its_own_names_and_origins_only(local_aws: L
     assert foreign_page.getheader("Access-Control-Allow-Origin") is None
 
 
+def _lean_dispatcher(app: Any) -> server.LeanDispatcher:
+    """The lean dispatcher inside the endpoint's middleware (access guard, faults, TestState)."""
+    while not isinstance(app, server.LeanDispatcher):
+        app = app.app
+    return app
+
+
 def _sdk_answers(endpoint: LocalEndpoint, name: str) -> list[object]:
     """Answers (with error codes) of SDK calls to the JSON and query APIs, over HTTP."""
 
@@ -174,7 +181,7 @@ def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPa
             # When the same SDK calls are made
             answers[lean] = _sdk_answers(endpoint, f"lean-{lean}".lower())
             assert endpoint._server is not None
-            taken[lean] = endpoint._server.app.app.app.lean_requests  # type: ignore[attr-defined]  # guard → TestState → lean
+            taken[lean] = _lean_dispatcher(endpoint._server.app).lean_requests
         finally:
             endpoint.stop()
     # Then the answers and errors are the same, and only the lean endpoint skipped Flask (for all of them)
