@@ -7,7 +7,10 @@ botocore (1.44.5) and the AWS documentation:
 - EventBridge ``PutEvents``: the entries of one request together must be under 1 MB (raised from 256 KB in
   January 2026), each entry counted as AWS's "Calculating PutEvents event entry size" says: 14 bytes for
   ``Time``, then the UTF-8 bytes of ``Source``, ``DetailType``, ``Detail`` and each of ``Resources``.
-  ``ValidationException: Total size of the entries in the request is over the limit.``
+  ``ValidationException: Total size of the entries in the request is over the limit.`` An entry whose
+  ``Detail`` is not a JSON object, or nests deeper than PutEvents processes (1000 levels on AWS, 200 here:
+  see ``PUT_EVENTS_MAX_NESTING``), fails alone with ``MalformedDetail``; moto takes any JSON, and fails on
+  deep nesting with a 500.
 - Step Functions ``StartExecution``: ``input`` at most 262,144 UTF-8 bytes (``ValidationException``).
 - SQS ``SendMessage``: the body and every part of each message attribute (name, type, value) count against
   the queue's ``MaximumMessageSize`` (default 1 MiB since August 2025; moto counts the body's characters).
@@ -25,6 +28,7 @@ it serializes any error of that service. Everything else goes straight to moto.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -39,6 +43,13 @@ from moto.stepfunctions.exceptions import ValidationException as StatesValidatio
 from localaws.patches import registry
 
 PUT_EVENTS_MAX_BYTES = 1_048_576
+PUT_EVENTS_MAX_ENTRIES = 10
+# AWS: "PutEvents will only process nested JSON up to 1000 levels deep". Locally every hop (moto's parser and
+# its deepcopy of the event, the delivery, the engine, the Lambda worker) recurses once or twice per level
+# within Python's 1,000 frames, and fails well before 1,000 levels with a 500 or a lost event. So locally the
+# limit is 200 levels, with AWS's answer past it.
+PUT_EVENTS_MAX_NESTING = 200
+_MALFORMED_DETAIL = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
 STATE_MACHINE_INPUT_MAX_BYTES = 262_144
 SQS_BATCH_MAX_BYTES = 1_048_576
 SQS_DEFAULT_MESSAGE_MAX_BYTES = 1_048_576
@@ -112,12 +123,63 @@ def execution_input_error(execution_input: Any) -> StatesValidationError | None:
 # -- the checks, one per action: each reads the request through moto's handler and returns an error or None --
 
 
-def _put_events(handler: Any) -> Exception | None:
+def detail_is_malformed(detail: Any) -> bool:
+    """A Detail EventBridge refuses though it parses: not a JSON object, or nested over 1000 levels deep."""
+    if not isinstance(detail, str) or not detail.strip():
+        return False  # moto answers a missing Detail itself
+    if not detail.lstrip().startswith("{"):
+        return True
+    return _nesting_depth(detail) > PUT_EVENTS_MAX_NESTING
+
+
+def _nesting_depth(text: str) -> int:
+    """How deeply the JSON ``text`` nests objects and arrays, without recursion (which deep input would
+    exhaust, in moto's parser as in ours)."""
+    if text.count("{") + text.count("[") <= PUT_EVENTS_MAX_NESTING:
+        return 0  # cannot be deeper than the limit: skip the scan
+    depth = deepest = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "}]":
+            depth -= 1
+    return deepest
+
+
+def _put_events(handler: Any) -> Exception | Callable[[], Any] | None:
     entries = handler._get_param("Entries") or []
     total = sum(put_events_entry_size(entry) for entry in entries if isinstance(entry, Mapping))
     if total > PUT_EVENTS_MAX_BYTES:
         return EventsValidationError("Total size of the entries in the request is over the limit.")
-    return None
+    malformed = {
+        index
+        for index, entry in enumerate(entries)
+        if isinstance(entry, Mapping) and detail_is_malformed(entry.get("Detail"))
+    }
+    if not malformed or len(entries) > PUT_EVENTS_MAX_ENTRIES:
+        return None  # moto answers more than 10 entries itself
+
+    def answer() -> str:
+        # The well-formed entries go on to moto; each malformed one fails alone, in its place.
+        accepted = iter(
+            handler.events_backend.put_events([e for i, e in enumerate(entries) if i not in malformed])
+        )
+        results = [_MALFORMED_DETAIL if i in malformed else next(accepted) for i in range(len(entries))]
+        failed = sum(1 for result in results if "ErrorCode" in result)
+        return json.dumps({"FailedEntryCount": failed, "Entries": results})
+
+    return answer
 
 
 def _start_execution(handler: Any) -> Exception | None:
@@ -182,7 +244,7 @@ def _sns_publish_batch(handler: Any) -> Exception | None:
     return None
 
 
-CHECKS: dict[tuple[str, str], Callable[[Any], Exception | None]] = {
+CHECKS: dict[tuple[str, str], Callable[[Any], Exception | Callable[[], Any] | None]] = {
     ("events", "PutEvents"): _put_events,
     ("stepfunctions", "StartExecution"): _start_execution,
     ("sqs", "SendMessage"): _sqs_send_message,
@@ -193,18 +255,26 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Exception | None]] = {
 _SERVICES = frozenset(service for service, _ in CHECKS)
 
 
+def _raiser(error: Exception) -> Callable[[], Any]:
+    def refuse() -> Any:
+        raise error
+
+    return refuse
+
+
 def _call_action(self: Any) -> Any:
     if self.service_name in _SERVICES:
         action = self._get_action()
         check = CHECKS.get((self.service_name, action))
-        error = check(self) if check is not None else None
-        if error is not None:
-            # moto looks the handler up on the instance: this request's handler raises the error, and moto
-            # answers it exactly as it answers that service's own errors.
-            def refuse() -> Any:
-                raise error
-
-            setattr(self, camelcase_to_underscores(action), refuse)
+        verdict = check(self) if check is not None else None
+        if verdict is not None:
+            # moto looks the handler up on the instance: for this request it is ours. One that raises the
+            # service's error is answered exactly as moto answers that service's own errors.
+            setattr(
+                self,
+                camelcase_to_underscores(action),
+                _raiser(verdict) if isinstance(verdict, Exception) else verdict,
+            )
     return registry.original(_CALL_ACTION)(self)
 
 
@@ -221,6 +291,8 @@ def _reads() -> Iterable[tuple[str, str]]:
     yield "moto.sns.models.SNSBackend.get_topic", "the topic's MaximumMessageSize attribute"
     yield "moto.sns.responses.SNSResponse.set_topic_attributes", "stores it as maximum_message_size"
     yield "moto.events.exceptions.ValidationException", "PutEvents over the limit"
+    yield "moto.events.responses.EventsHandler.events_backend", "PutEvents' well-formed entries, put"
+    yield "moto.events.models.EventsBackend.put_events", "PutEvents' well-formed entries, put"
     yield "moto.stepfunctions.exceptions.ValidationException", "StartExecution input over the limit"
     yield "moto.sqs.exceptions.InvalidParameterValue", "SendMessage over the queue's limit"
     yield "moto.sqs.exceptions.SQSException", "SQS errors as moto serializes them"

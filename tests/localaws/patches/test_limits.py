@@ -97,6 +97,32 @@ def test_put_events_counts_time_and_resources(local_aws: LocalAws) -> None:
     )
 
 
+def test_a_detail_that_is_not_an_object_or_nests_too_deep_fails_alone(local_aws: LocalAws) -> None:
+    events = local_aws.client("events")
+    good = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": "{}", "EventBusName": "fixture-orders"}
+    # Given entries whose Detail is an array, nests one level deeper than PutEvents reads, or just as deep
+    levels = limits.PUT_EVENTS_MAX_NESTING
+    too_deep = '{"a":' * (levels + 1) + "1" + "}" * (levels + 1)
+    deepest = '{"a":' * (levels - 1) + "[]" + "}" * (levels - 1)
+    entries = [
+        dict(good, Detail="[1, 2]"),
+        good,
+        dict(good, Detail=too_deep),
+        dict(good, Detail=deepest),
+    ]
+
+    # When they are put together
+    answer = events.put_events(Entries=entries)
+
+    # Then each malformed one fails in its place, and the others are put
+    malformed = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert answer["FailedEntryCount"] == 2
+    assert answer["Entries"][0] == malformed
+    assert answer["Entries"][2] == malformed
+    assert "EventId" in answer["Entries"][1]
+    assert "EventId" in answer["Entries"][3]
+
+
 # -- Step Functions StartExecution -------------------------------------------------------------------
 
 
