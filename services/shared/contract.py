@@ -67,8 +67,6 @@ def _plain_text(value: str) -> str:
             raise ValueError(f"control character U+{code:04X} at position {index}")
         if character in _BIDI_CONTROLS:
             raise ValueError(f"bidirectional control character U+{code:04X} at position {index}")
-        if 0xD800 <= code <= 0xDFFF:
-            raise ValueError(f"unpaired surrogate U+{code:04X} at position {index} (not valid Unicode)")
     return value
 
 
