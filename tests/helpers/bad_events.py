@@ -1,10 +1,11 @@
 """The bad-input corpus in ``tests/events/bad/``: one JSON file per case, each with its expected verdict.
 
 A case's detail is ``detail`` as written, or the valid ``OrderPlaced`` detail of
-``tests/events/eventbridge_order_placed.json`` changed by ``set`` (``"items[0].quantity": 0``) and ``unset``
-(paths to remove). A ``recipe`` builds what is too large to commit: ``items`` (that many lines, with a
-matching total), ``nest`` (a field nested ``depth`` objects deep) or ``pad`` (a field filled until the
-PutEvents entry is ``entry_bytes``, or the execution input ``input_bytes``, long).
+``tests/events/eventbridge_order_placed.json`` with the order id ``bad-<case>``, changed by ``set``
+(``"items[0].quantity": 0``) and ``unset`` (paths to remove). A ``recipe`` builds what is too large to
+commit: ``items`` (that many lines, with a matching total), ``nest`` (a field nested ``depth`` objects
+deep) or ``pad`` (a field filled until the PutEvents entry is ``entry_bytes``, or the execution input
+``input_bytes``, long).
 
 ``expect`` is the contract's verdict: ``accepted``, or ``rejected`` with the first reason's ``field`` and a
 part of its ``reason``. ``door`` says when AWS stops the event before the workflow sees it: a request
@@ -37,6 +38,7 @@ class BadCase:
     detail: Any
     expect: dict[str, str]
     door: dict[str, str] | None
+    text: str  # the detail as the producer posts it
 
     @property
     def accepted(self) -> bool:
@@ -44,12 +46,7 @@ class BadCase:
 
     def entry(self, bus: str) -> dict[str, Any]:
         """The PutEvents entry that posts this case."""
-        return {
-            "Source": EVENT_SOURCE,
-            "DetailType": ORDER_PLACED,
-            "Detail": _detail_text(self.detail),
-            "EventBusName": bus,
-        }
+        return {"Source": EVENT_SOURCE, "DetailType": ORDER_PLACED, "Detail": self.text, "EventBusName": bus}
 
 
 def _detail_text(detail: Any) -> str:
@@ -83,11 +80,19 @@ def _items(detail: dict[str, Any], count: int) -> None:
     detail["totalAmount"] = f"{count}.00"
 
 
-def _nest(detail: dict[str, Any], field: str, depth: int) -> None:
+_NESTED = "__nested__"
+
+
+def _nest(detail: dict[str, Any], field: str, depth: int) -> str:
+    """Nest ``field`` ``depth`` objects deep; returns the detail's JSON, written without recursion (which
+    ``json.dumps`` would run out of)."""
+    detail[field] = _NESTED
+    text = _detail_text(detail).replace(json.dumps(_NESTED), '{"x": ' * depth + '"deep"' + "}" * depth)
     value: Any = "deep"
     for _ in range(depth):
         value = {"x": value}
     detail[field] = value
+    return text
 
 
 def execution_input_size(detail: Any) -> int:
@@ -117,8 +122,11 @@ def _pad(
         detail[field] = "x" * (input_bytes - execution_input_size(detail))
 
 
-def _build(spec: dict[str, Any]) -> Any:
-    detail: Any = copy.deepcopy(spec["detail"]) if "detail" in spec else valid_detail()
+def _build(name: str, spec: dict[str, Any]) -> tuple[Any, str]:
+    """The case's detail, and its JSON text. One built on the valid detail has its own order id."""
+    detail: Any = (
+        copy.deepcopy(spec["detail"]) if "detail" in spec else valid_detail() | {"orderId": f"bad-{name}"}
+    )
     for path in spec.get("unset", []):
         _unset(detail, path)
     for path, value in spec.get("set", {}).items():
@@ -126,24 +134,26 @@ def _build(spec: dict[str, Any]) -> Any:
     recipe = spec.get("recipe", {})
     if "items" in recipe:
         _items(detail, recipe["items"])
-    if "nest" in recipe:
-        _nest(detail, **recipe["nest"])
     if "pad" in recipe:
         _pad(detail, **recipe["pad"])
-    return detail
+    if "nest" in recipe:
+        return detail, _nest(detail, **recipe["nest"])
+    return detail, _detail_text(detail)
 
 
 def load_bad_cases() -> list[BadCase]:
     cases = []
     for path in sorted(BAD_DIR.glob("*.json")):
         spec = json.loads(path.read_text(encoding="utf-8"))
+        detail, text = _build(path.stem, spec)
         cases.append(
             BadCase(
                 name=path.stem,
                 description=spec["description"],
-                detail=_build(spec),
+                detail=detail,
                 expect=spec["expect"],
                 door=spec.get("door"),
+                text=text,
             )
         )
     return cases
