@@ -49,7 +49,7 @@ def alarmed_queue(message: str) -> tuple[str, str] | None:
     """``(alarm name, queue name)`` if ``message`` is a CloudWatch alarm entering ALARM on a queue metric."""
     try:
         alarm = json.loads(message)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     if not isinstance(alarm, dict) or alarm.get("NewStateValue") != "ALARM":
         return None
@@ -88,6 +88,13 @@ def diagnose(queue_name: str, letter: DeadLetter) -> Diagnosis:
         return Diagnosis(
             verdict="malformed-json",
             detail=f"body is not JSON ({exc.msg} at position {exc.pos}): {letter.body[:_EXCERPT]!r}",
+            retryable=False,
+            **common,
+        )
+    except RecursionError:
+        return Diagnosis(
+            verdict="malformed-json",
+            detail=f"body nests too deeply to read: {letter.body[:_EXCERPT]!r}",
             retryable=False,
             **common,
         )
