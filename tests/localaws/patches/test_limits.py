@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -293,3 +294,29 @@ def test_the_aws_cli_gets_aws_errors_for_oversized_payloads(
     assert start.returncode != 0
     assert "(ValidationException) when calling the StartExecution operation" in start.stderr
     assert "less than or equal to 262144" in start.stderr
+
+
+# -- the engine's own limit --------------------------------------------------------------------------------
+
+
+def test_the_embedded_engine_fails_a_state_over_256_kib_with_data_limit_exceeded(local_aws: LocalAws) -> None:
+    stepfunctions = local_aws.client("stepfunctions")
+    # Given a machine whose one state doubles its input, and an input of 150 KB (under StartExecution's limit)
+    definition = {
+        "StartAt": "Double",
+        "States": {"Double": {"Type": "Pass", "Parameters": {"a.$": "$.pad", "b.$": "$.pad"}, "End": True}},
+    }
+    machine = stepfunctions.create_state_machine(
+        name=f"limits-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+
+    # When it runs
+    started = stepfunctions.start_execution(stateMachineArn=machine, input=json.dumps({"pad": "x" * 150_000}))
+
+    # Then the execution fails as on AWS, with States.DataLimitExceeded
+    for _ in range(200):
+        described = stepfunctions.describe_execution(executionArn=started["executionArn"])
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert (described["status"], described.get("error")) == ("FAILED", "States.DataLimitExceeded")
