@@ -286,7 +286,25 @@ def test_the_aws_cli_gets_aws_errors_for_oversized_payloads(
         f"file://{execution_input}",
     )
 
+    queue = local_aws.client("sqs").create_queue(QueueName=f"limits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    topic = local_aws.client("sns").create_topic(Name=f"limits-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    message = tmp_path / "message.txt"
+    message.write_text("x" * (limits.SQS_DEFAULT_MESSAGE_MAX_BYTES + 1))
+    send = _aws_cli(
+        local_aws, "sqs", "send-message", "--queue-url", queue, "--message-body", f"file://{message}"
+    )
+    notice = tmp_path / "notice.txt"
+    notice.write_text("x" * (limits.SNS_DEFAULT_MESSAGE_MAX_BYTES + 1))
+    publish = _aws_cli(local_aws, "sns", "publish", "--topic-arn", topic, "--message", f"file://{notice}")
+
     # Then each fails with AWS's error
+    assert send.returncode != 0
+    assert "(InvalidParameterValue) when calling the SendMessage operation" in send.stderr
+    assert "Message must be shorter than 1048576 bytes" in send.stderr
+    assert publish.returncode != 0
+    assert "(InvalidParameter) when calling the Publish operation: Invalid parameter: Message too long" in (
+        publish.stderr
+    )
     assert put.returncode != 0
     assert "(ValidationException) when calling the PutEvents operation: Total size of the entries" in (
         put.stderr
