@@ -15,6 +15,8 @@ from botocore.exceptions import ClientError
 from infra.naming import Names
 from localaws.local_aws import LocalAws
 from localaws.patches import limits
+from services.dlq_inspector.logic import diagnose
+from services.dlq_inspector.models import DeadLetter
 from services.orders.logic import validate_order
 from tests.helpers.bad_events import BadCase, load_bad_cases
 from workflows import states
@@ -60,22 +62,26 @@ def _put_all(events: Any, bus: str) -> dict[str, str]:
     return event_ids
 
 
-def _dead_letters(sqs: Any, queue_url: str) -> dict[str, dict[str, str]]:
-    """The order-events DLQ's messages by event id, with their attributes (left on the queue)."""
-    found: dict[str, dict[str, str]] = {}
+def _dead_letters(sqs: Any, queue_url: str) -> dict[str, DeadLetter]:
+    """The order-events DLQ's messages by event id, as the DLQ inspector reads them (left on the queue)."""
+    found: dict[str, DeadLetter] = {}
     for _ in range(5):
         answer = sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
         )
         for message in answer.get("Messages", []):
             attributes = message.get("MessageAttributes", {})
-            found[json.loads(message["Body"])["id"]] = {k: v["StringValue"] for k, v in attributes.items()}
+            found[json.loads(message["Body"])["id"]] = DeadLetter(
+                messageId=message["MessageId"],
+                body=message["Body"],
+                attributes={k: v["StringValue"] for k, v in attributes.items()},
+            )
     return found
 
 
 def _wait_for_outcomes(
     local: LocalAws, names: Names, event_ids: dict[str, str]
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, DeadLetter]]:
     """Each posted case's order record, or its dead letter: (records by case, dead letters by event id)."""
     dynamodb, sqs = local.client("dynamodb"), local.client("sqs")
     keys = {
@@ -85,7 +91,7 @@ def _wait_for_outcomes(
     to_dead_letter = {event_ids[name] for name in event_ids} - {event_ids[name] for name in to_record}
     dlq_url = sqs.get_queue_url(QueueName=names("order-events-dlq"))["QueueUrl"]
     records: dict[str, dict[str, Any]] = {}
-    dead_letters: dict[str, dict[str, str]] = {}
+    dead_letters: dict[str, DeadLetter] = {}
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline:
         for name in to_record - set(records):
@@ -144,8 +150,13 @@ def test_every_corpus_case_ends_as_its_verdict_says(
         assert case.expect["reason"] in reason, (name, reason)
     for name, event_id in event_ids.items():
         if _door(CASES[name], "dead_letter"):
-            assert dead_letters[event_id]["ERROR_CODE"] == _door(CASES[name], "dead_letter"), name
-            assert "262144" in dead_letters[event_id]["ERROR_MESSAGE"], name
+            letter = dead_letters[event_id]
+            assert letter.attributes["ERROR_CODE"] == _door(CASES[name], "dead_letter"), name
+            # And the DLQ inspector, woken by the queue's alarm, reports the order and the reason
+            diagnosis = diagnose(orderflow_names("order-events-dlq"), letter)
+            assert diagnosis.verdict == "undeliverable-event", name
+            assert diagnosis.orderId == CASES[name].detail["orderId"], name
+            assert "less than or equal to 262144" in diagnosis.detail, name
 
     # And every rejected order's execution ended as a rejection: none died of a size limit
     stepfunctions = orderflow_local.client("stepfunctions")
