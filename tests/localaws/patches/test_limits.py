@@ -9,17 +9,46 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from localaws.endpoint.defaults import TEST_CREDENTIALS
-from localaws.local_aws import LocalAws
+from localaws.endpoint.defaults import DEFAULT_REGION, TEST_CREDENTIALS, local_client
+from localaws.endpoint.server import LocalEndpoint
 from localaws.patches import limits
 
 SOURCE = "orderflow.orders"
+BUS = "fixture-orders"
+
+
+class Endpoint:
+    """The local endpoint with the size limits in, and nothing deployed: all these tests need."""
+
+    def __init__(self, endpoint: LocalEndpoint) -> None:
+        self.endpoint_url = endpoint.url
+        self.region = DEFAULT_REGION
+
+    def client(self, service: str) -> Any:
+        return local_client(service, endpoint_url=self.endpoint_url, region=self.region)
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[Endpoint]:
+    endpoint = LocalEndpoint(port=0)
+    endpoint.start()
+    limits.SIZE_LIMITS.install()
+    try:
+        local = Endpoint(endpoint)
+        local.client("events").create_event_bus(Name=BUS)
+        yield local
+    finally:
+        limits.SIZE_LIMITS.uninstall()
+        endpoint.stop()
+
+
 DETAIL_TYPE = "OrderPlaced"
 ROLE = "arn:aws:iam::123456789012:role/states"
 
@@ -60,13 +89,13 @@ def test_entry_size_is_counted_as_aws_documents_it() -> None:
     assert limits.put_events_entry_size(entry) == 14 + 3 + 2 + len('{"name": "Ådå"}'.encode()) + 5 + 2
 
 
-def test_put_events_takes_entries_up_to_the_limit_and_refuses_one_byte_more(local_aws: LocalAws) -> None:
+def test_put_events_takes_entries_up_to_the_limit_and_refuses_one_byte_more(local_aws: Endpoint) -> None:
     events = local_aws.client("events")
     limit = limits.PUT_EVENTS_MAX_BYTES
 
     # Given two entries that together are exactly at the limit: accepted
-    half = entry_of(limit // 2, EventBusName="fixture-orders")
-    rest = entry_of(limit - limit // 2, EventBusName="fixture-orders")
+    half = entry_of(limit // 2, EventBusName=BUS)
+    rest = entry_of(limit - limit // 2, EventBusName=BUS)
     assert events.put_events(Entries=[half, rest])["FailedEntryCount"] == 0
 
     # When one byte more (a multi-byte character in place of one ASCII byte)
@@ -79,10 +108,10 @@ def test_put_events_takes_entries_up_to_the_limit_and_refuses_one_byte_more(loca
     }
 
 
-def test_put_events_counts_time_and_resources(local_aws: LocalAws) -> None:
+def test_put_events_counts_time_and_resources(local_aws: Endpoint) -> None:
     events = local_aws.client("events")
     # Given an entry at the limit without Time
-    at_limit = entry_of(limits.PUT_EVENTS_MAX_BYTES, EventBusName="fixture-orders")
+    at_limit = entry_of(limits.PUT_EVENTS_MAX_BYTES, EventBusName=BUS)
     assert events.put_events(Entries=[at_limit])["FailedEntryCount"] == 0
 
     # When / Then: a Time (14 bytes) or a resource takes it over
@@ -98,9 +127,9 @@ def test_put_events_counts_time_and_resources(local_aws: LocalAws) -> None:
     )
 
 
-def test_a_detail_that_is_not_an_object_or_nests_too_deep_fails_alone(local_aws: LocalAws) -> None:
+def test_a_detail_that_is_not_an_object_or_nests_too_deep_fails_alone(local_aws: Endpoint) -> None:
     events = local_aws.client("events")
-    good = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": "{}", "EventBusName": "fixture-orders"}
+    good = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": "{}", "EventBusName": BUS}
     # Given entries whose Detail is an array, nests one level deeper than PutEvents reads, or just as deep
     levels = limits.PUT_EVENTS_MAX_NESTING
     too_deep = '{"a":' * (levels + 1) + "1" + "}" * (levels + 1)
@@ -128,7 +157,7 @@ def test_a_detail_that_is_not_an_object_or_nests_too_deep_fails_alone(local_aws:
 
 
 @pytest.fixture
-def pass_machine(local_aws: LocalAws) -> str:
+def pass_machine(local_aws: Endpoint) -> str:
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
     created = local_aws.client("stepfunctions").create_state_machine(
         name=f"limits-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
@@ -137,7 +166,7 @@ def pass_machine(local_aws: LocalAws) -> str:
 
 
 def test_start_execution_takes_256_kib_of_input_and_refuses_one_byte_more(
-    local_aws: LocalAws, pass_machine: str
+    local_aws: Endpoint, pass_machine: str
 ) -> None:
     stepfunctions = local_aws.client("stepfunctions")
     limit = limits.STATE_MACHINE_INPUT_MAX_BYTES
@@ -159,7 +188,7 @@ def test_start_execution_takes_256_kib_of_input_and_refuses_one_byte_more(
 # -- SQS -----------------------------------------------------------------------------------------------
 
 
-def test_sqs_counts_utf8_bytes_and_attributes_against_the_queue_limit(local_aws: LocalAws) -> None:
+def test_sqs_counts_utf8_bytes_and_attributes_against_the_queue_limit(local_aws: Endpoint) -> None:
     sqs = local_aws.client("sqs")
     # Given a queue whose MaximumMessageSize is 1 KiB
     url = sqs.create_queue(
@@ -186,7 +215,7 @@ def test_sqs_counts_utf8_bytes_and_attributes_against_the_queue_limit(local_aws:
     assert {key: got[key] for key in expected} == expected
 
 
-def test_sqs_batch_total_is_at_most_1_mib(local_aws: LocalAws) -> None:
+def test_sqs_batch_total_is_at_most_1_mib(local_aws: Endpoint) -> None:
     sqs = local_aws.client("sqs")
     url = sqs.create_queue(QueueName=f"limits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     quarter = limits.SQS_BATCH_MAX_BYTES // 4
@@ -210,7 +239,7 @@ def test_sqs_batch_total_is_at_most_1_mib(local_aws: LocalAws) -> None:
 # -- SNS -----------------------------------------------------------------------------------------------
 
 
-def test_sns_publish_is_at_most_256_kib_with_its_attributes(local_aws: LocalAws) -> None:
+def test_sns_publish_is_at_most_256_kib_with_its_attributes(local_aws: Endpoint) -> None:
     sns = local_aws.client("sns")
     topic = sns.create_topic(Name=f"limits-{uuid.uuid4().hex[:8]}")["TopicArn"]
     limit = limits.SNS_DEFAULT_MESSAGE_MAX_BYTES
@@ -228,7 +257,7 @@ def test_sns_publish_is_at_most_256_kib_with_its_attributes(local_aws: LocalAws)
     assert {key: got[key] for key in expected} == expected
 
 
-def test_sns_topic_maximum_message_size_and_batch_total(local_aws: LocalAws) -> None:
+def test_sns_topic_maximum_message_size_and_batch_total(local_aws: Endpoint) -> None:
     sns = local_aws.client("sns")
     topic = sns.create_topic(Name=f"limits-{uuid.uuid4().hex[:8]}")["TopicArn"]
     # Given a topic raised to 1 MiB: 300 KB is taken
@@ -247,7 +276,7 @@ def test_sns_topic_maximum_message_size_and_batch_total(local_aws: LocalAws) -> 
 # -- the stock AWS CLI -----------------------------------------------------------------------------------
 
 
-def _aws_cli(local_aws: LocalAws, *arguments: str) -> subprocess.CompletedProcess[str]:
+def _aws_cli(local_aws: Endpoint, *arguments: str) -> subprocess.CompletedProcess[str]:
     aws = Path(sys.executable).parent / "aws"
     environment = {
         **os.environ,
@@ -266,11 +295,11 @@ def _aws_cli(local_aws: LocalAws, *arguments: str) -> subprocess.CompletedProces
 
 
 def test_the_aws_cli_gets_aws_errors_for_oversized_payloads(
-    local_aws: LocalAws, pass_machine: str, tmp_path: Path
+    local_aws: Endpoint, pass_machine: str, tmp_path: Path
 ) -> None:
     # Given an entry one byte over PutEvents' limit, and an input one byte over StartExecution's
     entries = tmp_path / "entries.json"
-    entries.write_text(json.dumps([entry_of(limits.PUT_EVENTS_MAX_BYTES + 1, EventBusName="fixture-orders")]))
+    entries.write_text(json.dumps([entry_of(limits.PUT_EVENTS_MAX_BYTES + 1, EventBusName=BUS)]))
     execution_input = tmp_path / "input.json"
     execution_input.write_text(detail_of(limits.STATE_MACHINE_INPUT_MAX_BYTES + 1))
 
@@ -317,7 +346,7 @@ def test_the_aws_cli_gets_aws_errors_for_oversized_payloads(
 # -- the engine's own limit --------------------------------------------------------------------------------
 
 
-def test_the_embedded_engine_fails_a_state_over_256_kib_with_data_limit_exceeded(local_aws: LocalAws) -> None:
+def test_the_embedded_engine_fails_a_state_over_256_kib_with_data_limit_exceeded(local_aws: Endpoint) -> None:
     stepfunctions = local_aws.client("stepfunctions")
     # Given a machine whose one state doubles its input, and an input of 150 KB (under StartExecution's limit)
     definition = {
