@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# CPython 3.13 is what the functions deploy on (Runtime.PYTHON_3_13): the venv is built on it where it exists.
+PYTHON_313 := $(shell .ci/find-python3.13)
+PYTHON ?= $(or $(PYTHON_313),python3)
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
@@ -12,14 +14,17 @@ export UV_PYTHON_DOWNLOADS := never
 # moto and the local runtime never need real credentials; these keep boto3 from looking for any.
 LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 
-SOURCES := app.py infra workflows services localaws benchmarks tests
+SOURCES := app.py infra workflows services localaws benchmarks peers tests
 
-.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation e2e
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation e2e \
+	test-sfn-localstack python-note
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
+	@[ -n "$(PYTHON_313)" ] || echo "NOTE: no CPython 3.13 here (pyenv or python3.13): the venv uses $$($(PYTHON) -V 2>&1)," \
+		"so the tests run on a different Python than the functions deploy on (3.13)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 
@@ -54,7 +59,11 @@ format: dev ## apply ruff's fixes and formatting
 browser: ## Debian's chromium for the console's browser test
 	@.ci/ensure-chromium
 
-test: lint browser ## the whole suite: lint, cdk-nag, infrastructure, unit, handler, local runtime and workflow tests
+python-note: dev
+	@$(BIN)/python -c 'import platform as p; v = p.python_version(); print("Tests run on Python " + v + ("" \
+		if v.startswith("3.13.") else " (NOTE: the functions deploy on 3.13; install CPython 3.13, make clean)"))'
+
+test: lint browser python-note ## the whole suite: lint, cdk-nag, infrastructure, unit, handler, local runtime and workflow tests
 	$(LOCAL_AWS_ENV) $(BIN)/pytest
 
 unit: dev ## unit and handler tests only
@@ -62,6 +71,19 @@ unit: dev ## unit and handler tests only
 
 test-sfn: dev synth ## the workflow scenario suite only (with AWS_ENDPOINT_URL_SFN set: on Step Functions Local)
 	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/workflows
+
+# LocalStack, the second engine (peers/localstack): its own venv from its own lock, on CPython 3.13 only.
+LOCALSTACK_VENV := .localstack/venv
+
+$(LOCALSTACK_VENV)/.synced: $(BIN)/python peers/localstack/pyproject.toml peers/localstack/uv.lock
+	@[ -n "$(PYTHON_313)" ] || { echo "LocalStack needs CPython 3.13 (pyenv install 3.13, or python3.13 on PATH)"; exit 1; }
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(LOCALSTACK_VENV) $(UV) sync --frozen --quiet --project peers/localstack \
+		--python $(PYTHON_313)
+	@touch $@
+
+test-sfn-localstack: dev synth $(LOCALSTACK_VENV)/.synced ## the workflow scenario suite on LocalStack (host mode, loopback only, no Docker)
+	$(LOCAL_AWS_ENV) $(BIN)/python -m peers.localstack.server --mock-config tests/workflows/mock_config.json \
+		-- $(BIN)/pytest tests/workflows
 
 e2e: dev synth ## the integration scenarios against the deployed stack (your AWS credentials)
 	ORDERFLOW_E2E=1 $(BIN)/pytest tests/workflows -m e2e
@@ -96,11 +118,12 @@ $(PEER_VENV)/bin/python:
 	$(PYTHON) -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check ministack==$(MINISTACK_VERSION)
 
-bench: dev synth $(PEER_VENV)/bin/python ## benchmarks (engine vs stock moto vs MiniStack, whole orders), JSON on stdout
-	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python $(BIN)/python -m benchmarks
+bench: dev synth $(PEER_VENV)/bin/python $(LOCALSTACK_VENV)/.synced ## benchmarks (engine vs stock moto vs MiniStack and LocalStack, whole orders), JSON on stdout
+	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python LOCALSTACK_PYTHON=$(LOCALSTACK_VENV)/bin/python \
+		$(BIN)/python -m benchmarks
 
 deploy: dev ## deploy to the AWS account of your current credentials
 	$(CDK) deploy --require-approval broadening
 
 clean: ## remove the venv, node_modules, cdk.out and the mutation results
-	rm -rf $(VENV) node_modules cdk.out .localaws .bench .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) node_modules cdk.out .localaws .localstack .bench .pytest_cache .mypy_cache .ruff_cache mutants

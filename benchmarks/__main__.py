@@ -8,11 +8,15 @@
   (engine installed) in a child process.
 * ``peer``: the same workload over HTTP against MiniStack, when a Python with ``ministack`` installed is given
   (``--ministack-python`` or ``MINISTACK_PYTHON``); otherwise it says why it did not run.
+* ``localstack``: the same again against LocalStack, the second peer (``--localstack-python`` or
+  ``LOCALSTACK_PYTHON``, LocalStack's own venv: ``localstack_peer.localstack_part``).
 * ``orders``: whole orders end to end through ``LocalAws`` (the synthesized template in ``cdk.out``, the real
   Lambda handlers in worker processes, all delivery mechanisms): ``OrderPlaced`` events are put on the bus at
   a paced rate, in steps of increasing rate; each step reports the completion rate and the P50/P95 latency
   from PutEvents to the order's execution reaching a terminal status. The sustained rate is the highest step
-  that kept up (completions at >= 90 % of the offered rate, P95 under 5 s).
+  that kept up (completions at >= 90 % of the offered rate, P95 under 5 s). Each step reports the CPU per
+  order of the whole stack (``benchmarks.cpu``), by process and by component.
+* ``suite``: the wall time and CPU of the workflow scenario suite (``make test-sfn``), run once.
 
 Every part is a function returning a dict (``engine.engine_part``, ``peer.peer_part``,
 ``orders.orders_part``; ``workload`` holds what the engine and peer parts share); ``main`` puts them in one
@@ -30,8 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.engine import engine_part, serve_moto
+from benchmarks.localstack_peer import localstack_part
 from benchmarks.orders import orders_part
 from benchmarks.peer import peer_part
+from benchmarks.suite import suite_part
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,8 +49,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-http", dest="http", action="store_false", help="skip the moto-over-HTTP run")
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the MiniStack run")
+    parser.add_argument(
+        "--no-localstack", dest="localstack", action="store_false", help="skip the LocalStack run"
+    )
+    parser.add_argument("--localstack-python", help="LocalStack's venv Python (or LOCALSTACK_PYTHON)")
     parser.add_argument("--no-orders", dest="orders_part", action="store_false", help="skip the orders run")
     parser.add_argument("--no-engine", dest="engine_part", action="store_false", help="skip parts 1 and 2")
+    parser.add_argument("--no-suite", dest="suite", action="store_false", help="skip the test-sfn timing")
     parser.add_argument("--orders", type=int, default=200, help="orders per rate step (200)")
     parser.add_argument(
         "--order-rates",
@@ -91,11 +102,23 @@ def main(argv: list[str] | None = None) -> int:
             log_dir=args.log_dir,
         )
         report["peer"] = _peer_report(args, report["engine"])
+        report["localstack"] = (
+            localstack_part(
+                python=args.localstack_python or os.environ.get("LOCALSTACK_PYTHON"),
+                executions=args.executions,
+                concurrency=args.concurrency,
+                log_dir=args.log_dir,
+                ours_http_executions_per_s=report["engine"].get("http", {}).get("executions_per_s"),
+            )
+            if args.localstack
+            else {"ran": False, "name": "localstack", "reason": "--no-localstack"}
+        )
     report["orders"] = (
         orders_part(orders=args.orders, rates=args.order_rates, workers=args.workers)
         if args.orders_part
         else {"ran": False, "reason": "--no-orders"}
     )
+    report["suite"] = suite_part() if args.suite else {"ran": False, "reason": "--no-suite"}
     json.dump(report, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

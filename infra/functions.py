@@ -10,15 +10,16 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.nag import accept_function_role
+from infra.nag import accept_function_role, accept_tested_runtime
 from infra.naming import Names
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+# The Python the tests run on (the Makefile builds the venv on 3.13), so what is tested is what deploys.
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_VERSION = "3.37.0"  # the version pinned in uv.lock, so the layer and our tests agree
 # Powertools publishes its layer ARNs as public SSM parameters; CloudFormation resolves this at deploy time,
 # so synthesis needs no AWS account.
-POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/python3.14/{POWERTOOLS_VERSION}"
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/{RUNTIME.name}/{POWERTOOLS_VERSION}"
 
 # Only the services package ships; tests, infra and the local runtime stay out of the asset.
 _ASSET_EXCLUDES = ["*", "!services", "!services/**", "**/__pycache__", "**/*.pyc"]
@@ -73,3 +74,4 @@ class ServiceFunction(Construct):
             },
         )
         accept_function_role(self.function, publishes_to_encrypted_topic=publishes_to_encrypted_topic)
+        accept_tested_runtime(self.function)

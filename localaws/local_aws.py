@@ -168,10 +168,10 @@ class LocalAws:
         if self.prewarm:
             self._lambda.prewarm(1)
         # The console shows the stack synthesized from the project beside cdk.out (its cdk.json's prefix).
+        # Its notification tap starts with the first console request: no CPU for a console no one opened.
         self._console = make_console_app(
             self.client, names=Names(configured_prefix(self.cdk_out.parent / "cdk.json"))
         )
-        self._console.start()
         for mechanism_class in DELIVERY_MECHANISMS:
             mechanism = mechanism_class(
                 invoker=self.invoker,

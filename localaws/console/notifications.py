@@ -1,7 +1,8 @@
 """Recent notifications of every topic, observed as any subscriber would: through an SQS subscription.
 
 The console owns one queue, ``<prefix>-console-notifications``, subscribes it to each topic of the prefix (new
-topics too, after a redeploy) and keeps the last few messages of each topic in memory.
+topics too, after a redeploy) and keeps the last few messages of each topic in memory. It starts with the
+console's first request, so a stack no one watches spends nothing on it.
 """
 
 from __future__ import annotations
@@ -42,11 +43,18 @@ class NotificationTap:
         self._last_sync = 0.0
 
     def start(self) -> None:
+        """Subscribe now (so what happens after the console opens is heard), then read in the background."""
         with self._lock:
             if self._thread is not None:
                 return
             self._thread = threading.Thread(target=self._run, name="console-notifications", daemon=True)
-            self._thread.start()
+        try:
+            self._last_sync = time.monotonic()
+            self.sync()
+        except Exception as exc:  # the thread tries again
+            logger.debug("notification tap: first subscription failed: %s", exc)
+            self._last_sync = 0.0
+        self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -30,8 +30,15 @@ from werkzeug.wsgi import LimitedStream
 
 from localaws.endpoint.access import AccessGuard, AccessPolicy, validate_settings
 from localaws.endpoint.access_settings import AccessSettings
-from localaws.endpoint.defaults import DEFAULT_HOST, DEFAULT_PORT, MOTO_CONFIG
+from localaws.endpoint.defaults import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    MOTO_CONFIG,
+)
 from localaws.patches import registry
+from localaws.stepfunctions.teststate import TestStateRoute
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +99,9 @@ def wsgi_app() -> WSGIApp:
 
     The one place the application is built, so that a caller can wrap it (e.g. mount a console next to it).
     """
-    return LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
+    dispatcher = LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
+    # moto has no TestState: Step Functions' TestState calls are answered beside it.
+    return TestStateRoute(dispatcher, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION)
 
 
 class LeanDispatcher:
@@ -244,28 +253,33 @@ def _keep_alive_handler() -> type:
         ) -> None:
             code_text, _, reason = status.partition(" ")
             code = int(code_text)
-            self.send_response(code, reason)
+            self.log_request(code)
+            lines = [
+                f"{self.protocol_version} {code} {reason}",
+                f"Server: {self.version_string()}",
+                f"Date: {self.date_time_string()}",
+            ]
             length = None
             for key, value in headers:
                 if key.lower() == "content-length":
                     length = value
                 if key.lower() not in _HOP_BY_HOP:
-                    self.send_header(key, value)
+                    lines.append(f"{key}: {value}")
             bodiless = 100 <= code < 200 or code in (204, 304)
             if environ["REQUEST_METHOD"] == "HEAD":
                 # A HEAD answer describes the GET body it does not carry.
                 if length is not None:
-                    self.send_header("Content-Length", length)
+                    lines.append(f"Content-Length: {length}")
                 body = b""
             elif not bodiless:
-                self.send_header("Content-Length", str(len(body)))
+                lines.append(f"Content-Length: {len(body)}")
             else:
                 body = b""
             if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if body:
-                self.wfile.write(body)
+                lines.append("Connection: close")
+            lines.extend(("", ""))
+            # Status line, headers and body in one write: one segment on the wire, one wake-up of the client.
+            self.wfile.write("\r\n".join(lines).encode("latin-1") + body)
 
     return KeepAliveRequestHandler
 

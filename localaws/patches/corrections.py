@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
+from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
@@ -21,7 +25,11 @@ TASK_FROM_ERROR = (
 ERROR_EQUALS = (
     "moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl.ErrorEqualsDecl._eval_body"
 )
+GET_EXECUTION_HISTORY = "moto.stepfunctions.responses.StepFunctionResponse.get_execution_history"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+# GetExecutionHistory's page size: AWS's default, and the largest it accepts (0 means the default).
+HISTORY_PAGE_DEFAULT = 100
+HISTORY_PAGE_MAX = 1000
 
 
 def _send_task_failure(self: Any) -> Any:
@@ -66,6 +74,48 @@ def _error_equals_eval_body(self: Any, env: Any) -> None:
     registry.original(ERROR_EQUALS)(self, env)
 
 
+def _history_token(execution_arn: str, reverse: bool, last_id: int) -> str:
+    # Anchored on the last event id given, so a page of a running execution never repeats or skips one.
+    state = {"executionArn": execution_arn, "reverseOrder": reverse, "after": last_id}
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+
+
+def _history_anchor(token: str, execution_arn: str, reverse: bool) -> int:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode()))
+        anchor = int(state["after"])
+        same = state["executionArn"] == execution_arn and state["reverseOrder"] is reverse
+    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise InvalidToken(f"nextToken {token!r} was not given by GetExecutionHistory") from exc
+    if not same:
+        raise InvalidToken("nextToken belongs to another executionArn or reverseOrder")
+    return anchor
+
+
+def _get_execution_history(self: Any) -> ActionResult:
+    # moto returns every event, oldest first, whatever reverseOrder, maxResults and nextToken say; AWS pages
+    # (100 events by default, at most 1000) and can start from the newest.
+    execution_arn = self._get_param("executionArn")
+    max_results = self._get_int_param("maxResults") or HISTORY_PAGE_DEFAULT
+    if not 0 < max_results <= HISTORY_PAGE_MAX:
+        raise ValidationException(
+            f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {HISTORY_PAGE_MAX}"
+        )
+    reverse = bool(self._get_param("reverseOrder", False))
+    events = list(self.stepfunction_backend.get_execution_history(execution_arn)["events"])
+    if reverse:
+        events.reverse()
+    token = self._get_param("nextToken")
+    if token:
+        anchor = _history_anchor(token, execution_arn, reverse)
+        events = [e for e in events if (e["id"] < anchor if reverse else e["id"] > anchor)]
+    page: dict[str, Any] = {"events": events[:max_results]}
+    if len(events) > max_results:
+        page["nextToken"] = _history_token(execution_arn, reverse, int(events[max_results - 1]["id"]))
+    return ActionResult(page)
+
+
 CORRECTIONS = registry.PatchSet(
     "corrections",
     [
@@ -73,6 +123,11 @@ CORRECTIONS = registry.PatchSet(
             NOTIFY_HEARTBEAT, _notify_heartbeat, "SendTaskHeartbeat on a task without a heartbeat"
         ),
         registry.Patch(SEND_TASK_FAILURE, _send_task_failure, "SendTaskFailure drops the cause"),
+        registry.Patch(
+            GET_EXECUTION_HISTORY,
+            _get_execution_history,
+            "GetExecutionHistory ignores reverseOrder, maxResults and nextToken",
+        ),
         registry.Patch(
             TASK_FROM_ERROR,
             _task_from_error,
@@ -86,6 +141,14 @@ CORRECTIONS = registry.PatchSet(
     ],
     reads=[
         ("moto.core.responses.EmptyResult", "SendTaskFailure's answer"),
+        ("moto.core.responses.ActionResult", "GetExecutionHistory's answer"),
+        ("moto.stepfunctions.exceptions.InvalidToken", "a nextToken GetExecutionHistory did not give"),
+        ("moto.stepfunctions.exceptions.ValidationException", "maxResults beyond 1000"),
+        ("moto.core.responses.BaseResponse._get_int_param", "GetExecutionHistory's maxResults"),
+        (
+            "moto.stepfunctions.parser.models.StepFunctionsParserBackend.get_execution_history",
+            "every event of an execution, oldest first",
+        ),
         (
             "moto.stepfunctions.parser.asl.component.common.error_name.states_error_name.StatesErrorName",
             "base of the missed-heartbeat error name",
@@ -103,7 +166,7 @@ CORRECTIONS = registry.PatchSet(
         ("moto.core.responses.BaseResponse._get_param", "SendTaskFailure's taskToken, error and cause"),
         (
             "moto.stepfunctions.responses.StepFunctionResponse.stepfunction_backend",
-            "SendTaskFailure's backend",
+            "SendTaskFailure's and GetExecutionHistory's backend",
         ),
         (
             "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint._heartbeat_endpoint",

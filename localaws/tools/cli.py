@@ -37,6 +37,7 @@ from localaws.stepfunctions.history import (
     read_history,
 )
 from localaws.tools import demo, orders, watch
+from localaws.tools.cost import command as cost
 
 if TYPE_CHECKING:
     from localaws.deploy.deployer import DeployReport
@@ -157,7 +158,14 @@ def _local_up(args: argparse.Namespace) -> int:
             else:
                 console.print("[yellow]no function has INVENTORY_TABLE: catalogue not seeded[/]")
         console.print(f"[bold green]local AWS ready[/] at [bold]{local.endpoint_url}[/]")
-        console.print(f"  export AWS_ENDPOINT_URL={local.endpoint_url} AWS_REGION={local.region}")
+        console.print(
+            f"  export AWS_ENDPOINT_URL={local.endpoint_url} AWS_REGION={local.region} "
+            "AWS_DISABLE_HOST_PREFIX_INJECTION=true"
+        )
+        console.print(
+            "    (the last one for TestState, which botocore sends to host sync-<endpoint>; "
+            "in boto3 code: Config(inject_host_prefix=False))"
+        )
         console.print(f"  console: {local.console_url}")
         _print_access(access)
         console.print(f"  Lambda logs: {Path(args.run_dir) / 'logs'}/<function>.log   (Ctrl-C stops)")
@@ -342,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser = commands.add_parser("demo", help="the main job: sample orders through the local AWS")
     demo.add_arguments(demo_parser)
     demo_parser.set_defaults(run=demo.main)
+
+    cost_parser = commands.add_parser("cost", help="the deployed stack on paper: transitions, $, quotas")
+    cost.add_arguments(cost_parser)
+    cost_parser.set_defaults(run=cost.main)
     return parser
 
 

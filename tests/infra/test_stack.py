@@ -12,9 +12,12 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.app import build_app
+from infra.functions import POWERTOOLS_LAYER_PARAMETER
 from infra.orders import order_placed_event_schema
 from infra.stack import OrderflowStack
 from tests.infra.conftest import PREFIX
+
+DEPLOYED_PYTHON = "python3.13"  # the Python the Makefile builds the venv on, where one is found
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -220,11 +223,14 @@ def test_functions_are_traced_with_json_logs_on_a_current_runtime(template: Temp
     for function in functions:
         assert function["TracingConfig"] == {"Mode": "Active"}
         assert function["LoggingConfig"]["LogFormat"] == "JSON"
-        assert function["Runtime"].startswith("python3.1")
-        assert int(function["Runtime"].removeprefix("python3.")) >= 12
+        assert function["Runtime"] == DEPLOYED_PYTHON
         assert function["Handler"].startswith("services.") and function["Handler"].endswith(
             ".handler.handler"
         )
+
+
+def test_the_powertools_layer_is_the_one_built_for_the_deployed_python() -> None:
+    assert f"/{DEPLOYED_PYTHON}/" in POWERTOOLS_LAYER_PARAMETER
 
 
 def test_every_named_resource_carries_the_prefix(template: Template) -> None:

@@ -1,7 +1,8 @@
 """Where the workflow suite runs, chosen by the environment.
 
 * default: the embedded engine of ``localaws`` (the whole stack deployed from ``cdk.out``);
-* ``AWS_ENDPOINT_URL_SFN`` or ``SFN_ENDPOINT``: a Step Functions Local container. The order workflow is
+* ``AWS_ENDPOINT_URL_SFN`` or ``SFN_ENDPOINT``: another engine, Step Functions Local or LocalStack
+  (``ORDERFLOW_SFN_ENGINE=localstack``, as ``make test-sfn-localstack`` sets it). The order workflow is
   created there from the synthesized template, its ARNs resolved by the local deployer's intrinsics;
 * ``ORDERFLOW_E2E=1`` with AWS credentials: the integration scenarios run against the deployed stack, and
   nothing local starts: ``LocalAws`` runs moto's ``mock_aws`` in this process, which would hand every boto3
@@ -35,6 +36,9 @@ from localaws.endpoint.defaults import local_client
 
 SFN_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_SFN", "SFN_ENDPOINT")
 STEP_FUNCTIONS_LOCAL_ACCOUNT = "123456789012"  # Step Functions Local's default account
+# Which engine answers at that endpoint: its known deviations from AWS are in tests/workflows/deviations.py.
+SFN_ENGINE_VARIABLE = "ORDERFLOW_SFN_ENGINE"
+STEP_FUNCTIONS_LOCAL = "stepfunctions-local"
 
 
 E2E_VARIABLE = "ORDERFLOW_E2E"
@@ -52,6 +56,11 @@ def external_sfn_endpoint(environ: Mapping[str, str] | None = None) -> str | Non
         if environ.get(variable):
             return environ[variable]
     return None
+
+
+def external_engine(environ: Mapping[str, str] | None = None) -> str:
+    """The engine behind the external endpoint: ``localstack`` or (by default) Step Functions Local."""
+    return (os.environ if environ is None else environ).get(SFN_ENGINE_VARIABLE) or STEP_FUNCTIONS_LOCAL
 
 
 def e2e_requested(environ: Mapping[str, str] | None = None) -> bool:
@@ -146,6 +155,7 @@ class MockedWorkflow:
     engine: str
     sfn: Any
     state_machine_arn: str
+    kind: str = "embedded"  # "embedded", "stepfunctions-local" or "localstack"
 
     def start(self, test_case: str, execution_input: dict[str, Any], run_id: str) -> str:
         response = self.sfn.start_execution(
@@ -221,7 +231,7 @@ def order_workflow_from_assembly(cdk_out: Path, *, region: str, account: str) ->
 
 
 def workflow_on_step_functions_local(endpoint: str, cdk_out: Path) -> MockedWorkflow:
-    """Create (or update) the order workflow on a Step Functions Local endpoint."""
+    """Create (or update) the order workflow on an external engine (Step Functions Local, LocalStack)."""
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     account = os.environ.get("AWS_ACCOUNT_ID", STEP_FUNCTIONS_LOCAL_ACCOUNT)
     sfn = local_client("stepfunctions", endpoint_url=endpoint, region=region)
@@ -237,4 +247,5 @@ def workflow_on_step_functions_local(endpoint: str, cdk_out: Path) -> MockedWork
         arn = existing[0]
     else:
         arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)["stateMachineArn"]
-    return MockedWorkflow(engine=f"Step Functions Local at {endpoint}", sfn=sfn, state_machine_arn=arn)
+    kind = external_engine()
+    return MockedWorkflow(engine=f"{kind} at {endpoint}", sfn=sfn, state_machine_arn=arn, kind=kind)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
-from localaws.patches.speedups import dynamodb, events, server, sns, sqs, stepfunctions
+from localaws.patches.speedups import core, dynamodb, events, server, sns, sqs, stepfunctions
 
 SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.PARSED_PROGRAM,
@@ -24,8 +24,10 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     server.ACTION_LOOKUP,
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
+    dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
+    core.BACKEND_LOOKUP,
 )
 PATCH_NAMES: tuple[str, ...] = tuple(speedup.name for speedup in SPEEDUPS)
 
@@ -60,6 +62,7 @@ def stats() -> dict[str, dict[str, int]]:
         "jsonpath_ext": stepfunctions.ext_jsonpaths.counts(),
         "jsonpath_plain": stepfunctions.plain_jsonpaths.counts(),
         "http_dispatch_hosts": server.hosts.counts(),
+        "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
     }
 
 
@@ -67,6 +70,7 @@ def clear_caches() -> None:
     for cache in stepfunctions.CACHES.values():
         cache.clear()
     events.event_jsonpaths.clear()
+    dynamodb.clear()
     server.clear()
     sqs.clear()
     sns.clear()

@@ -4,11 +4,21 @@
   that it can roll back; its cost grows with the table (the inventory and idempotency tables grow with every
   order). We keep a copy of each item the transaction touches instead and put those back on failure: same
   checks, same errors, same state after a cancelled transaction. Tables with a stream keep moto's own code.
+* ``dynamodb_update_expressions`` -- every ``UpdateItem`` (and each ``Update`` of a transaction) tokenizes and
+  parses its ``UpdateExpression`` twice, in the handler and in the backend; the handlers send the same few
+  expressions again and again. The parse depends only on the text, and its tree is only read (moto's
+  ``Validator`` works on a deep copy of it), so each text is parsed once. An expression that fails to parse
+  is not kept: it fails again, with the same error, every time. The ``Validator``'s deep copy of such a
+  kept tree is then made by unpickling a pickle taken once (a parsed tree holds only moto's plain ``Node``
+  objects, lists and strings, none with copy hooks, so both give the same fresh tree; pickling is C code,
+  about a quarter of the cost). Anything else the validators copy goes to ``copy.deepcopy``.
 """
 
 from __future__ import annotations
 
 import copy
+import pickle
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +34,13 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 from localaws.patches import registry
+from localaws.patches.speedups.cache import LruCache
 
 _TRANSACT_WRITE = "moto.dynamodb.models.DynamoDBBackend.transact_write_items"
+_PARSE_UPDATE = "moto.dynamodb.parsing.expressions.UpdateExpressionParser.make"
+_VALIDATORS_DEEPCOPY = "moto.dynamodb.parsing.validators.deepcopy"
+# Distinct update expressions a process sees: a handful per handler.
+_EXPRESSIONS_MAX = 512
 # TransactWriteItems' limit on AWS, which moto enforces too.
 _MAX_TRANSACTION_ITEMS = 100
 _OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
@@ -200,5 +215,65 @@ DYNAMODB_TRANSACTIONS = registry.PatchSet(
                 "TransactWriteSingleOpException",
             )
         ),
+    ],
+)
+
+
+update_expressions = LruCache(_EXPRESSIONS_MAX)
+# id(tree) → (the tree, its pickle); the tree is held so that its id cannot be reused.
+_pickled: dict[int, tuple[Any, bytes]] = {}
+_pickled_lock = threading.Lock()
+
+
+def _parse_and_pickle(expression_str: str) -> Any:
+    tree = registry.original(_PARSE_UPDATE)(expression_str)
+    try:
+        pickled = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return tree  # copied by deepcopy, as moto does
+    with _pickled_lock:
+        if len(_pickled) >= _EXPRESSIONS_MAX:
+            _pickled.clear()  # trees evicted from the cache must not be held forever
+        _pickled[id(tree)] = (tree, pickled)
+    return tree
+
+
+def _parsed_update_expression(expression_str: str) -> Any:
+    return update_expressions.get_or_create(expression_str, lambda: _parse_and_pickle(expression_str))
+
+
+def _copy_for_validation(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``copy.deepcopy`` for the validators; a kept parse tree comes from its pickle."""
+    entry = _pickled.get(id(value)) if memo is None else None
+    if entry is not None and entry[0] is value:
+        return pickle.loads(entry[1])  # our own pickle of moto's parse tree, made in this process
+    return copy.deepcopy(value, memo)
+
+
+def clear() -> None:
+    update_expressions.clear()
+    with _pickled_lock:
+        _pickled.clear()
+
+
+DYNAMODB_UPDATE_EXPRESSIONS = registry.PatchSet(
+    "dynamodb_update_expressions",
+    [
+        registry.Patch(
+            _PARSE_UPDATE,
+            staticmethod(_parsed_update_expression),
+            "parse each UpdateExpression text once; its tree is only read (Validator deep-copies it)",
+        ),
+        registry.Patch(
+            _VALIDATORS_DEEPCOPY,
+            _copy_for_validation,
+            "the Validator's copy of a kept parse tree, from its pickle",
+        ),
+    ],
+    reads=[
+        (
+            "moto.dynamodb.parsing.validators.Validator.__init__",
+            "deep-copies the tree it validates, so a parsed tree can be shared",
+        )
     ],
 )

@@ -174,7 +174,7 @@ def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPa
             # When the same SDK calls are made
             answers[lean] = _sdk_answers(endpoint, f"lean-{lean}".lower())
             assert endpoint._server is not None
-            taken[lean] = endpoint._server.app.app.lean_requests  # type: ignore[attr-defined]
+            taken[lean] = endpoint._server.app.app.app.lean_requests  # type: ignore[attr-defined]  # guard → TestState → lean
         finally:
             endpoint.stop()
     # Then the answers and errors are the same, and only the lean endpoint skipped Flask (for all of them)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from typing import Any
@@ -48,6 +49,8 @@ def test_handler_gets_its_event_context_and_only_its_own_environment(local_aws: 
     assert result.payload["greeting"] == "hello"
     assert result.payload["otherFunctionVariable"] is None
     assert result.payload["endpoint"] == local_aws.endpoint_url
+    # And on the venv's Python, the one the suite runs on (3.13, as the functions deploy, where it exists)
+    assert result.payload["python"] == sys.executable
 
 
 def test_workers_stay_warm_between_invocations(local_aws: LocalAws) -> None:

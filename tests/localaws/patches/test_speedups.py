@@ -592,3 +592,125 @@ def test_sns_envelopes_are_signed_like_moto_s_with_one_certificate() -> None:
     assert len({e["SigningCertURL"] for e in ours}) == 1
     tampered = dict(ours[0], Message="forged")
     assert not _signature_is_valid(tampered, our_certificates)
+
+
+def _update_outcomes(installed: bool) -> list[Any]:
+    """Updates (one twice, a transaction, a malformed one, an unknown placeholder) and the item after each."""
+    outcomes: list[Any] = []
+    with mock_aws():
+        if installed:
+            speedups.install(["dynamodb_update_expressions"])
+        dynamodb = client("dynamodb")
+        table = make_table()
+        key = {"orderId": {"S": "o-1"}}
+        updates = [
+            ("ADD n :one", {":one": {"N": "1"}}),
+            ("ADD n :one", {":one": {"N": "2"}}),  # the same text with other values
+            ("SET #s = :s, n = n + :one", {":s": {"S": "PAID"}, ":one": {"N": "1"}}),
+            ("SET junk(", {":s": {"S": "x"}}),
+            ("SET st = :missing", {":s": {"S": "x"}}),
+        ]
+        for expression, values in updates:
+            names = {"#s": "status"} if "#s" in expression else {}
+            try:
+                dynamodb.update_item(
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression=expression,
+                    ExpressionAttributeValues=values,
+                    **({"ExpressionAttributeNames": names} if names else {}),
+                )
+                outcomes.append("ok")
+            except dynamodb.exceptions.ClientError as exc:
+                outcomes.append(exc.response["Error"])
+            outcomes.append(dynamodb.get_item(TableName=table, Key=key).get("Item"))
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": key,
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "10"}},
+                    }
+                }
+            ]
+        )
+        outcomes.append(dynamodb.get_item(TableName=table, Key=key)["Item"])
+        outcomes.append(speedups.stats()["dynamodb_update_expressions"])
+        speedups.uninstall()
+    return outcomes
+
+
+def test_update_expressions_parsed_once_give_moto_s_answers_and_errors() -> None:
+    # Given the same updates against stock moto and with each expression text parsed once
+    stock = _update_outcomes(installed=False)
+    ours = _update_outcomes(installed=True)
+    # Then every answer, error and item is the same, and the repeated text was parsed only once
+    assert ours[:-1] == stock[:-1]
+    assert stock[1] == {"orderId": {"S": "o-1"}, "n": {"N": "1"}} and stock[3]["n"] == {"N": "3"}
+    assert stock[6]["Code"] == "ValidationException" and stock[8]["Code"] == "ValidationException"
+    assert stock[10]["n"] == {"N": "14"}
+    assert ours[-1]["hits"] >= 3 and stock[-1] == {"hits": 0, "misses": 0}
+
+
+def test_backend_lookup_gives_moto_s_backends_and_registers_like_moto_after_a_reset() -> None:
+    from moto.core.base_backend import BackendDict  # noqa: PLC0415 - moto's core, only for this check
+    from moto.sqs.models import sqs_backends as backends  # noqa: PLC0415 - as above
+
+    def registered() -> bool:
+        instances: list[Any] = getattr(BackendDict, "_instances")  # noqa: B009 - generic class attribute
+        return any(instance is backends for instance in instances)
+
+    with mock_aws():
+        speedups.install(["backend_lookup"])
+        # Given an account's SQS backend, made on first use
+        client("sqs").create_queue(QueueName="q")
+        first = backends["123456789012"]
+        # When it is looked up again, it is the same object, still registered for reset
+        assert backends["123456789012"] is first
+        assert registered()
+        assert "q" in first[REGION].queues
+        # And after moto's reset, the next lookup makes a fresh backend and registers it again, as moto does
+        BackendDict.reset()
+        assert not registered()
+        fresh = backends["123456789012"]
+        assert fresh is not first and not fresh[REGION].queues
+        assert registered()
+        speedups.uninstall()
+
+
+def _tree(node: Any, seen: dict[int, int] | None = None) -> Any:
+    """A parse tree as plain data: each node's class and attributes; a node met again is ("ref", n)."""
+    seen = {} if seen is None else seen
+    if isinstance(node, list | tuple):
+        return [_tree(child, seen) for child in node]
+    if hasattr(node, "__dict__"):
+        if id(node) in seen:
+            return ("ref", seen[id(node)])
+        seen[id(node)] = len(seen)
+        return (type(node).__name__, {name: _tree(value, seen) for name, value in vars(node).items()})
+    return node
+
+
+def test_a_kept_parse_tree_is_copied_fresh_and_whole_for_each_validation() -> None:
+    import copy  # noqa: PLC0415 - only this test compares with it
+
+    from moto.dynamodb.parsing import validators  # noqa: PLC0415 - the module whose copies we replace
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+        UpdateExpressionParser,
+    )
+
+    speedups.install(["dynamodb_update_expressions"])
+    # Given a kept parse tree
+    tree = UpdateExpressionParser.make("SET a = list_append(if_not_exists(a, :e), :v) ADD n :one")
+    assert UpdateExpressionParser.make("SET a = list_append(if_not_exists(a, :e), :v) ADD n :one") is tree
+    # When the validators copy it twice
+    first, second = validators.deepcopy(tree), validators.deepcopy(tree)
+    # Then each copy is a new tree, the same as moto's deep copy, and other values are deep-copied as before
+    assert first is not tree and second is not first and first.children is not tree.children
+    assert _tree(first) == _tree(copy.deepcopy(tree)) == _tree(second) == _tree(tree)
+    other = {"k": [1, 2]}
+    assert validators.deepcopy(other) == other and validators.deepcopy(other)["k"] is not other["k"]
+    speedups.uninstall()
+    assert validators.deepcopy is copy.deepcopy

@@ -34,6 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "greeting": os.environ.get("GREETING"),
         "otherFunctionVariable": os.environ.get("ONLY_IN_OTHER"),
         "pid": os.getpid(),
+        "python": sys.executable,
         "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
         **slept,
     }

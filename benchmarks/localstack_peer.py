@@ -1,0 +1,71 @@
+"""The second peer: the same five-state workload over HTTP against LocalStack (host mode, no Docker).
+
+LocalStack runs from its own venv on CPython 3.13 (``make bench`` builds ``.localstack/venv`` from
+``peers/localstack/uv.lock``) and is started by ``peers.localstack.server``: loopback only, DynamoDB served
+from moto inside it. Without that venv, the part says why it did not run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from benchmarks.workload import http_run, ratio
+from peers.localstack.server import ACCOUNT_ID, LocalStackServer
+
+NO_LOCALSTACK_REASON = (
+    "no LocalStack Python given (--localstack-python or LOCALSTACK_PYTHON); `make bench` builds one in "
+    ".localstack/venv (it needs CPython 3.13)"
+)
+
+
+def _version(python: str) -> str | None:
+    try:
+        completed = subprocess.run(
+            [python, "-c", "import importlib.metadata as m; print(m.version('localstack-core'))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return completed.stdout.strip() or None
+
+
+def localstack_part(
+    *,
+    python: str | None,
+    executions: int,
+    concurrency: int,
+    log_dir: Path,
+    ours_http_executions_per_s: float | None,
+) -> dict[str, Any]:
+    """LocalStack from ``python``; the ratio compares with our own HTTP run (None when that did not run)."""
+    if not python:
+        return {"ran": False, "name": "localstack", "reason": NO_LOCALSTACK_REASON}
+    version = _version(python)
+    if version is None:
+        return {"ran": False, "name": "localstack", "reason": f"{python} cannot import localstack"}
+    server = LocalStackServer(python=Path(python), log_path=log_dir / "bench-localstack.log")
+    try:
+        with server:
+            result = http_run(server.endpoint, ACCOUNT_ID, executions, concurrency, server.pid)
+    except Exception as exc:
+        return {
+            "ran": False,
+            "name": "localstack",
+            "version": version,
+            "reason": f"{type(exc).__name__}: {exc}",
+        }
+    result.update(
+        {
+            "ran": True,
+            "name": "localstack",
+            "version": version,
+            "server": "child process, loopback, host mode (no Docker), DynamoDB from moto",
+        }
+    )
+    result["ratio_ours_http_over_peer"] = ratio(ours_http_executions_per_s, result["executions_per_s"])
+    return result

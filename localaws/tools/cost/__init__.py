@@ -1,0 +1,1 @@
+"""``orderflow cost``: the deployed stack on paper (transitions, dollars, quotas)."""

@@ -1,0 +1,1 @@
+"""What orderflow adds to LocalStack: a DynamoDB served by moto (``providers.py``)."""
