@@ -20,7 +20,7 @@ from localaws.endpoint.access_settings import AccessSettings
 from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, local_client
 from localaws.endpoint.server import LocalEndpoint
 from localaws.lambda_.runtime import Invoker, LambdaRuntime, install_moto_hooks
-from localaws.patches import corrections, speedups
+from localaws.patches import corrections, limits, speedups
 from localaws.stepfunctions.mock_config import MOCK_CONFIG
 
 logger = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ class LocalAws:
 
     def _start(self) -> None:
         corrections.CORRECTIONS.install()
+        limits.SIZE_LIMITS.install()
         MOCK_CONFIG.install()
         speedups.install()
         self.endpoint.start()
@@ -229,6 +230,7 @@ class LocalAws:
         self.endpoint.stop()
         speedups.uninstall()
         MOCK_CONFIG.uninstall()
+        limits.SIZE_LIMITS.uninstall()
         corrections.CORRECTIONS.uninstall()
 
     def __enter__(self) -> LocalAws:

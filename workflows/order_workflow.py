@@ -1,7 +1,8 @@
 """The order workflow, built with the CDK's Step Functions constructs.
 
 JSONPath only (no JSONata, no Variables) so that moto's engine and Step Functions Local both run it.
-The execution input is the whole EventBridge ``OrderPlaced`` event. Data the states add:
+The execution input is the whole EventBridge ``OrderPlaced`` event; validation replaces it with its verdict,
+so no state carries the event as well. Data the states add:
 
 - ``$.validation``: the orders service's verdict (``valid``, ``orderKey``, normalized ``order``, ``reason``)
 - ``$.payment``, ``$.reservations``, ``$.shipment``: the services' answers
@@ -603,7 +604,10 @@ class OrderWorkflow(Construct):
             states.VALIDATE_ORDER,
             lambda_function=r.validate_function,
             payload_response_only=True,
-            result_path="$.validation",
+            # From here on the state holds the verdict, not the event: an event can be almost as large as
+            # a state may be, and its detail is in the verdict already (bounded, for a rejected one).
+            result_selector={"validation.$": "$"},
+            result_path="$",
         )
         is_valid = (
             sfn.Choice(self, states.IS_ORDER_VALID)

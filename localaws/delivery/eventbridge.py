@@ -29,7 +29,7 @@ from moto.sqs.models import sqs_backends
 from moto.stepfunctions.responses import get_backend
 
 from localaws.delivery.retry_queue import RetryingDelivery
-from localaws.patches import registry
+from localaws.patches import limits, registry
 
 if TYPE_CHECKING:
     pass
@@ -313,6 +313,9 @@ class EventBridgeDelivery(RetryingDelivery["_Pending"]):
     def _start_execution(self, state_machine_arn: str, name: str, payload: str) -> None:
 
         region, account = state_machine_arn.split(":")[3:5]
+        too_large = limits.execution_input_error(payload)  # what StartExecution answers on AWS
+        if too_large is not None:
+            raise too_large
         try:
             get_backend(account, region).start_execution(
                 state_machine_arn, name=name, execution_input=payload
@@ -344,10 +347,22 @@ class EventBridgeDelivery(RetryingDelivery["_Pending"]):
         if exhausted:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
         region, account, queue_name = dlq_arn.split(":")[3:6]
-        sqs_backends[account][region].send_message(
-            queue_name,
-            json.dumps(aws_event(pending.event)),
-            message_attributes={
-                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-            },
-        )
+        try:
+            sqs_backends[account][region].send_message(
+                queue_name,
+                json.dumps(aws_event(pending.event)),
+                message_attributes={
+                    name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+                },
+            )
+        except Exception as exc:
+            # An event near PutEvents' 1 MB limit, with its envelope and the attributes, can be over the
+            # queue's message size: AWS counts it in InvocationsFailedToBeSentToDlq and the event is gone.
+            logger.warning(
+                "event %s to %s could not be sent to its DLQ %s (%s): %s",
+                pending.event.get("id"),
+                pending.target["Arn"],
+                dlq_arn,
+                _error_code(exc),
+                error,
+            )

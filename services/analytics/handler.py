@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 IDEMPOTENCY_SECONDS = 48 * 60 * 60
 
 
+# What a record that can never be read raises: it is skipped, not retried (RecursionError: JSON nested too
+# deeply for the parser).
+MALFORMED_RECORD_ERRORS = (ValueError, ValidationError, InvalidLifecycleEventError, RecursionError)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
@@ -38,7 +43,7 @@ def handle_lifecycle_record(record: KinesisStreamRecord) -> None:
     try:
         event = LifecycleEvent.model_validate(record.kinesis.data_as_json())
         increments_for(event)  # validates the time and status before anything is stored
-    except (ValueError, ValidationError, InvalidLifecycleEventError) as exc:
+    except MALFORMED_RECORD_ERRORS as exc:
         # A malformed record can never succeed; failing it would stall the whole shard behind it.
         metrics.add_metric(name="AnalyticsRecordsMalformed", unit="Count", value=1)
         logger.error(

@@ -49,7 +49,7 @@ def alarmed_queue(message: str) -> tuple[str, str] | None:
     """``(alarm name, queue name)`` if ``message`` is a CloudWatch alarm entering ALARM on a queue metric."""
     try:
         alarm = json.loads(message)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     if not isinstance(alarm, dict) or alarm.get("NewStateValue") != "ALARM":
         return None
@@ -91,6 +91,13 @@ def diagnose(queue_name: str, letter: DeadLetter) -> Diagnosis:
             retryable=False,
             **common,
         )
+    except RecursionError:
+        return Diagnosis(
+            verdict="malformed-json",
+            detail=f"body nests too deeply to read: {letter.body[:_EXCERPT]!r}",
+            retryable=False,
+            **common,
+        )
     if not isinstance(payload, dict):
         return Diagnosis(
             verdict="contract-violation",
@@ -101,6 +108,9 @@ def diagnose(queue_name: str, letter: DeadLetter) -> Diagnosis:
     order_id = payload.get("orderId") if isinstance(payload.get("orderId"), str) else None
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     common |= {"orderId": order_id, "action": action}
+
+    if "ERROR_CODE" in letter.attributes and isinstance(payload.get("detail-type"), str):
+        return _undeliverable_event(payload, letter, common)
 
     if isinstance(payload.get("requestContext"), dict):
         # A Lambda on-failure destination record: the stream batch it describes ran out of retries.
@@ -153,6 +163,26 @@ def inspect_dead_letters(
     )
     publisher.publish(report)
     return report
+
+
+# EventBridge's error codes for a target that can never take the event (its input is too large, say).
+_PERMANENT_DELIVERY_ERRORS = frozenset({"INVALID_PARAMETER", "RESOURCE_NOT_FOUND", "NO_PERMISSIONS"})
+
+
+def _undeliverable_event(payload: dict[str, Any], letter: DeadLetter, common: dict[str, Any]) -> Diagnosis:
+    """An event an EventBridge rule could not deliver: its DLQ message carries the rule's reason."""
+    detail = payload.get("detail")
+    order_id = detail.get("orderId") if isinstance(detail, dict) else None
+    code = letter.attributes.get("ERROR_CODE", "")
+    reason = letter.attributes.get("ERROR_MESSAGE", "")
+    target = letter.attributes.get("TARGET_ARN", "its target")
+    return Diagnosis(
+        verdict="undeliverable-event",
+        detail=f"{payload['detail-type']} event {payload.get('id')} not delivered to {target}: "
+        f"{code}: {reason}",
+        retryable=code not in _PERMANENT_DELIVERY_ERRORS,
+        **(common | {"orderId": order_id if isinstance(order_id, str) else None}),
+    )
 
 
 def _batch_info(payload: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from services.shared.settings import ServiceSettings
 
 REPORT_KIND: Final = "dlq-report"
 
-Verdict = Literal["malformed-json", "contract-violation", "exhausted-retries", "unknown"]
+Verdict = Literal[
+    "malformed-json", "contract-violation", "exhausted-retries", "undeliverable-event", "unknown"
+]
 
 
 class InspectorSettings(ServiceSettings):

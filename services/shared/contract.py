@@ -10,7 +10,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from services.shared.iso_codes import COUNTRY_CODES, CURRENCY_CODES
 
 EVENT_SOURCE = "orderflow.orders"
 ORDER_PLACED = "OrderPlaced"
@@ -52,10 +54,39 @@ TOKEN_HANG = "tok_hang"  # never answers: the workflow's heartbeat timeout fires
 # Destinations the bundled shipping carrier does not serve: a shipment there is rejected.
 UNSERVED_COUNTRIES = frozenset({"AQ", "KP"})
 
+# Characters that free text may not hold: they are invisible, or change how the text around them is shown
+# (bidirectional embeddings, overrides and isolates, as in "Trojan Source" spoofing). Right-to-left letters
+# are fine, and so are the marks that right-to-left text needs (LRM, RLM, ZWJ, ZWNJ).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _plain_text(value: str) -> str:
+    for index, character in enumerate(value):
+        code = ord(character)
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            raise ValueError(f"control character U+{code:04X} at position {index}")
+        if character in _BIDI_CONTROLS:
+            raise ValueError(f"bidirectional control character U+{code:04X} at position {index}")
+    return value
+
+
+def _known(codes: frozenset[str], standard: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in codes:
+            raise ValueError(f"{value} is not an {standard} code")
+        return value
+
+    return AfterValidator(check)
+
+
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-NonBlank = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), _known(CURRENCY_CODES, "ISO 4217")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), _known(COUNTRY_CODES, "ISO 3166-1")]
+NonBlank = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256, strip_whitespace=True),
+    AfterValidator(_plain_text),
+]
 
 
 class _Strict(BaseModel):
@@ -83,7 +114,15 @@ class ShippingAddress(_Strict):
 
 
 class Contact(_Strict):
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    # 254: the longest address SMTP can deliver to (RFC 5321).
+    email: (
+        Annotated[
+            str,
+            StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+            AfterValidator(_plain_text),
+        ]
+        | None
+    ) = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
 
 

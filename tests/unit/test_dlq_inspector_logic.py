@@ -129,3 +129,32 @@ def test_report_counts_verdicts_and_is_published_once() -> None:
     assert report.counts == {"malformed-json": 1, "exhausted-retries": 2}
     assert report.sampled == 3
     assert source.peeked == [("orderflow-payment-dlq", PEEK_LIMIT)]
+
+
+def test_an_event_the_rule_could_not_deliver_is_diagnosed_with_the_rules_reason() -> None:
+    # Given an OrderPlaced event EventBridge dead-lettered: StartExecution refused its input
+    event = {
+        "id": "evt-1",
+        "detail-type": "OrderPlaced",
+        "source": "orderflow.orders",
+        "detail": {"orderId": "o-9"},
+    }
+    letter = DeadLetter(
+        messageId="m-1",
+        body=json.dumps(event),
+        attributes={
+            "ERROR_CODE": "INVALID_PARAMETER",
+            "ERROR_MESSAGE": "Member must have length less than or equal to 262144",
+            "TARGET_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:orderflow-order-workflow",
+        },
+    )
+
+    # When it is diagnosed
+    diagnosis = diagnose("orderflow-order-events-dlq", letter)
+
+    # Then the verdict names the order, the target and the reason, and says a redrive cannot help
+    assert diagnosis.verdict == "undeliverable-event"
+    assert diagnosis.orderId == "o-9"
+    assert "INVALID_PARAMETER: Member must have length less than or equal to 262144" in diagnosis.detail
+    assert "stateMachine:orderflow-order-workflow" in diagnosis.detail
+    assert diagnosis.retryable is False

@@ -321,7 +321,18 @@ def test_an_error_no_retrier_takes_is_not_retried(teststate: StateTester) -> Non
 # -- ResultSelector and ResultPath ---------------------------------------------------------------------------
 
 
-RESULT_SELECTORS = {states.RESERVE_STOCK}  # the only one: its ResultSelector and ResultPath are tested here
+# Their ResultSelector and ResultPath are tested here.
+RESULT_SELECTORS = {states.VALIDATE_ORDER, states.RESERVE_STOCK}
+
+
+def test_validate_order_replaces_the_event_with_its_verdict(teststate: StateTester) -> None:
+    # The event can be nearly as large as a state may be: past validation, the state is the verdict alone.
+    verdict = validated()["validation"]
+    event = {"id": "evt-1", "detail-type": "OrderPlaced", "detail": {"orderId": ORDER_KEY, "pad": "x" * 1000}}
+    answer = teststate(states.VALIDATE_ORDER, event, result=verdict)
+    assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", states.IS_ORDER_VALID)
+    assert _json(answer["inspectionData"]["afterResultSelector"]) == {"validation": verdict}
+    assert _output(answer) == {"validation": verdict}
 
 
 def test_reserve_stock_keeps_only_the_reservations(teststate: StateTester) -> None:
@@ -359,9 +370,6 @@ class ResultPathCase:
 
 
 RESULT_PATHS = [
-    ResultPathCase(
-        states.VALIDATE_ORDER, {"detail": {}}, validated()["validation"], "validation", states.IS_ORDER_VALID
-    ),
     ResultPathCase(states.RECORD_ORDER, validated(), {}, None, states.describe(Milestone.PLACED)),
     ResultPathCase(
         states.RECORD_REJECTION, validated(valid=False), {}, None, states.describe(Milestone.REJECTED)
