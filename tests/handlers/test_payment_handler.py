@@ -25,9 +25,13 @@ def charge_body(
     return body
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def provider(monkeypatch: pytest.MonkeyPatch) -> DeterministicPaymentProvider:
-    """The provider the handler charges through, fresh for each test: its captures are the money taken."""
+    """The provider the handler charges through, fresh for each test: its captures are the money taken.
+
+    Every test gets one: the handler asks the provider for an order's capture before charging, so a capture
+    left by an earlier test of the same order would answer for it.
+    """
     fresh = DeterministicPaymentProvider()
     monkeypatch.setattr(payment_handler, "provider", fresh)
     return fresh
