@@ -110,7 +110,7 @@ class Importer(Construct):
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            bucket_name=names(f"imports-{Aws.ACCOUNT_ID}-{Aws.REGION}"),
+            bucket_name=names.import_bucket(Aws.ACCOUNT_ID, Aws.REGION),
             versioned=True,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,

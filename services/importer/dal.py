@@ -8,25 +8,18 @@ from typing import IO, Any
 
 from services.importer.logic import Readable
 from services.importer.models import (
-    INCOMING_PREFIX,
     PROGRESS_SUFFIX,
-    REPORT_PREFIX,
-    REPORT_SUFFIX,
     ImportProgress,
     ImportSource,
     ImportSummary,
     ImportTotals,
+    report_key,
 )
 from services.shared import aws
 
 # Reports up to this size stay in memory while they are written; larger ones spill to /tmp.
 REPORT_SPOOL_BYTES = 8 * 1024 * 1024
 PROGRESS_EVERY_SECONDS = 1.0
-
-
-def report_key(key: str, suffix: str = REPORT_SUFFIX) -> str:
-    """``incoming/a/b.jsonl`` -> ``processed/a/b.jsonl.report.json``."""
-    return f"{REPORT_PREFIX}{key.removeprefix(INCOMING_PREFIX)}{suffix}"
 
 
 def open_object(source: ImportSource) -> Readable:

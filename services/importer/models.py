@@ -14,6 +14,11 @@ REPORT_SUFFIX = ".report.json"
 PROGRESS_SUFFIX = ".progress.json"
 
 
+def report_key(key: str, suffix: str = REPORT_SUFFIX) -> str:
+    """``incoming/a/b.jsonl`` -> ``processed/a/b.jsonl.report.json``."""
+    return f"{REPORT_PREFIX}{key.removeprefix(INCOMING_PREFIX)}{suffix}"
+
+
 class ImporterSettings(ServiceSettings):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
     orders_table: str = Field(alias="ORDERS_TABLE")
