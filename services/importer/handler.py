@@ -36,6 +36,7 @@ def handle_import_message(record: SQSRecord) -> None:
     body = json.loads(record.body)
     if isinstance(body, dict) and body.get("Event") == S3_TEST_EVENT:
         logger.info("S3 test event skipped", extra={"bucket": body.get("Bucket")})
+        metrics.add_metric(name="S3TestEventsSkipped", unit="Count", value=1)
         return
     settings = read_settings(ImporterSettings)
     for s3_record in S3Model.model_validate(body).Records:
