@@ -36,11 +36,13 @@ def jsonl(details: list[Any]) -> bytes:
     return "".join((d if isinstance(d, str) else json.dumps(d)) + "\n" for d in details).encode()
 
 
-def upload(local: LocalAws, bucket: str, key: str, body: bytes) -> tuple[str, dict[str, Any]]:
+def upload(
+    local: LocalAws, bucket: str, key: str, body: bytes, *, timeout: float = 300
+) -> tuple[str, dict[str, Any]]:
     """Put the file and wait for its report; returns the version and the report."""
     s3 = local.client("s3")
     version = s3.put_object(Bucket=bucket, Key=key, Body=body)["VersionId"]
-    wait_for_report(s3, bucket, key, version, timeout=300)
+    wait_for_report(s3, bucket, key, version, timeout=timeout)
     report = json.loads(s3.get_object(Bucket=bucket, Key=report_key(key))["Body"].read())
     return version, report
 
@@ -214,7 +216,8 @@ def test_ten_thousand_orders_all_reach_a_terminal_state(import_stack: LocalAws, 
     started = time.monotonic()
 
     # When it is uploaded
-    _, report = upload(import_stack, import_bucket, "incoming/ten-thousand.jsonl", body)
+    # (the importer shares the one local process with the executions its first orders start)
+    _, report = upload(import_stack, import_bucket, "incoming/ten-thousand.jsonl", body, timeout=3 * 3600)
     imported = time.monotonic() - started
 
     # Then every line is accepted, and every order reaches a terminal state in the workflow
