@@ -14,9 +14,8 @@ if TYPE_CHECKING:
     from infra.naming import Names
 
 RECENT_IMPORTS = 20
-SHOWN_OUTCOMES = (
-    200  # a report can hold a whole file's orders: the page shows the first ones judged otherwise
-)
+# A report can hold a whole file's orders: the page shows the first ones not simply accepted.
+SHOWN_OUTCOMES = 200
 
 
 def imports_bucket(sts: Any, s3: Any, names: Names) -> str:
