@@ -94,6 +94,8 @@ class Importer(Construct):
         orders_table: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Log delivery granted by bucket policy, not the legacy LogDeliveryWrite ACL (ACLs stay disabled).
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -101,7 +103,7 @@ class Importer(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(90))],
             removal_policy=RemovalPolicy.RETAIN,
         )
