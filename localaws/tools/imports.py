@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ijson
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -74,6 +74,7 @@ def wait_for_report(
     *,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     on_progress: Callable[[int], None] | None = None,
+    every: float = POLL_SECONDS,
 ) -> ImportResult:
     """Poll until the report for ``version_id`` of ``key`` is written; reports progress in bytes read."""
     deadline = time.monotonic() + timeout
@@ -85,6 +86,8 @@ def wait_for_report(
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey"):
                 raise
             head = None
+        except (ReadTimeoutError, ConnectionClosedError):
+            head = None  # an endpoint busy with the import's own orders: ask again, until the deadline
         metadata = head.get("Metadata", {}) if head else {}
         if metadata.get("source-version") == version_id:
             return ImportResult(
@@ -99,7 +102,7 @@ def wait_for_report(
             )
         if on_progress is not None:
             on_progress(_bytes_read(s3, bucket, key, version_id))
-        time.sleep(POLL_SECONDS)
+        time.sleep(every)
     raise ImportOrdersError(
         f"no report for s3://{bucket}/{key} within {timeout:.0f} s (is the importer running?)"
     )
