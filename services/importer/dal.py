@@ -6,7 +6,9 @@ import tempfile
 import time
 from typing import IO, Any
 
-from services.importer.logic import Readable
+from botocore.exceptions import BotoCoreError, ClientError
+
+from services.importer.logic import PublishCallError, Readable
 from services.importer.models import (
     PROGRESS_SUFFIX,
     ImportProgress,
@@ -77,7 +79,11 @@ class ProgressWriter:
 
 class EventBridgeOrderBus:
     def put(self, entries: list[dict[str, Any]]) -> list[str | None]:
-        response = aws.events().put_events(Entries=entries)  # type: ignore[arg-type]
+        try:
+            response = aws.events().put_events(Entries=entries)  # type: ignore[arg-type]
+        except (BotoCoreError, ClientError) as exc:
+            # Retried with the entries' backoff, like a partial failure, instead of failing the whole file.
+            raise PublishCallError(f"PutEvents failed: {exc}") from exc
         results: list[str | None] = []
         for result in response["Entries"]:
             code = result.get("ErrorCode")

@@ -53,9 +53,16 @@ class UnreadableFileError(Exception):
     """Nothing in the file can be read as an order: the import fails, and its message ends in the DLQ."""
 
 
+class PublishCallError(Exception):
+    """A whole PutEvents call failed (timeout, throttling, 5xx): every entry in it counts as failed."""
+
+
 class OrderBus(Protocol):
     def put(self, entries: list[dict[str, Any]]) -> list[str | None]:
-        """PutEvents; per entry ``None`` when it was accepted, else ``"<ErrorCode>: <ErrorMessage>"``."""
+        """PutEvents; per entry ``None`` when it was accepted, else ``"<ErrorCode>: <ErrorMessage>"``.
+
+        Raises ``PublishCallError`` when the call as a whole failed.
+        """
         ...
 
 
@@ -316,7 +323,11 @@ def publish(
         failed: list[int] = []
         for batch in batches([entries[i] for i in pending]):
             indexes = [pending[i] for i in batch]
-            for index, error in zip(indexes, bus.put([entries[i] for i in indexes]), strict=True):
+            try:
+                results = bus.put([entries[i] for i in indexes])
+            except PublishCallError as exc:
+                results = [str(exc)] * len(indexes)
+            for index, error in zip(indexes, results, strict=True):
                 errors[index] = error
                 if error is not None:
                     failed.append(index)

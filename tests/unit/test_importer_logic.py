@@ -15,6 +15,7 @@ from services.importer.logic import (
     MAX_ENTRY_BYTES,
     MAX_LINE_BYTES,
     READ_CHUNK_BYTES,
+    PublishCallError,
     ReportWriter,
     UnreadableFileError,
     batches,
@@ -260,6 +261,34 @@ def test_an_entry_that_keeps_failing_is_rejected_with_the_error() -> None:
     assert rejected["reasons"] == [
         "not published (ThrottlingException: Rate exceeded); import the file again to retry"
     ]
+
+
+class FlakyBus(RecordingBus):
+    """Its first ``failed_calls`` PutEvents calls fail as a whole (a timeout, throttling)."""
+
+    def __init__(self, failed_calls: int) -> None:
+        super().__init__()
+        self.failed_calls = failed_calls
+
+    def put(self, entries: list[dict[str, Any]]) -> list[str | None]:
+        if self.failed_calls:
+            self.failed_calls -= 1
+            self.calls.append([])
+            raise PublishCallError("PutEvents failed: Read timeout")
+        return super().put(entries)
+
+
+def test_a_failed_call_is_retried_like_failed_entries() -> None:
+    # Given a bus whose first two calls fail whole
+    flaky = FlakyBus(failed_calls=2)
+
+    # When 12 orders are imported
+    _, report, bus, pauses = run(lines(*(order(f"f{i}") for i in range(12))), bus=flaky)
+
+    # Then the failed calls' entries are sent again after the backoff, and every order is accepted
+    assert report["totals"]["accepted"] == 12
+    assert sorted(bus.published) == sorted(f"f{i}" for i in range(12))
+    assert pauses == [0.2]
 
 
 def test_publish_reports_each_entry_outcome() -> None:
