@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
@@ -40,6 +41,7 @@ class ServiceFunction(Construct):
         publishes_to_encrypted_topic: bool = False,
         timeout: Duration = FUNCTION_TIMEOUT,
         memory_size: int = 256,
+        layers: Sequence[lambda_.ILayerVersion] = (),
         description: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -61,7 +63,7 @@ class ServiceFunction(Construct):
             architecture=lambda_.Architecture.X86_64,
             handler=f"services.{service}.handler.handler",
             code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=_ASSET_EXCLUDES),
-            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)],
+            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn), *layers],
             timeout=timeout,
             memory_size=memory_size,
             tracing=lambda_.Tracing.ACTIVE,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
 
 BASIC_EXECUTION_ROLE = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 XRAY_REASON = "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions"
@@ -77,4 +81,52 @@ def accept_state_machine_role(state_machine: sfn.StateMachine, *, invoked: lambd
             ),
         ],
         apply_to_children=True,
+    )
+
+
+def accept_access_log_bucket(bucket: s3.IBucket) -> None:
+    NagSuppressions.add_resource_suppressions(
+        bucket,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-S1",
+                reason="This is the access-log bucket itself; logging it into itself would loop",
+            )
+        ],
+    )
+
+
+def accept_object_prefix_access(
+    function: lambda_.Function, bucket: s3.IBucket, prefixes: Sequence[str]
+) -> None:
+    stack = Stack.of(function)
+    bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    if function.role is None:
+        return
+    NagSuppressions.add_resource_suppressions(
+        function.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="Objects under one key prefix of the imports bucket, whose names partners choose",
+                applies_to=[f"Resource::<{bucket_id}.Arn>/{prefix}*" for prefix in prefixes],
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
+def accept_bucket_notifications_handler(scope: Construct) -> None:
+    """The CDK's own singleton that applies bucket notifications (Custom::S3BucketNotifications)."""
+    stack = Stack.of(scope)
+    NagSuppressions.add_resource_suppressions_by_path(
+        stack,
+        f"/{stack.node.path}/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource",
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM4",
+                reason="The CDK's notifications handler only writes its own logs (the basic execution role)",
+                applies_to=[BASIC_EXECUTION_ROLE],
+            ),
+        ],
     )

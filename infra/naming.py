@@ -31,6 +31,10 @@ class Names:
             return f"{self.prefix}-{name.removesuffix('.fifo')}.fifo"
         return f"{self.prefix}-{name}"
 
+    def import_bucket(self, account: str, region: str) -> str:
+        """Bucket names are global: the account and region keep each deployment's apart."""
+        return self(f"imports-{account}-{region}")
+
     def dlq(self, queue_name: str) -> str:
         if queue_name.endswith(".fifo"):
             return self(f"{queue_name.removesuffix('.fifo')}-dlq.fifo")

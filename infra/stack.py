@@ -13,6 +13,7 @@ from infra.analytics import Analytics
 from infra.dashboard import OrderDashboard
 from infra.dlq_inspector import DlqInspector
 from infra.encryption import MessagingKey
+from infra.importer import Importer
 from infra.inventory import Inventory
 from infra.naming import Names
 from infra.notification import Notification
@@ -76,6 +77,9 @@ class OrderflowStack(Stack):
             ),
         )
         orders.start_workflow(workflow.state_machine)
+        importer = Importer(
+            self, "Importer", names=names, alerts=alerts, bus=orders.bus, orders_table=orders.orders_table
+        )
         for service in (payment.function, inventory.function, shipping.function):
             workflow.state_machine.grant_task_response(service)
 
@@ -85,6 +89,7 @@ class OrderflowStack(Stack):
             inventory.requests,
             shipping.requests,
             notification.requests,
+            importer.requests,
         ]
         dead_letter_queues: list[sqs.IQueue] = [
             *(q.dlq for q in service_queues),
@@ -107,3 +112,4 @@ class OrderflowStack(Stack):
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "OrdersTableName", value=orders.orders_table.table_name)
         CfnOutput(self, "SystemAlertsTopicArn", value=alerts.topic_arn)
+        CfnOutput(self, "ImportBucketName", value=importer.bucket.bucket_name)

@@ -13,6 +13,7 @@ from localaws.console.app import CONSOLE_PATH, make_console_app, mount_console
 from localaws.delivery.alarms import AlarmEvaluator
 from localaws.delivery.eventbridge import EventBridgeDelivery
 from localaws.delivery.kinesis import KinesisEventSource
+from localaws.delivery.s3 import S3Notifications
 from localaws.delivery.sns import SnsDelivery
 from localaws.delivery.sqs import SqsEventSource
 from localaws.deploy.deployer import DeployReport, TemplateDeployer, template_fingerprint
@@ -46,6 +47,7 @@ DELIVERY_MECHANISMS: tuple[DeliveryMechanismFactory, ...] = (
     KinesisEventSource,
     SnsDelivery,
     AlarmEvaluator,
+    S3Notifications,
 )
 
 

@@ -17,7 +17,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from localaws.console import actions, readers
+from localaws.console import actions, imports, readers
 from localaws.console.graph import all_state_names, state_graph
 from localaws.console.notifications import NotificationTap
 from localaws.endpoint.access import is_same_origin
@@ -73,6 +73,8 @@ class ConsoleApp:
                 Rule(f"{CONSOLE_PATH}/api/execution", endpoint="execution"),
                 Rule(f"{CONSOLE_PATH}/api/resources", endpoint="resources"),
                 Rule(f"{CONSOLE_PATH}/api/queue-messages", endpoint="queue_messages"),
+                Rule(f"{CONSOLE_PATH}/api/imports", endpoint="imports"),
+                Rule(f"{CONSOLE_PATH}/api/import", endpoint="import_report"),
                 Rule(f"{CONSOLE_PATH}/api/orders", endpoint="orders", methods=["POST"]),
                 Rule(f"{CONSOLE_PATH}/api/redrive", endpoint="redrive", methods=["POST"]),
             ],
@@ -249,6 +251,20 @@ class ConsoleApp:
         if not queue:
             raise NotFound("give ?queue=<queue name>")
         return _json({"queue": queue, "messages": orders.peek_messages(self.client("sqs"), queue)})
+
+    def _imports(self, request: Request) -> Response:
+        bucket = imports.imports_bucket(self.client("sts"), self.client("s3"), self.names)
+        return _json({"bucket": bucket, "imports": imports.recent_imports(self.client("s3"), bucket)})
+
+    def _import_report(self, request: Request) -> Response:
+        key = request.args.get("report")
+        if not key:
+            raise NotFound("give ?report=<processed/....report.json>")
+        bucket = imports.imports_bucket(self.client("sts"), self.client("s3"), self.names)
+        try:
+            return _json(imports.import_report(self.client("s3"), bucket, key))
+        except ValueError as exc:
+            raise NotFound(str(exc)) from exc
 
     def _orders(self, request: Request) -> Response:
         body = request.get_json(silent=True) or {}

@@ -36,7 +36,7 @@ from localaws.stepfunctions.history import (
     execution_path,
     read_history,
 )
-from localaws.tools import demo, orders, watch
+from localaws.tools import demo, imports, orders, watch
 from localaws.tools.cost import command as cost
 from localaws.tools.load import run as load_run
 
@@ -201,6 +201,16 @@ def _put_order(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- orderflow import-orders ---------------------------------------------------------------------------
+
+
+def _import_orders(args: argparse.Namespace) -> int:
+    try:
+        return imports.main(args, lambda service: _client(args, service))
+    except imports.ImportOrdersError as exc:
+        raise CliError(f"{exc}{_connection_hint(args)}") from exc
+
+
 # -- orderflow executions -------------------------------------------------------------------------------
 
 
@@ -329,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     put.add_argument("--bus", help="event bus name (default: <prefix>-orders)")
     _add_connection_options(put)
     put.set_defaults(run=_put_order)
+
+    import_parser = commands.add_parser(
+        "import-orders", help="import an order file through the imports bucket"
+    )
+    imports.add_arguments(import_parser)
+    _add_connection_options(import_parser)
+    import_parser.set_defaults(run=_import_orders)
 
     executions = commands.add_parser("executions", help="workflow executions").add_subparsers(
         dest="executions_command", required=True

@@ -25,7 +25,7 @@ from infra.naming import Names, configured_prefix
 from localaws.endpoint.access_settings import access_settings_from_arguments, add_access_arguments
 from localaws.endpoint.defaults import DEFAULT_PORT
 from localaws.stepfunctions.history import TERMINAL_STATUSES
-from localaws.tools import orders
+from localaws.tools import demo_import, orders
 from localaws.tools.demo_reader import AlertInbox, DemoReader
 from localaws.tools.demo_scenarios import (
     POISON_QUEUE,
@@ -55,6 +55,7 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
     for scenario in SCENARIOS:
         order_id, event_ids = demo.post(scenario, run_id)
         posted.append((scenario, order_id, event_ids))
+    order_file = demo_import.post(local, names, run_id)
     poison_body = demo.post_poison()
     poison_dlq = names.dlq(POISON_QUEUE)
     poison_alarm = f"{poison_dlq}-not-empty"
@@ -71,7 +72,8 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
         check(outcome, scenario)
         outcomes.append(outcome)
 
-    problems = []
+    imported = demo_import.finish(local, order_file, timeout=max(10.0, deadline_left(started, timeout)))
+    problems = [f"order file: {problem}" for problem in imported.problems]
     # Alarms first: peeking a DLQ hides its messages for a moment, and an alarm evaluated in that moment
     # sees the queue empty and goes back to OK until its next period.
     fired = demo.alarms_fired()
@@ -91,9 +93,14 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
         alarms_fired=fired,
         alert_notifications=alerts,
         analytics=demo.analytics(),
+        order_file=asdict(imported),
         seconds=round(time.monotonic() - started, 1),
         problems=problems,
     )
+
+
+def deadline_left(started: float, timeout: float) -> float:
+    return timeout - (time.monotonic() - started)
 
 
 def _watch(
@@ -178,6 +185,12 @@ def show(report: DemoReport) -> None:
     for outcome in report.orders:
         _show_order(outcome)
 
+    console.rule("order file import")
+    order_file = report.order_file
+    console.print(f"  {order_file.get('file')}: {order_file.get('status')} {order_file.get('totals')}")
+    for rejected in order_file.get("rejected", []):
+        console.print(f"  line {rejected['line']}: {'; '.join(rejected['reasons'])}")
+    console.print(f"  imported orders: {order_file.get('order_statuses')}")
     console.rule("dead-letter queues")
     for name, messages in report.dead_letter_queues.items():
         if messages:

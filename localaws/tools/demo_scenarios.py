@@ -116,6 +116,7 @@ class DemoReport:
     analytics: list[dict[str, Any]]
     seconds: float
     problems: list[str]
+    order_file: dict[str, Any] = field(default_factory=dict)  # the import of a file with bad lines
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -22,6 +24,16 @@ if TYPE_CHECKING:
 @functools.cache
 def dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb")
+
+
+@functools.cache
+def events() -> EventBridgeClient:
+    return boto3.client("events")
+
+
+@functools.cache
+def s3() -> S3Client:
+    return boto3.client("s3")
 
 
 @functools.cache
@@ -46,5 +58,5 @@ def error_code(exc: ClientError) -> str | None:
 
 def reset_clients() -> None:
     """Forget the cached clients, e.g. after the endpoint or region changed."""
-    for factory in (dynamodb, sns, sqs, stepfunctions):
+    for factory in (dynamodb, events, s3, sns, sqs, stepfunctions):
         factory.cache_clear()

@@ -296,6 +296,29 @@ async function refreshResources() {
       el("pre", { class: "compact" }, typeof n.message === "string" ? n.message : JSON.stringify(n.message)))))));
 }
 
+async function refreshImports() {
+  const data = await api("imports");
+  $("#imports-bucket").textContent = data.bucket;
+  $("#imports tbody").replaceChildren(...(data.imports.length ? data.imports.map((i) => el("tr", { "data-import": i.file, class: "clickable", onclick: () => showImport(i.report) },
+    el("td", {}, i.file), el("td", {}, statusBadge(i.status === "completed" ? "SUCCEEDED" : "FAILED"), " ", i.status),
+    el("td", {}, i.totals.orders), el("td", {}, i.totals.accepted), el("td", {}, i.totals.known),
+    el("td", {}, i.totals.rejected), el("td", {}, time(i.updated)))) : [el("tr", {}, el("td", { colspan: 7, class: "muted" }, "no imports yet: upload a file to incoming/"))]));
+}
+
+async function showImport(reportKey) {
+  const data = await api("import?report=" + encodeURIComponent(reportKey));
+  const box = $("#import-report");
+  box.hidden = false;
+  box.replaceChildren(
+    el("h3", {}, `${data.source ? data.source.key : reportKey}: ${data.status}`),
+    data.error ? el("p", { class: "status FAILED" }, data.error) : "",
+    el("table", { class: "data small" },
+      el("thead", {}, el("tr", {}, el("th", {}, "line"), el("th", {}, "item"), el("th", {}, "order"), el("th", {}, "outcome"), el("th", {}, "reasons"))),
+      el("tbody", {}, ...(data.orders.length ? data.orders.map((o) => el("tr", { "data-line": o.line },
+        el("td", {}, o.line), el("td", {}, o.item ?? ""), el("td", {}, o.orderId ?? ""), el("td", {}, o.outcome), el("td", {}, (o.reasons || []).join("; "))))
+        : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "every order accepted"))]))));
+}
+
 async function showDlq(queue) {
   const data = await api("queue-messages?queue=" + encodeURIComponent(queue));
   const box = $("#dlq-messages");
@@ -336,7 +359,7 @@ function showTab(name) {
   state.tab = name;
   for (const button of document.querySelectorAll(".tab")) button.classList.toggle("active", button.dataset.tab === name);
   for (const panel of document.querySelectorAll(".tab-panel")) panel.hidden = panel.id !== name;
-  if (name === "resources") refreshResources().catch(report);
+  if (name === "resources") { refreshResources().catch(report); refreshImports().catch(report); }
 }
 
 function report(error) {
@@ -369,7 +392,7 @@ async function start() {
     try {
       await refreshExecutions();
       if (state.detail && state.detail.execution.status === "RUNNING") await refreshDetail();
-      if (state.tab === "resources") await refreshResources();
+      if (state.tab === "resources") { await refreshResources(); await refreshImports(); }
     } catch (error) {
       report(error);
     } finally {

@@ -17,6 +17,8 @@ from playwright import sync_api
 
 from localaws.local_aws import LocalAws
 from localaws.stepfunctions.history import TERMINAL_STATUSES, execution_path, read_history, states_entered
+from localaws.tools import orders
+from localaws.tools.imports import wait_for_report
 from tests.localaws.support import REPO, wait_for
 
 pytestmark = pytest.mark.slow
@@ -260,6 +262,31 @@ def test_the_resources_tab_shows_queues_alarms_and_topics(page: Any, orderflow_n
     # Then the payment queue shows its DLQ, and the order-status topic is listed
     row = page.inner_text(f'#queues tr[data-queue="{orderflow_names("payment")}"]')
     assert orderflow_names.dlq("payment") in row
+    page.click("#tab-workflow")
+
+
+def test_the_resources_tab_shows_an_import_and_its_rejected_lines(
+    page: Any, orderflow_local: LocalAws, orderflow_names: Any
+) -> None:
+    # Given an order file with one line that is not JSON, imported through the bucket
+    s3 = orderflow_local.client("s3")
+    bucket = orderflow_names.import_bucket(orderflow_local.account_id, orderflow_local.region)
+    good = json.dumps({**orders.sample("normal"), "orderId": "console-import-1"})
+    version = s3.put_object(Bucket=bucket, Key="incoming/console.jsonl", Body=f"{good}\n{{oops\n".encode())[
+        "VersionId"
+    ]
+    wait_for_report(s3, bucket, "incoming/console.jsonl", version, timeout=120)
+
+    # When the resources tab lists the imports and the import is opened
+    page.click("#tab-resources")
+    row = page.wait_for_selector('#imports tr[data-import="incoming/console.jsonl"]', timeout=15_000)
+    assert "completed" in row.inner_text()
+    row.click()
+    rejected = page.wait_for_selector('#import-report tr[data-line="2"]', timeout=10_000)
+
+    # Then its report shows the rejected line and why
+    assert "line: not JSON" in rejected.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "console-imports.png"), full_page=True)
     page.click("#tab-workflow")
 
 

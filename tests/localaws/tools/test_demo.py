@@ -39,3 +39,8 @@ def test_demo_reports_every_outcome_as_expected(tmp_path: Path) -> None:
     poison_alarm = report["poison"]["alarm"]
     assert any(a["message"].get("AlarmName") == poison_alarm for a in report["alert_notifications"])
     assert any(row["pk"] == "revenue" for row in report["analytics"])
+    # And the order file: its valid orders ran, its bad lines are reported with their numbers
+    order_file = report["order_file"]
+    assert order_file["totals"] == {"orders": 5, "accepted": 3, "known": 0, "rejected": 2}
+    assert [r["line"] for r in order_file["rejected"]] == [2, 4]
+    assert set(order_file["order_statuses"].values()) == {"COMPLETED"}

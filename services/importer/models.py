@@ -1,0 +1,94 @@
+"""What the importer reads (an S3 object), what it decides per order, and the report it writes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.shared.settings import ServiceSettings
+
+REPORT_PREFIX = "processed/"
+INCOMING_PREFIX = "incoming/"
+REPORT_SUFFIX = ".report.json"
+PROGRESS_SUFFIX = ".progress.json"
+
+
+def report_key(key: str, suffix: str = REPORT_SUFFIX) -> str:
+    """``incoming/a/b.jsonl`` -> ``processed/a/b.jsonl.report.json``."""
+    return f"{REPORT_PREFIX}{key.removeprefix(INCOMING_PREFIX)}{suffix}"
+
+
+class ImporterSettings(ServiceSettings):
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+    orders_table: str = Field(alias="ORDERS_TABLE")
+
+
+class ImportSource(BaseModel):
+    """One uploaded object version: what a report is about."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bucket: str
+    key: str
+    versionId: str | None = None  # noqa: N815 - wire format
+    size: int | None = None
+
+
+class FileFormat(StrEnum):
+    JSON_ARRAY = "json-array"
+    JSON_LINES = "json-lines"
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"  # valid, and now on the orders bus
+    KNOWN = "known"  # valid, but the workflow already recorded this orderId: not sent again
+    REJECTED = "rejected"  # invalid, too large, or could not be published: see ``reasons``
+
+
+class FileStatus(StrEnum):
+    COMPLETED = "completed"  # every order read, each one accepted, known or rejected
+    INCOMPLETE = "incomplete"  # a JSON array broke off: the orders before the break are reported
+    REJECTED = "rejected"  # nothing in the file could be read as an order
+
+
+class OrderOutcome(BaseModel):
+    """One order of the file. ``line`` is where it starts (1-based); ``item`` its index in a JSON array."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    item: int | None = None
+    orderId: str | None = None  # noqa: N815 - wire format
+    outcome: Outcome
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ImportTotals(BaseModel):
+    orders: int = 0
+    accepted: int = 0
+    known: int = 0
+    rejected: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        self.orders += 1
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+
+
+class ImportSummary(BaseModel):
+    """The report without its per-order entries: what the report ends with, and its object metadata."""
+
+    source: ImportSource
+    format: FileFormat | None
+    status: FileStatus
+    totals: ImportTotals
+    error: str | None = None
+    bytesRead: int = 0  # noqa: N815 - wire format
+
+
+class ImportProgress(BaseModel):
+    """Written while a file is imported, so an uploader can show how far it got."""
+
+    source: ImportSource
+    bytesRead: int  # noqa: N815 - wire format
+    totals: ImportTotals

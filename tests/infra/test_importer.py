@@ -1,0 +1,117 @@
+"""Infrastructure of the bulk import: the bucket, its notifications, the import queue and the importer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match, Template
+
+from tests.infra.conftest import PREFIX
+
+
+def _one(template: Template, resource_type: str, **properties: Any) -> tuple[str, dict[str, Any]]:
+    found = template.find_resources(resource_type, {"Properties": properties})
+    assert len(found) == 1, f"expected one {resource_type} with {properties}, found {list(found)}"
+    logical_id, body = next(iter(found.items()))
+    return logical_id, body["Properties"]
+
+
+def _imports_bucket(template: Template) -> tuple[str, dict[str, Any]]:
+    buckets = {
+        k: v["Properties"]
+        for k, v in template.find_resources("AWS::S3::Bucket").items()
+        if f"{PREFIX}-imports-" in str(v["Properties"]["BucketName"])
+    }
+    assert len(buckets) == 1, buckets
+    return next(iter(buckets.items()))
+
+
+def test_the_imports_bucket_is_versioned_encrypted_private_and_logged(template: Template) -> None:
+    bucket_id, bucket = _imports_bucket(template)
+    assert bucket["BucketName"] == {
+        "Fn::Join": ["", [f"{PREFIX}-imports-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    default = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert default["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert "DestinationBucketName" in bucket["LoggingConfiguration"]
+    # TLS only: the policy denies every request that is not over HTTPS
+    _, policy = _one(template, "AWS::S3::BucketPolicy", Bucket={"Ref": bucket_id})
+    (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Action"] == "s3:*"
+
+
+def test_processed_reports_move_to_cheaper_storage_then_expire(template: Template) -> None:
+    _, bucket = _imports_bucket(template)
+    (processed,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "processed/"]
+    assert processed["Transitions"] == [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30}]
+    assert processed["ExpirationInDays"] == 365
+    assert processed["Status"] == "Enabled"
+
+
+def test_new_json_and_jsonl_files_in_incoming_notify_the_import_queue(template: Template) -> None:
+    bucket_id, _ = _imports_bucket(template)
+    queue_id, queue = _one(template, "AWS::SQS::Queue", QueueName=f"{PREFIX}-imports")
+    _, notifications = _one(template, "Custom::S3BucketNotifications", BucketName={"Ref": bucket_id})
+    rules = notifications["NotificationConfiguration"]["QueueConfigurations"]
+    # One rule per suffix: an S3 filter takes one prefix and one suffix
+    assert sorted(
+        (tuple(r["Events"]), sorted((f["Name"], f["Value"]) for f in r["Filter"]["Key"]["FilterRules"]))
+        for r in rules
+    ) == [
+        (("s3:ObjectCreated:*",), [("prefix", "incoming/"), ("suffix", ".json")]),
+        (("s3:ObjectCreated:*",), [("prefix", "incoming/"), ("suffix", ".jsonl")]),
+    ]
+    assert all(r["QueueArn"] == {"Fn::GetAtt": [queue_id, "Arn"]} for r in rules)
+    # And the queue dead-letters after three receives, into a DLQ that alarms to system-alerts
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 3
+    dlq_id, _ = _one(template, "AWS::SQS::Queue", QueueName=f"{PREFIX}-imports-dlq")
+    alerts_id, _ = _one(template, "AWS::SNS::Topic", TopicName=f"{PREFIX}-system-alerts")
+    _, alarm = _one(template, "AWS::CloudWatch::Alarm", AlarmName=f"{PREFIX}-imports-dlq-not-empty")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
+    assert alarm["AlarmActions"] == [{"Ref": alerts_id}]
+    # And S3 may send to it
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [{"Ref": queue_id}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Principal": {"Service": "s3.amazonaws.com"}, "Effect": "Allow"})]
+                )
+            },
+        },
+    )
+
+
+def test_the_importer_reads_incoming_writes_processed_and_puts_on_the_bus(template: Template) -> None:
+    function_id, function = _one(template, "AWS::Lambda::Function", FunctionName=f"{PREFIX}-importer")
+    assert function["Handler"] == "services.importer.handler.handler"
+    assert function["Timeout"] == 900
+    # Its layers: Powertools, and ijson built for its runtime
+    _, layer = _one(template, "AWS::Lambda::LayerVersion", CompatibleRuntimes=[function["Runtime"]])
+    assert layer["Description"].startswith("ijson==")
+    assert len(function["Layers"]) == 2
+    role_id = function["Role"]["Fn::GetAtt"][0]
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    statements = [s for statements in policies for s in statements]
+    text = str(statements)
+    assert "'s3:GetObject', 's3:GetObjectVersion'" in text and "/incoming/*" in text
+    assert "'s3:PutObject'" in text and "/processed/*" in text
+    assert "events:PutEvents" in text
+    assert "dynamodb:BatchGetItem" in text
+    # The visibility timeout leaves the function six times its timeout
+    _, queue = _one(template, "AWS::SQS::Queue", QueueName=f"{PREFIX}-imports")
+    assert queue["VisibilityTimeout"] == 6 * 900
+    assert function_id
