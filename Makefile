@@ -16,7 +16,7 @@ LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEF
 
 SOURCES := app.py infra workflows services localaws benchmarks peers tests
 
-.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation e2e soak \
+.PHONY: help dev synth test unit infra-tests lint format demo bench local deploy clean browser test-sfn mutation e2e soak soak-import \
 	test-sfn-localstack python-note
 
 help: ## list the targets
@@ -130,6 +130,9 @@ SOAK_SEED ?= 1
 
 soak: dev synth ## 10,000 orders with every fault through the embedded stack, then the order promise checked
 	$(LOCAL_AWS_ENV) $(BIN)/orderflow load --orders $(SOAK_ORDERS) --rate $(SOAK_RATE) --faults $(SOAK_FAULTS) --seed $(SOAK_SEED)
+
+soak-import: dev synth ## a 10,000-line order file through the import pipeline until every order ends (hours here)
+	$(LOCAL_AWS_ENV) $(BIN)/pytest -m soak -s tests/localaws/importer
 
 deploy: dev ## deploy to the AWS account of your current credentials
 	$(CDK) deploy --require-approval broadening

@@ -213,7 +213,7 @@ def test_import_orders_prints_totals_and_fails_for_a_rejected_file(
     assert "rejected" in bad_output
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(4 * 3600)
 def test_ten_thousand_orders_all_reach_a_terminal_state(import_stack: LocalAws, import_bucket: str) -> None:
     # Given a 10,000-line file of valid orders
