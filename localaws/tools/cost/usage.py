@@ -58,9 +58,9 @@ _IDEMPOTENCY_WRU = 2
 # (service, action, outcome) → calls. Outcome "fail" is the service's own business failure (declined, out of
 # stock, shipment rejected); "empty" a release that finds nothing reserved.
 HANDLER_CALLS: dict[tuple[str, str, str], HandlerCalls] = {
-    # services/payment/handler.py + logic.charge_order: the ledger's CHARGE and VOID rows read, the SNS payment
-    # event, then the charge put in a two-item transaction that fails if the order was voided. The bundled
-    # provider's statement table stands in for the external provider's dashboard and is not counted.
+    # services/payment/handler.py + logic.charge_order: the ledger's CHARGE and VOID rows read, the SNS
+    # payment event, then the charge put in a two-item transaction that fails if the order was voided. The
+    # bundled provider's statement table stands in for the external provider's dashboard and is not counted.
     ("payment", "charge", "ok"): HandlerCalls(
         wru=_IDEMPOTENCY_WRU + 4, rru=2, sns_publishes=1, sfn_calls=(_HEARTBEAT, _SUCCESS)
     ),
