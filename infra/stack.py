@@ -13,6 +13,7 @@ from infra.analytics import Analytics
 from infra.dashboard import OrderDashboard
 from infra.dlq_inspector import DlqInspector
 from infra.encryption import MessagingKey
+from infra.execution_alerts import ExecutionAlerts
 from infra.inventory import Inventory
 from infra.naming import Names
 from infra.notification import Notification
@@ -59,7 +60,6 @@ class OrderflowStack(Stack):
             self,
             "Workflow",
             names=names,
-            alerts=alerts,
             resources=WorkflowResources(
                 validate_function=orders.validate,
                 orders_table=orders.orders_table,
@@ -76,6 +76,9 @@ class OrderflowStack(Stack):
             ),
         )
         orders.start_workflow(workflow.state_machine)
+        ExecutionAlerts(
+            self, "ExecutionAlerts", names=names, state_machine=workflow.state_machine, alerts=alerts
+        )
         for service in (payment.function, inventory.function, shipping.function):
             workflow.state_machine.grant_task_response(service)
 
