@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.naming import DEFAULT_PREFIX, Names
 from localaws.local_aws import LocalAws
+from localaws.stepfunctions import wait_scale
 from localaws.stepfunctions.mock_config import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 from tests.helpers.assembly import CDK_OUT, synthesized_app
 from tests.workflows import scenarios
@@ -36,6 +37,10 @@ DOCUMENTED = Path(__file__).with_name("documented")
 DOCUMENTED_TEST_CASES = ("HappyPath", "RetryPath", "HybridPath")
 # CloudWatch periods, batching windows and backoffs are multiplied by this, as in the demo.
 TIME_SCALE = 1 / 60
+# The engine's Wait, heartbeat, timeout and retry waits are multiplied by this: the payment heartbeat of
+# 60 s takes 6 s. The services answer in real time: a payment that fails transiently is back 1 s, then 2 s
+# later (services/shared/batch.py), and each delivery heartbeats, well inside 6 s.
+WAIT_SCALE = 0.1
 
 
 def _prefix() -> str:
@@ -102,6 +107,7 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
             env.setenv(ENVIRONMENT_VARIABLE, str(scenarios.MOCK_CONFIG_FILE))
             # Every retry and call number stays; only the dead time between retries goes (embedded only).
             env.setenv(RETRY_INTERVAL_SCALE_VARIABLE, "0")
+            env.setenv(wait_scale.ENVIRONMENT_VARIABLE, str(WAIT_SCALE))
             if backends.sfn_endpoint:
                 result.mocked = workflow_on_step_functions_local(backends.sfn_endpoint, cdk_out)
             if backends.embedded:
