@@ -177,6 +177,8 @@ def _local_up(args: argparse.Namespace) -> int:
             "in boto3 code: Config(inject_host_prefix=False))"
         )
         console.print(f"  console: {local.console_url}")
+        if local.wait_scale != 1:
+            console.print(f"  workflow waits (Wait, heartbeats, timeouts, retries) x {local.wait_scale:g}")
         _print_access(access)
         console.print(f"  Lambda logs: {Path(args.run_dir) / 'logs'}/<function>.log   (Ctrl-C stops)")
         stop.wait()

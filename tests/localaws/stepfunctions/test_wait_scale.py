@@ -195,3 +195,17 @@ def test_scale_one_leaves_moto_waiting_as_it_does(engine: None) -> None:
     # Then none of moto's waits is replaced
     assert not wait_scale.WAIT_SCALE.installed
     assert wait_scale.current() == 1
+
+
+def test_the_environment_variable_sets_the_scale_and_a_bad_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given ORDERFLOW_WAIT_SCALE
+    monkeypatch.setenv(wait_scale.ENVIRONMENT_VARIABLE, "0.05")
+    # Then it is the scale; unset, the scale is 1; and a word is refused, naming the variable
+    assert wait_scale.from_environment() == 0.05
+    monkeypatch.delenv(wait_scale.ENVIRONMENT_VARIABLE)
+    assert wait_scale.from_environment() == 1
+    monkeypatch.setenv(wait_scale.ENVIRONMENT_VARIABLE, "fast")
+    with pytest.raises(wait_scale.WaitScaleError, match="ORDERFLOW_WAIT_SCALE='fast'"):
+        wait_scale.from_environment()
