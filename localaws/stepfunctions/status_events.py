@@ -145,6 +145,11 @@ def _start(self: Any) -> None:
         _running_sent[self.exec_arn] = sent
     try:
         registry.original(_START)(self)
+    except BaseException:
+        with _lock:
+            _running_sent.pop(self.exec_arn, None)
+        raise
+    try:
         put_status_event(self)
     finally:
         sent.set()

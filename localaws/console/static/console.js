@@ -342,7 +342,7 @@ function timeline(history, statusEvents) {
     el("td", {}, summariseDetails(event.details))));
   for (const change of statusEvents) {
     const row = el("tr", { class: "status-event", "data-type": "StatusChange", "data-status": change.status, title: `EventBridge event ${change.id}` },
-      el("td", { class: "muted" }, "EB"),
+      el("td", { class: "muted nowrap" }, "EB"),
       el("td", { class: "nowrap" }, time(change.at)),
       el("td", { class: "nowrap" }, "Status change"),
       el("td", {}, "aws.states"),
