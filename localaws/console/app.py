@@ -106,6 +106,7 @@ class ConsoleApp:
             if endpoint in ACTIONS:
                 self._check_action(request)
             self.notifications.start()  # lazily: the endpoint may not serve yet when the app is made
+            self.status_events.start()
             response = getattr(self, f"_{endpoint}")(request, **arguments)
         except (NotFound, MethodNotAllowed, Forbidden) as exc:
             response = _json({"error": exc.description}, status=exc.code or 404)

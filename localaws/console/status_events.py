@@ -3,7 +3,8 @@
 Step Functions puts ``Step Functions Execution Status Change`` events on the default bus. The console owns a
 rule there, ``<prefix>-console-status-events``, whose target is a queue of the same name, and keeps what
 arrives per execution, for the execution's timeline. Only the public APIs are used, so the console shows
-what a user's own rule would receive.
+what a user's own rule would receive. Like the notification tap, it starts with the console's first
+request: executions that changed status before the console was first opened show no such events.
 """
 
 from __future__ import annotations
@@ -59,11 +60,17 @@ class StatusEventTap:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Make the rule now (what happens after the console opens is heard), then read in the background."""
         with self._lock:
             if self._thread is not None:
                 return
             self._thread = threading.Thread(target=self._run, name="console-status-events", daemon=True)
-            self._thread.start()
+        try:
+            self.sync()
+        except Exception as exc:  # the thread tries again
+            logger.debug("status event tap: first sync failed: %s", exc)
+            self._queue_url = None
+        self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
