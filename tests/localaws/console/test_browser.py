@@ -266,6 +266,35 @@ def _screen_of(page: Any, selector: str, state: str) -> dict[str, float]:
     return dict(page.locator(f'{selector} .node[data-state="{state}"] > rect').bounding_box())
 
 
+def _zoom_pan_and_fit(page: Any) -> None:
+    """The wheel zooms around the pointer, dragging pans, fit shows the whole graph again."""
+    # When the graph is zoomed in with the wheel over Reserve Item
+    before = _screen_of(page, "#graph", "Reserve Item")
+    page.mouse.move(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+    page.mouse.wheel(0, -400)
+    page.wait_for_function("Number(document.querySelector('#graph').dataset.zoom) > 1.5")
+    after = _screen_of(page, "#graph", "Reserve Item")
+
+    # Then Reserve Item is drawn larger, still under the pointer
+    assert after["width"] > before["width"] * 1.5
+    centre = (after["x"] + after["width"] / 2, after["y"] + after["height"] / 2)
+    assert abs(centre[0] - (before["x"] + before["width"] / 2)) < 4
+    assert abs(centre[1] - (before["y"] + before["height"] / 2)) < 4
+    _screenshot(page, "console-out-of-stock-zoomed")
+
+    # When it is dragged 100 px to the left, then fitted again
+    page.mouse.down()
+    page.mouse.move(centre[0] - 100, centre[1], steps=5)
+    page.mouse.up()
+    dragged = _screen_of(page, "#graph", "Reserve Item")
+    assert abs(dragged["x"] - (after["x"] - 100)) < 4
+    page.click("#zoom-fit")
+
+    # Then the whole graph is back in its panel
+    assert page.get_attribute("#graph", "data-zoom") == "1.000"
+    _graph_fits_its_panel(page)
+
+
 def test_a_multi_sku_order_out_of_stock_shows_each_map_iteration_and_its_status_events(
     page: Any, orderflow_local: LocalAws
 ) -> None:
@@ -296,17 +325,21 @@ def test_a_multi_sku_order_out_of_stock_shows_each_map_iteration_and_its_status_
         "ds => ds.map(d => [d.dataset.index, d.dataset.status, d.open,"
         " d.querySelector('summary').innerText])",
     )
-    assert [(index, status) for index, status, _, _ in shown] == [("0", "succeeded"), ("1", "failed")]
+    # (the first item succeeds, unless the second fails while it is still in flight: then it is aborted)
+    assert [index for index, _, _, _ in shown] == ["0", "1"]
+    assert shown[0][1] in ("succeeded", "failed") and shown[1][1] == "failed"
     assert [sku in summary for (_, _, _, summary), sku in zip(shown, skus, strict=True)] == [True, True]
-    failed = page.locator(f'{folds}[data-status="failed"]')
+    failed = page.locator(f'{folds}[data-index="1"]')
     assert shown[1][2] is True  # the failed item is unfolded
     assert "OutOfStock" in failed.inner_text()
     assert json.loads(failed.locator(".iteration-run .state-input").inner_text())["sku"] == skus[1]
-    # And the succeeded item, unfolded, shows its own SKU's input and output
-    page.click(f'{folds}[data-index="0"] > summary')
-    succeeded = page.locator(f'{folds}[data-index="0"]')
-    assert json.loads(succeeded.locator(".state-input").inner_text())["sku"] == skus[0]
-    assert succeeded.locator(".state-output").inner_text() not in ("", "—")
+    # And the first item, unfolded, shows its own SKU's input, and its output if its state finished
+    first = page.locator(f'{folds}[data-index="0"]')
+    if not shown[0][2]:
+        page.click(f'{folds}[data-index="0"] > summary')
+    assert json.loads(first.locator(".state-input").inner_text())["sku"] == skus[0]
+    if first.locator(".iteration-run").get_attribute("data-status") == "succeeded":
+        assert json.loads(first.locator(".state-output").inner_text())["reservation"]["sku"] == skus[0]
     # And Release Stock shows both items released
     released = page.eval_on_selector_all(
         '#iterations details.iteration[data-map="Release Stock"]', "ds => ds.map(d => d.dataset.status)"
@@ -323,31 +356,7 @@ def test_a_multi_sku_order_out_of_stock_shows_each_map_iteration_and_its_status_
     _screenshot(page, "console-out-of-stock")
     page.screenshot(path=str(SCREENSHOTS / "console-out-of-stock-full.png"), full_page=True)
 
-    # When the graph is zoomed in with the wheel over Reserve Item
-    before = _screen_of(page, "#graph", "Reserve Item")
-    page.mouse.move(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
-    page.mouse.wheel(0, -400)
-    page.wait_for_function("Number(document.querySelector('#graph').dataset.zoom) > 1.5")
-    after = _screen_of(page, "#graph", "Reserve Item")
-
-    # Then Reserve Item is drawn larger, still under the pointer
-    assert after["width"] > before["width"] * 1.5
-    centre = (after["x"] + after["width"] / 2, after["y"] + after["height"] / 2)
-    assert abs(centre[0] - (before["x"] + before["width"] / 2)) < 4
-    assert abs(centre[1] - (before["y"] + before["height"] / 2)) < 4
-    _screenshot(page, "console-out-of-stock-zoomed")
-
-    # When it is dragged 100 px to the left, then fitted again
-    page.mouse.down()
-    page.mouse.move(centre[0] - 100, centre[1], steps=5)
-    page.mouse.up()
-    dragged = _screen_of(page, "#graph", "Reserve Item")
-    assert abs(dragged["x"] - (after["x"] - 100)) < 4
-    page.click("#zoom-fit")
-
-    # Then the whole graph is back in its panel
-    assert page.get_attribute("#graph", "data-zoom") == "1.000"
-    _graph_fits_its_panel(page)
+    _zoom_pan_and_fit(page)
 
 
 def test_the_resources_tab_shows_queues_alarms_and_topics(page: Any, orderflow_names: Any) -> None:
