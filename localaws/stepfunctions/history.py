@@ -234,6 +234,19 @@ class _HistoryWalk:
             run._failing = False
         elif kind.endswith(("Failed", "TimedOut")) and kind not in _NOT_A_FAILURE:
             _start_failing(run, kind, details, candidates)
+            if run.type == "Map" and run.error == kind:
+                self._error_of_failed_item(run)
+
+    def _error_of_failed_item(self, run: StateRun) -> None:
+        """A Map that failed with no error of its own fails with its failed item's (whichever event its
+        failure follows in the history)."""
+        for iteration in self.iterations.values():
+            if iteration.map_state != run.name or iteration.status != FAILED:
+                continue
+            failing = next((self.runs[i] for i in iteration.runs if self.runs[i].error), None)
+            if failing is not None:
+                run.error, run.cause = failing.error, failing.cause
+                return
 
 
 def _start_failing(run: StateRun, kind: str, details: dict[str, Any], candidates: list[StateRun]) -> None:

@@ -183,3 +183,26 @@ def test_an_uncaught_failure_fails_the_state() -> None:
     # Then the state failed, with the task's error
     assert path.states == {"Charge": FAILED}
     assert (path.runs[0].error, path.runs[0].cause) == ("Boom", "bad")
+
+
+def test_a_map_whose_failure_follows_a_succeeded_item_still_fails_with_the_failed_items_error() -> None:
+    # Given the out-of-stock history, its MapStateFailed following the item that succeeded (as a live run
+    # can record it when that item's events come last)
+    out_of_stock = recorded("out-of-stock")
+    events = [dict(event) for event in out_of_stock["events"]]
+    succeeded_item = next(
+        e["id"]
+        for e in events
+        if e["type"] == "MapIterationSucceeded"
+        and e["mapIterationSucceededEventDetails"]["name"] == "Reserve Stock"
+    )
+    for event in events:
+        if event["type"] == "MapStateFailed":
+            event["previousEventId"] = succeeded_item
+
+    # When its path is read
+    path = execution_path(events, out_of_stock["status"])
+
+    # Then Reserve Stock is caught with the failed item's error, not the event's name
+    reserve_stock = next(run for run in path.runs if run.name == "Reserve Stock")
+    assert (reserve_stock.status, reserve_stock.error) == (CAUGHT, "OutOfStock")
