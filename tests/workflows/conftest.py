@@ -39,10 +39,11 @@ DOCUMENTED_TEST_CASES = ("HappyPath", "RetryPath", "HybridPath")
 # CloudWatch periods, batching windows and backoffs are multiplied by this, as in the demo.
 TIME_SCALE = 1 / 60
 # The engine's Wait, heartbeat, timeout and retry waits are multiplied by this (ORDERFLOW_WAIT_SCALE set in
-# the environment wins): the payment heartbeat of 60 s takes 30 s. Not less: the services answer in real
-# time, and a payment's first heartbeat comes once the payment service has taken the request, which takes
-# seconds when every order of the session arrives at once, and more on a loaded machine (at 0.1 and 1/3,
-# orders timed out there on the shared 2-core machine).
+# the environment wins): the payment heartbeat (120 s, from infra/timing.py) takes 60 s. Not less: the
+# services answer in real time, and a payment's first heartbeat comes once the payment service has taken
+# the request, which takes seconds when every order of the session arrives at once, and more on a loaded
+# machine (with 6 s and 20 s heartbeats, orders timed out there on the shared 2-core machine; at 0.25 an
+# inventory callback timed out).
 WAIT_SCALE = 0.5
 
 

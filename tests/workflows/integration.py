@@ -190,8 +190,8 @@ INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
     IntegrationScenario(
         "heartbeat-timeout",
         (("it-l", 1, "15.00"),),
-        # The payment service takes the request and never answers: the 60 s heartbeat runs out (scaled
-        # locally, see tests/workflows/conftest.py), and the charge that may have happened is refunded.
+        # The payment service takes the request and never answers: the heartbeat runs out (scaled locally,
+        # see tests/workflows/conftest.py), and the charge that may have happened is refunded.
         Outcome(
             "FAILED",
             (*matrix.PLACED, states.REQUEST_PAYMENT, states.REFUND_PAYMENT, *matrix.CANCELLED),
