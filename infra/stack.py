@@ -13,6 +13,7 @@ from infra.analytics import Analytics
 from infra.dashboard import OrderDashboard
 from infra.dlq_inspector import DlqInspector
 from infra.encryption import MessagingKey
+from infra.execution_alerts import ExecutionAlerts
 from infra.importer import Importer
 from infra.inventory import Inventory
 from infra.naming import Names
@@ -60,7 +61,6 @@ class OrderflowStack(Stack):
             self,
             "Workflow",
             names=names,
-            alerts=alerts,
             resources=WorkflowResources(
                 validate_function=orders.validate,
                 orders_table=orders.orders_table,
@@ -79,6 +79,9 @@ class OrderflowStack(Stack):
         orders.start_workflow(workflow.state_machine)
         importer = Importer(
             self, "Importer", names=names, alerts=alerts, bus=orders.bus, orders_table=orders.orders_table
+        )
+        ExecutionAlerts(
+            self, "ExecutionAlerts", names=names, state_machine=workflow.state_machine, alerts=alerts
         )
         for service in (payment.function, inventory.function, shipping.function):
             workflow.state_machine.grant_task_response(service)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -24,7 +22,6 @@ class OrderStateMachine(Construct):
         *,
         names: Names,
         resources: WorkflowResources,
-        alerts: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         name = names(STATE_MACHINE_NAME_SUFFIX)
@@ -47,11 +44,13 @@ class OrderStateMachine(Construct):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         accept_state_machine_role(self.state_machine, invoked=resources.validate_function)
+        # Rates for the dashboard; each failed, timed-out or aborted execution alerts on its own, with its
+        # order (infra/execution_alerts.py), so these alarms notify nobody.
         for metric_name, metric in (
             ("failed", self.state_machine.metric_failed(period=Duration.minutes(1))),
             ("timed-out", self.state_machine.metric_timed_out(period=Duration.minutes(1))),
         ):
-            alarm = cloudwatch.Alarm(
+            cloudwatch.Alarm(
                 self,
                 f"Executions{metric_name.title().replace('-', '')}Alarm",
                 alarm_name=f"{name}-executions-{metric_name}",
@@ -62,4 +61,3 @@ class OrderStateMachine(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(cw_actions.SnsAction(alerts))

@@ -22,7 +22,9 @@ from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_PORT, DEFAULT
 from localaws.endpoint.server import LocalEndpoint
 from localaws.lambda_.runtime import Invoker, LambdaRuntime, install_moto_hooks
 from localaws.patches import corrections, limits, speedups
+from localaws.stepfunctions import wait_scale as wait_scale_module
 from localaws.stepfunctions.mock_config import MOCK_CONFIG
+from localaws.stepfunctions.status_events import STATUS_EVENTS
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +68,23 @@ class LocalAws:
         prewarm: bool = True,
         watch_assembly: bool = True,
         access: AccessSettings | None = None,
+        wait_scale: float | None = None,
     ) -> None:
-        """``access``: host names and web origins to serve besides the endpoint's own (none by default)."""
+        """``access``: host names and web origins to serve besides the endpoint's own (none by default).
+
+        ``wait_scale`` multiplies the Step Functions engine's own waits (default ``$ORDERFLOW_WAIT_SCALE``,
+        or 1).
+        """
         self.cdk_out = cdk_out
         self.region = region
         self.account_id = DEFAULT_ACCOUNT_ID
         self.run_dir = run_dir
         self.time_scale = time_scale
+        self.wait_scale = (
+            wait_scale_module.from_environment()
+            if wait_scale is None
+            else wait_scale_module.parse(str(wait_scale), where="wait_scale")
+        )
         self.prewarm = prewarm
         self.watch_assembly = watch_assembly
         self._workers_per_function = workers_per_function
@@ -152,6 +164,8 @@ class LocalAws:
         corrections.CORRECTIONS.install()
         limits.SIZE_LIMITS.install()
         MOCK_CONFIG.install()
+        STATUS_EVENTS.install()
+        wait_scale_module.install(self.wait_scale)
         speedups.install()
         self.endpoint.start()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -231,6 +245,8 @@ class LocalAws:
             self._console = None
         self.endpoint.stop()
         speedups.uninstall()
+        wait_scale_module.uninstall()
+        STATUS_EVENTS.uninstall()
         MOCK_CONFIG.uninstall()
         limits.SIZE_LIMITS.uninstall()
         corrections.CORRECTIONS.uninstall()

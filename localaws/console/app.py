@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 from localaws.console import actions, imports, readers
 from localaws.console.graph import all_state_names, state_graph
 from localaws.console.notifications import NotificationTap
+from localaws.console.status_events import StatusEventTap
 from localaws.endpoint.access import is_same_origin
 from localaws.tools import orders
 
@@ -62,6 +63,7 @@ class ConsoleApp:
         self._graphs: dict[str, dict[str, Any]] = {}  # definition text → laid-out graph
         self._execution_reader: readers.ExecutionReader | None = None
         self.notifications = NotificationTap(self.client, names)
+        self.status_events = StatusEventTap(self.client, names)
         self._routes = Map(
             [
                 Rule(CONSOLE_PATH, endpoint="root"),
@@ -93,9 +95,11 @@ class ConsoleApp:
     def start(self) -> None:
         """Start listening to the topics now (otherwise the first request does): call it after a deploy."""
         self.notifications.start()
+        self.status_events.start()
 
     def close(self) -> None:
         self.notifications.stop()
+        self.status_events.stop()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -104,6 +108,7 @@ class ConsoleApp:
             if endpoint in ACTIONS:
                 self._check_action(request)
             self.notifications.start()  # lazily: the endpoint may not serve yet when the app is made
+            self.status_events.start()
             response = getattr(self, f"_{endpoint}")(request, **arguments)
         except (NotFound, MethodNotAllowed, Forbidden) as exc:
             response = _json({"error": exc.description}, status=exc.code or 404)
@@ -230,7 +235,9 @@ class ConsoleApp:
         if not arn:
             raise NotFound("give ?arn=<execution ARN>")
         described, events, path = self._reader().execution(arn)
-        return _json(readers.execution_json(described, events, path))
+        answer = readers.execution_json(described, events, path)
+        answer["statusEvents"] = self.status_events.events_for(arn)
+        return _json(answer)
 
     def _resources(self, request: Request) -> Response:
         recent = self.notifications.recent()

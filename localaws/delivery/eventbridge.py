@@ -1,8 +1,8 @@
-"""EventBridge rule → Step Functions (and Lambda) targets, delivered like EventBridge delivers them.
+"""EventBridge rule → Step Functions, Lambda and SNS targets, delivered like EventBridge delivers them.
 
 moto's ``PutEvents`` matches rules and delivers to SQS, logs and buses itself, but raises
-``NotImplementedError`` for ``states`` and ``lambda`` targets. We take those targets out of moto's hands at
-``Rule.send_to_targets``: the matched event is queued (``PutEvents`` returns at once, as on AWS) and
+``NotImplementedError`` for ``states``, ``lambda`` and ``sns`` targets. We take those targets out of moto's
+hands at ``Rule.send_to_targets``: the matched event is queued (``PutEvents`` returns at once, as on AWS) and
 delivery threads start the execution with the target's input (``Input``, ``InputPath`` or
 ``InputTransformer``), retry with exponential backoff within the target's ``RetryPolicy`` and, when that is
 exhausted or the error is not retryable, send the event to the target's ``DeadLetterConfig`` queue with the
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jsonpath_ng.ext import parse
+from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.responses import get_backend
 
@@ -46,6 +47,9 @@ registry.register(
     "StartExecution in-process on the backend moto's API uses (the executing parser backend)",
 )
 registry.register("moto.sqs.models.sqs_backends", "send failed events to the target's DLQ in-process")
+registry.register(
+    "moto.sns.models.sns_backends", "publish to an SNS target in-process (moto has no SNS target)"
+)
 
 # EventBridge's defaults when a target has no RetryPolicy.
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185
@@ -72,7 +76,7 @@ _NAME_CHARACTERS = re.compile(r"[^0-9A-Za-z_-]")
 
 
 def _our_target(target: dict[str, Any]) -> bool:
-    return target.get("Arn", "").split(":")[2:3] in (["states"], ["lambda"])
+    return target.get("Arn", "").split(":")[2:3] in (["states"], ["lambda"], ["sns"])
 
 
 def _send_to_targets(rule: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
@@ -298,6 +302,8 @@ class EventBridgeDelivery(RetryingDelivery["_Pending"]):
         try:
             if service == "states":
                 self._start_execution(arn, execution_name(event["id"], rule[1], target["Id"]), payload)
+            elif service == "sns":
+                self._publish(arn, payload)
             else:
                 self.invoker.invoke(arn, json.loads(payload))
         except TargetDeliveryError:
@@ -324,6 +330,13 @@ class EventBridgeDelivery(RetryingDelivery["_Pending"]):
             if _error_code(exc) == "ExecutionAlreadyExists":
                 return  # an earlier attempt got through: the event is delivered
             raise
+
+    def _publish(self, topic_arn: str, payload: str) -> None:
+        # EventBridge publishes the target's input as the message: an event or a transformed input, as text;
+        # a template that renders a JSON string is published as that string.
+        region, account = topic_arn.split(":")[3:5]
+        message = json.loads(payload)
+        sns_backends[account][region].publish(message if isinstance(message, str) else payload, arn=topic_arn)
 
     def _dead_letter(self, pending: _Pending, error: TargetDeliveryError, exhausted: str | None) -> None:
         dlq_arn = pending.target.get("DeadLetterConfig", {}).get("Arn")

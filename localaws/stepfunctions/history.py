@@ -38,7 +38,18 @@ class StateRun:
     cause: str | None = None
     retries: int = 0
     status: str = RUNNING
+    iteration: tuple[str, int] | None = None  # (Map state, item index) of the Map iteration it ran in
     _failing: bool = field(default=False, repr=False)
+
+
+@dataclass
+class MapIteration:
+    """One item of a Map state's run: its index, how it ended, and the runs of its states (by position)."""
+
+    map_state: str
+    index: int
+    status: str = RUNNING
+    runs: list[int] = field(default_factory=list)  # indexes into ExecutionPath.runs
 
 
 @dataclass
@@ -54,6 +65,7 @@ class ExecutionPath:
     transitions: list[Transition]
     states: dict[str, str]  # state name → status shown on the graph
     event_states: dict[int, str]  # history event id → the state it belongs to
+    iterations: list[MapIteration] = field(default_factory=list)
 
     @property
     def current_state(self) -> str | None:
@@ -66,6 +78,7 @@ class ExecutionPath:
             "transitions": [asdict(t) for t in self.transitions],
             "states": self.states,
             "currentState": self.current_state,
+            "iterations": [asdict(iteration) for iteration in self.iterations],
         }
 
 
@@ -105,6 +118,9 @@ class _HistoryWalk:
         self.transitions: list[Transition] = []
         self._by_id: dict[int, dict[str, Any]] = {}
         self._seen_transitions: set[tuple[str, str, str]] = set()
+        # MapIterationStarted event id → its iteration; and every iteration by (Map state, index).
+        self._iteration_starts: dict[int, MapIteration] = {}
+        self.iterations: dict[tuple[str, int], MapIteration] = {}
 
     def read(self, event: dict[str, Any]) -> None:
         event_id = int(event["id"])
@@ -139,6 +155,10 @@ class _HistoryWalk:
             input=details.get("input"),
         )
         source = next(iter(self._chain(event)), None)
+        iteration = self._iteration_of(event)
+        if iteration is not None:
+            run.iteration = (iteration.map_state, iteration.index)
+            iteration.runs.append(len(self.runs))
         if source is not None:
             self._arrived_from(source, run)
         if run.type == "Fail":
@@ -146,6 +166,30 @@ class _HistoryWalk:
             run.error, run.cause = details.get("error"), details.get("cause")
         self.runs.append(run)
         self.owner[event_id] = run
+
+    def _iteration_of(self, event: dict[str, Any]) -> MapIteration | None:
+        """The Map iteration an entered state runs in: the nearest iteration start or run up its chain."""
+        previous = int(event.get("previousEventId") or 0)
+        steps = 0
+        while previous and steps < _MAX_CHAIN_STEPS:
+            if previous in self._iteration_starts:
+                return self._iteration_starts[previous]
+            owner = self.owner.get(previous)
+            if owner is not None:  # a state's event, or the Map's own (its exit): that run's iteration
+                return self.iterations.get(owner.iteration) if owner.iteration else None
+            previous = int(self._by_id.get(previous, {}).get("previousEventId") or 0)
+            steps += 1
+        return None
+
+    def _map_iteration(self, event_id: int, kind: str, details: dict[str, Any]) -> None:
+        key = (str(details.get("name", "?")), int(details.get("index", -1)))
+        iteration = self.iterations.setdefault(key, MapIteration(*key))
+        if kind == "MapIterationStarted":
+            self._iteration_starts[event_id] = iteration
+        elif kind == "MapIterationSucceeded":
+            iteration.status = SUCCEEDED
+        elif kind in ("MapIterationFailed", "MapIterationAborted"):
+            iteration.status = FAILED
 
     def _arrived_from(self, source: StateRun, run: StateRun) -> None:
         """Record the transition from ``source`` into ``run``, once per (source, target, kind)."""
@@ -175,6 +219,8 @@ class _HistoryWalk:
 
     def _other(self, event: dict[str, Any], event_id: int, kind: str, details: dict[str, Any]) -> None:
         # Map*/Parallel* events belong to the Map/Parallel run, the rest to the nearest run.
+        if kind.startswith("MapIteration"):
+            self._map_iteration(event_id, kind, details)
         wanted_type = next((t for t in ("Map", "Parallel") if kind.startswith(t)), None)
         candidates = self._chain(event)
         run = next((r for r in candidates if wanted_type in (None, r.type)), None)
@@ -188,6 +234,19 @@ class _HistoryWalk:
             run._failing = False
         elif kind.endswith(("Failed", "TimedOut")) and kind not in _NOT_A_FAILURE:
             _start_failing(run, kind, details, candidates)
+            if run.type == "Map" and run.error == kind:
+                self._error_of_failed_item(run)
+
+    def _error_of_failed_item(self, run: StateRun) -> None:
+        """A Map that failed with no error of its own fails with its failed item's (whichever event its
+        failure follows in the history)."""
+        for iteration in self.iterations.values():
+            if iteration.map_state != run.name or iteration.status != FAILED:
+                continue
+            failing = next((self.runs[i] for i in iteration.runs if self.runs[i].error), None)
+            if failing is not None:
+                run.error, run.cause = failing.error, failing.cause
+                return
 
 
 def _start_failing(run: StateRun, kind: str, details: dict[str, Any], candidates: list[StateRun]) -> None:
@@ -227,4 +286,14 @@ def execution_path(events: list[dict[str, Any]], execution_status: str) -> Execu
         transitions=walk.transitions,
         states=_shown_states(walk.runs),
         event_states=event_states,
+        iterations=_in_order(list(walk.iterations.values()), len(walk.runs)),
     )
+
+
+def _in_order(iterations: list[MapIteration], after_all: int) -> list[MapIteration]:
+    """Each Map's iterations together, Maps in the order they ran, items by index."""
+    first_run: dict[str, int] = {}
+    for iteration in iterations:
+        start = min(iteration.runs, default=after_all)
+        first_run[iteration.map_state] = min(first_run.get(iteration.map_state, after_all), start)
+    return sorted(iterations, key=lambda i: (first_run[i.map_state], i.map_state, i.index))

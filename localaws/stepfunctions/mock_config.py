@@ -52,6 +52,7 @@ from moto.stepfunctions.parser.mocking.mock_config import (
 from moto.stepfunctions.responses import ActionResult
 
 from localaws.patches import registry
+from localaws.stepfunctions import wait_scale
 
 ENVIRONMENT_VARIABLE = "SFN_MOCK_CONFIG"
 RETRY_INTERVAL_SCALE_VARIABLE = "SFN_MOCK_RETRY_INTERVAL_SCALE"
@@ -416,10 +417,11 @@ _retrying = threading.local()
 
 
 class _RetryClock:
-    """Stands in for the ``time`` module inside moto's retrier: its pause is scaled for test cases."""
+    """Stands in for the ``time`` module inside moto's retrier: its pause is scaled for test cases, and by
+    the engine's wait scale (``localaws.stepfunctions.wait_scale``) for every execution."""
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(seconds * getattr(_retrying, "scale", 1.0))
+        time.sleep(seconds * getattr(_retrying, "scale", 1.0) * wait_scale.current())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)

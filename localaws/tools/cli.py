@@ -28,6 +28,7 @@ from localaws.endpoint.defaults import (
     endpoint_url_from_environment,
     local_client,
 )
+from localaws.stepfunctions import wait_scale
 from localaws.stepfunctions.history import (
     RUNNING,
     SUCCEEDED,
@@ -111,6 +112,13 @@ def _print_access(access: AccessSettings) -> None:
         console.print(f"  web pages allowed: {', '.join(access.cors_origins)}")
 
 
+def _wait_scale(text: str) -> float:
+    try:
+        return wait_scale.parse(text, where="--wait-scale")
+    except wait_scale.WaitScaleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _local_up(args: argparse.Namespace) -> int:
     # moto and the whole runtime load only for `local up`: the commands that talk to an endpoint start fast.
     from localaws.deploy.deployer import AssemblyNotFoundError  # noqa: PLC0415
@@ -130,6 +138,7 @@ def _local_up(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             workers_per_function=args.workers,
             access=access,
+            wait_scale=args.wait_scale,
         )
     except AccessSettingsError as exc:
         raise CliError(str(exc)) from exc
@@ -168,6 +177,8 @@ def _local_up(args: argparse.Namespace) -> int:
             "in boto3 code: Config(inject_host_prefix=False))"
         )
         console.print(f"  console: {local.console_url}")
+        if local.wait_scale != 1:
+            console.print(f"  workflow waits (Wait, heartbeats, timeouts, retries) x {local.wait_scale:g}")
         _print_access(access)
         console.print(f"  Lambda logs: {Path(args.run_dir) / 'logs'}/<function>.log   (Ctrl-C stops)")
         stop.wait()
@@ -328,6 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="multiplies CloudWatch periods, batching windows and backoffs (0.1: ten times faster)",
+    )
+    up.add_argument(
+        "--wait-scale",
+        type=_wait_scale,
+        default=None,
+        help="multiplies the workflow engine's Wait states, heartbeats, timeouts and retry pauses "
+        "(0.01: a 60 s heartbeat takes 0.6 s; default $ORDERFLOW_WAIT_SCALE or 1); "
+        "histories keep the unscaled values",
     )
     up.add_argument("--workers", type=int, default=2, help="warm workers per Lambda function")
     add_access_arguments(up)

@@ -36,6 +36,7 @@ from localaws.tools.demo_scenarios import (
     Scenario,
     check,
 )
+from services.shared.execution_alerts import ALERTING_STATUSES, is_execution_alert, order_id_of
 
 # The demo compresses CloudWatch time (alarm periods, batching windows, backoffs) so it finishes in seconds:
 # every such duration is multiplied by this.
@@ -85,6 +86,7 @@ def run(local: Any, *, names: Names, timeout: float, live: bool = True) -> DemoR
     alerts = inbox.drain()
     if not any(a["message"].get("AlarmName") == poison_alarm for a in alerts):
         problems.append(f"no alarm notification for {poison_alarm} reached system-alerts")
+    problems.extend(missing_execution_alerts(outcomes, alerts))
     return DemoReport(
         endpoint=local.endpoint_url,
         orders=outcomes,
@@ -203,7 +205,7 @@ def show(report: DemoReport) -> None:
         console.print(f"  {alarm['alarm']}: {alarm['reason']}")
     console.rule("system-alerts notifications")
     for alert in report.alert_notifications:
-        console.print(f"  {alert['subject']}: {_alert_summary(alert['message'])}")
+        console.print(f"  {alert['subject'] or 'execution status'}: {_alert_summary(alert['message'])}")
     console.rule("analytics aggregates")
     table = Table()
     for column in ("pk", "sk", "values"):
@@ -246,8 +248,26 @@ def _show_order(outcome: OrderOutcome) -> None:
         console.print(f"  [red]✗ {problem}[/]")
 
 
+def missing_execution_alerts(outcomes: list[OrderOutcome], alerts: list[dict[str, Any]]) -> list[str]:
+    """Each order whose execution ended FAILED, TIMED_OUT or ABORTED must have had its alert, naming it."""
+    alerted = {
+        (order_id_of(a["message"].get("input")), a["message"].get("status"))
+        for a in alerts
+        if is_execution_alert(a["message"])
+    }
+    return [
+        f"no {execution['status']} alert on system-alerts for order {outcome.order_id}"
+        for outcome in outcomes
+        for execution in outcome.executions
+        if execution["status"] in ALERTING_STATUSES and (outcome.order_id, execution["status"]) not in alerted
+    ]
+
+
 def _alert_summary(message: dict[str, Any]) -> str:
-    """One line for a system-alerts message: a DLQ report's verdicts, or an alarm's reason."""
+    """One line for a system-alerts message: an execution's alert, a DLQ report's verdicts, or an alarm's."""
+    if is_execution_alert(message):
+        order_id = order_id_of(message.get("input")) or "(no order in its input)"
+        return f"order {order_id}: execution {message.get('status')} ({message.get('error')})"
     if message.get("kind") == "dlq-report":
         found = message.get("messages", [])
         verdicts = "; ".join(f"{m.get('verdict')}: {m.get('detail')}" for m in found)

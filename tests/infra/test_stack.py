@@ -107,15 +107,74 @@ def test_every_dead_letter_queue_alarms_into_system_alerts(template: Template) -
         assert {"Ref": alerts_id} in alarm["AlarmActions"]
 
 
-def test_the_state_machine_failures_and_timeouts_alarm(template: Template) -> None:
+def test_the_state_machine_failure_and_timeout_rates_alarm_without_notifying(template: Template) -> None:
     # Given the alarms on the state machine's metrics
-    alerts_id = _logical_id(template, "AWS::SNS::Topic", TopicName=f"{PREFIX}-system-alerts")
     alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()]
     by_metric = {a["MetricName"]: a for a in alarms if a.get("Namespace") == "AWS/States"}
-    # Then failed and timed-out executions both notify the alerts topic
+    # Then failed and timed-out executions are counted, and the per-execution rule does the alerting
     assert set(by_metric) == {"ExecutionsFailed", "ExecutionsTimedOut"}
     for alarm in by_metric.values():
-        assert alarm["AlarmActions"] == [{"Ref": alerts_id}]
+        assert "AlarmActions" not in alarm
+
+
+def test_failed_timed_out_and_aborted_order_executions_alert_with_their_input(template: Template) -> None:
+    # Given the rule on the default bus for the order workflow's status changes
+    alerts_id = _logical_id(template, "AWS::SNS::Topic", TopicName=f"{PREFIX}-system-alerts")
+    machine_id = _logical_id(
+        template, "AWS::StepFunctions::StateMachine", StateMachineName=f"{PREFIX}-order-workflow"
+    )
+    rules = template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"Name": f"{PREFIX}-order-execution-alerts"}}
+    )
+    assert len(rules) == 1
+    rule = next(iter(rules.values()))["Properties"]
+
+    # Then it listens on the default bus to Step Functions' own events, the bad endings of this workflow only
+    assert "EventBusName" not in rule
+    assert rule["EventPattern"] == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [{"Ref": machine_id}]},
+    }
+    # And it publishes one alert to system-alerts, shaped by an input transformer from the event's detail
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": alerts_id}
+    transformer = target["InputTransformer"]
+    paths = transformer["InputPathsMap"]
+    assert set(paths.values()) >= {
+        "$.detail.status",
+        "$.detail.name",
+        "$.detail.executionArn",
+        "$.detail.input",
+    }
+    alert = json.loads(
+        re.sub(r"<([\w-]+)>", lambda m: json.dumps(paths[m.group(1)]), transformer["InputTemplate"])
+    )
+    assert alert["kind"] == "execution-status"
+    assert (alert["status"], alert["input"], alert["error"], alert["cause"]) == (
+        "$.detail.status",
+        "$.detail.input",
+        "$.detail.error",
+        "$.detail.cause",
+    )
+    # And EventBridge may publish to the topic and use its key
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "Topics": [{"Ref": alerts_id}],
+            "PolicyDocument": Match.object_like(
+                {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {"Action": "sns:Publish", "Principal": {"Service": "events.amazonaws.com"}}
+                            )
+                        ]
+                    )
+                }
+            ),
+        },
+    )
 
 
 def test_topics_and_stream_are_encrypted(template: Template) -> None:

@@ -7,6 +7,7 @@ the suite takes about as long as its slowest execution, not the sum of them all.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.naming import DEFAULT_PREFIX, Names
 from localaws.local_aws import LocalAws
+from localaws.stepfunctions import wait_scale
 from localaws.stepfunctions.mock_config import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 from tests.helpers.assembly import CDK_OUT, synthesized_app
 from tests.workflows import scenarios
@@ -36,6 +38,13 @@ DOCUMENTED = Path(__file__).with_name("documented")
 DOCUMENTED_TEST_CASES = ("HappyPath", "RetryPath", "HybridPath")
 # CloudWatch periods, batching windows and backoffs are multiplied by this, as in the demo.
 TIME_SCALE = 1 / 60
+# The engine's Wait, heartbeat, timeout and retry waits are multiplied by this (ORDERFLOW_WAIT_SCALE set in
+# the environment wins): the payment heartbeat (120 s, from infra/timing.py) takes 60 s. Not less: the
+# services answer in real time, and a payment's first heartbeat comes once the payment service has taken
+# the request, which takes seconds when every order of the session arrives at once, and more on a loaded
+# machine (with 6 s and 20 s heartbeats, orders timed out there on the shared 2-core machine; at 0.25 an
+# inventory callback timed out).
+WAIT_SCALE = 0.5
 
 
 def _prefix() -> str:
@@ -102,6 +111,10 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
             env.setenv(ENVIRONMENT_VARIABLE, str(scenarios.MOCK_CONFIG_FILE))
             # Every retry and call number stays; only the dead time between retries goes (embedded only).
             env.setenv(RETRY_INTERVAL_SCALE_VARIABLE, "0")
+            env.setenv(
+                wait_scale.ENVIRONMENT_VARIABLE,
+                os.environ.get(wait_scale.ENVIRONMENT_VARIABLE, str(WAIT_SCALE)),
+            )
             if backends.sfn_endpoint:
                 result.mocked = workflow_on_step_functions_local(backends.sfn_endpoint, cdk_out)
             if backends.embedded:

@@ -21,6 +21,7 @@ from services.shared.contract import (
     EVENT_SOURCE,
     ORDER_PLACED,
     TOKEN_DECLINE,
+    TOKEN_HANG,
     TOKEN_TRANSIENT,
     OrderStatus,
 )
@@ -30,6 +31,7 @@ from tests.workflows.polling import ExecutionRecord, wait_for_execution
 from workflows import states
 
 STOCK_UNITS = 1000
+MISSED_HEARTBEAT = "States.Timeout"
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,24 @@ INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
         token=TOKEN_TRANSIENT,
     ),
     IntegrationScenario(
+        "heartbeat-timeout",
+        (("it-l", 1, "15.00"),),
+        # The payment service takes the request and never answers: the heartbeat runs out (scaled locally,
+        # see tests/workflows/conftest.py), and the charge that may have happened is refunded.
+        Outcome(
+            "FAILED",
+            (*matrix.PLACED, states.REQUEST_PAYMENT, states.REFUND_PAYMENT, *matrix.CANCELLED),
+            OrderStatus.CANCELLED,
+            0,
+            0,
+            _untouched,
+            # A missed heartbeat is reported as States.Timeout (States.HeartbeatTimeout exists only for
+            # Retry and Catch to match it by).
+            reason=MISSED_HEARTBEAT,
+        ),
+        token=TOKEN_HANG,
+    ),
+    IntegrationScenario(
         "out-of-stock",
         (("it-i", 1, "10.00"), ("it-j", STOCK_UNITS + 1, "1.00")),
         Outcome(
@@ -282,7 +302,7 @@ class OrderDesk:
                 order.event_ids.append(response["Entries"][0]["EventId"])
         return posted
 
-    def executions_for(self, order: PostedOrder, *, timeout: float = 60.0) -> list[ExecutionRecord]:
+    def executions_for(self, order: PostedOrder, *, timeout: float = 120.0) -> list[ExecutionRecord]:
         """Every execution the order's events started, each waited for until it ends."""
         deadline = time.monotonic() + timeout
         wanted = set(order.event_ids)

@@ -8,6 +8,8 @@ const state = {
   detail: null,         // last api/execution answer
   pickedState: null,    // state whose runs are shown
   tab: "workflow",
+  view: null,           // the graph's viewBox {x, y, w, h}: zoom and pan move it
+  openIterations: new Set(),  // "<Map state>#<index>" of the iterations unfolded
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -71,9 +73,9 @@ function drawGraph() {
   const host = $("#graph");
   host.replaceChildren();
   const graph = state.graph.graph;
-  host.setAttribute("width", graph.width);
-  host.setAttribute("height", graph.height);
-  host.setAttribute("viewBox", `0 0 ${graph.width} ${graph.height}`);
+  // The graph fits its panel (viewBox, scaled to the box); the wheel zooms, dragging pans.
+  host.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  fitGraph();
 
   const defs = svg("defs");
   for (const [id, colour] of [["arrow", "#9aa4af"], ["arrow-taken", "#2e7d32"], ["arrow-catch", "#e65100"]]) {
@@ -101,7 +103,10 @@ function drawGraph() {
         : { x: node.x + node.width / 2, y: node.y + node.height / 2 + 4, "text-anchor": "middle" });
       label.textContent = node.compound ? `${node.id}  [${node.type}]` : node.id;
       group.append(label);
-      group.addEventListener("click", (event) => { event.stopPropagation(); pickState(node.id); });
+      group.addEventListener("click", (event) => {
+        event.stopPropagation();
+        if (performance.now() - (state.draggedAt || -1e9) > 250) pickState(node.id);
+      });
     }
     nodeLayer.append(group);
   }
@@ -162,6 +167,90 @@ function colourGraph() {
   }
 }
 
+// -- zoom and pan: the viewBox moves, the drawing stays -------------------------------------------------
+
+const ZOOM_LIMITS = [0.2, 8];  // relative to the whole graph fitted in the panel
+const GRAPH_MARGIN = 8;
+
+function fullView() {
+  const graph = state.graph.graph;
+  return { x: -GRAPH_MARGIN, y: -GRAPH_MARGIN, w: graph.width + 2 * GRAPH_MARGIN, h: graph.height + 2 * GRAPH_MARGIN };
+}
+
+function applyView() {
+  const { x, y, w, h } = state.view;
+  const host = $("#graph");
+  host.setAttribute("viewBox", `${x} ${y} ${w} ${h}`);
+  const zoom = fullView().w / w;
+  host.dataset.zoom = zoom.toFixed(3);
+  $("#zoom-level").textContent = Math.round(zoom * 100) + "%";
+}
+
+function fitGraph() {
+  state.view = fullView();
+  applyView();
+}
+
+function zoomAt(factor, cx, cy) {
+  // Zoom by `factor` (> 1 zooms in) keeping the graph point (cx, cy) where it is on screen.
+  const full = fullView();
+  const zoom = Math.min(ZOOM_LIMITS[1], Math.max(ZOOM_LIMITS[0], (full.w / state.view.w) * factor));
+  const w = full.w / zoom;
+  const h = full.h / zoom;
+  const v = state.view;
+  state.view = { x: cx - ((cx - v.x) * w) / v.w, y: cy - ((cy - v.y) * h) / v.h, w, h };
+  applyView();
+}
+
+function graphPoint(host, clientX, clientY) {
+  const point = host.createSVGPoint();
+  point.x = clientX;
+  point.y = clientY;
+  return point.matrixTransform(host.getScreenCTM().inverse());
+}
+
+function zoomCentre(factor) {
+  const v = state.view;
+  zoomAt(factor, v.x + v.w / 2, v.y + v.h / 2);
+}
+
+function wireZoomAndPan() {
+  const host = $("#graph");
+  host.addEventListener("wheel", (event) => {
+    if (!state.view) return;
+    event.preventDefault();
+    const at = graphPoint(host, event.clientX, event.clientY);
+    zoomAt(Math.exp(-event.deltaY * 0.0015), at.x, at.y);
+  }, { passive: false });
+  let drag = null;
+  host.addEventListener("pointerdown", (event) => {
+    if (!state.view || event.button !== 0) return;
+    drag = { x: event.clientX, y: event.clientY, view: { ...state.view }, scale: host.getScreenCTM().a, moved: false };
+  });
+  host.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    if (!drag.moved && Math.hypot(dx, dy) < 4) return;  // a click on a node, not a drag
+    if (!drag.moved) { drag.moved = true; host.setPointerCapture(event.pointerId); host.classList.add("panning"); }
+    state.view = { ...drag.view, x: drag.view.x - dx / drag.scale, y: drag.view.y - dy / drag.scale };
+    applyView();
+  });
+  const end = (event) => {
+    if (drag && drag.moved) {
+      host.classList.remove("panning");
+      state.draggedAt = performance.now();  // the click that ends a drag picks no state
+      if (host.hasPointerCapture(event.pointerId)) host.releasePointerCapture(event.pointerId);
+    }
+    drag = null;
+  };
+  host.addEventListener("pointerup", end);
+  host.addEventListener("pointercancel", end);
+  $("#zoom-in").addEventListener("click", () => state.view && zoomCentre(1.25));
+  $("#zoom-out").addEventListener("click", () => state.view && zoomCentre(0.8));
+  $("#zoom-fit").addEventListener("click", () => state.view && fitGraph());
+}
+
 // -- executions -------------------------------------------------------------------------------------
 
 async function refreshExecutions() {
@@ -189,6 +278,7 @@ async function refreshExecutions() {
 async function selectExecution(arn) {
   state.selected = arn;
   state.pickedState = null;
+  state.openIterations.clear();
   for (const row of document.querySelectorAll("#executions tbody tr")) {
     row.classList.toggle("selected", row.dataset.executionArn === arn);
   }
@@ -231,13 +321,83 @@ function renderDetail() {
   el("td", {}, run.exited_at ? seconds((new Date(run.exited_at) - new Date(run.entered_at)) / 1000) : ""),
   el("td", {}, run.error ? `${run.error}${run.cause ? ": " + run.cause : ""}` : ""))));
 
-  $("#history tbody").replaceChildren(...history.map((event) => el("tr", { "data-type": event.type },
+  renderIterations(path);
+  $("#history tbody").replaceChildren(...timeline(history, state.detail.statusEvents || []));
+  if (state.pickedState) renderRuns(state.pickedState);
+}
+
+// The history, each status-change event the default bus received placed after the history event of the
+// same change (RUNNING after ExecutionStarted, FAILED after ExecutionFailed...).
+const STATUS_EVENT_AFTER = {
+  RUNNING: "ExecutionStarted", SUCCEEDED: "ExecutionSucceeded", FAILED: "ExecutionFailed",
+  TIMED_OUT: "ExecutionTimedOut", ABORTED: "ExecutionAborted",
+};
+
+function timeline(history, statusEvents) {
+  const rows = history.map((event) => el("tr", { "data-type": event.type },
     el("td", {}, event.id),
     el("td", { class: "nowrap" }, time(event.timestamp)),
     el("td", { class: "nowrap" }, event.type),
     el("td", {}, event.state || ""),
-    el("td", {}, summariseDetails(event.details)))));
-  if (state.pickedState) renderRuns(state.pickedState);
+    el("td", {}, summariseDetails(event.details))));
+  for (const change of statusEvents) {
+    const row = el("tr", { class: "status-event", "data-type": "StatusChange", "data-status": change.status, title: `EventBridge event ${change.id}` },
+      el("td", { class: "muted nowrap" }, "EB"),
+      el("td", { class: "nowrap" }, time(change.at)),
+      el("td", { class: "nowrap" }, "Status change"),
+      el("td", {}, "aws.states"),
+      el("td", {}, statusBadge(change.status), change.error ? ` ${change.error}${change.cause ? ": " + change.cause : ""}` : ""));
+    const anchor = rows.findIndex((r) => r.dataset.type === STATUS_EVENT_AFTER[change.status]);
+    if (anchor >= 0) rows.splice(anchor + 1, 0, row); else rows.push(row);
+  }
+  return rows;
+}
+
+// Inside each Map: one fold per item, its states with their inputs and outputs, the failed item marked.
+function itemLabel(input) {
+  try {
+    const item = JSON.parse(input);
+    if (item && typeof item === "object") {
+      for (const key of ["sku", "id", "name"]) if (typeof item[key] === "string") return item[key];
+    }
+    return JSON.stringify(item).slice(0, 40);
+  } catch { return ""; }
+}
+
+function renderIterations(path) {
+  const box = $("#iterations");
+  const iterations = path.iterations || [];
+  box.hidden = !iterations.length;
+  const maps = [...new Set(iterations.map((i) => i.map_state))];
+  box.replaceChildren(...maps.flatMap((map) => {
+    const items = iterations.filter((i) => i.map_state === map);
+    const failed = items.filter((i) => i.status === "failed").length;
+    return [
+      el("h3", { "data-map": map }, `${map} `, el("span", { class: "muted" }, `${items.length} iteration${items.length === 1 ? "" : "s"}${failed ? `, ${failed} failed` : ""}`)),
+      ...items.map((iteration) => renderIteration(iteration, path.runs)),
+    ];
+  }));
+}
+
+function renderIteration(iteration, runs) {
+  const key = `${iteration.map_state}#${iteration.index}`;
+  const own = iteration.runs.map((index) => runs[index]);
+  const failure = own.find((run) => run.error);
+  const fold = el("details", {
+    class: "iteration", "data-map": iteration.map_state, "data-index": iteration.index, "data-status": iteration.status,
+    open: state.openIterations.has(key) || iteration.status === "failed" ? "" : null,
+  },
+  el("summary", {}, `#${iteration.index} `, el("strong", {}, own.length ? itemLabel(own[0].input) : ""), " ", statusBadge(iteration.status),
+    failure ? el("span", { class: "muted" }, ` ${failure.name}: ${failure.error}`) : ""),
+  ...own.map((run) => el("div", { class: "iteration-run", "data-state": run.name, "data-status": run.status },
+    el("div", {}, el("strong", {}, run.name), " ", statusBadge(run.status), ` ${time(run.entered_at)}`),
+    run.error ? el("div", { class: "error-box" }, el("strong", {}, run.error), " ", run.cause || "") : "",
+    el("div", { class: "muted" }, "input"), el("pre", { class: "state-input" }, pretty(run.input)),
+    el("div", { class: "muted" }, "output"), el("pre", { class: "state-output" }, run.output === null ? "—" : pretty(run.output)))));
+  fold.addEventListener("toggle", () => {
+    if (fold.open) state.openIterations.add(key); else state.openIterations.delete(key);
+  });
+  return fold;
 }
 
 function summariseDetails(details) {
@@ -384,6 +544,7 @@ async function start() {
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => showTab(button.dataset.tab));
   $("#status-filter").addEventListener("change", () => refreshExecutions().catch(report));
   $("#order-filter").addEventListener("input", () => refreshExecutions().catch(report));
+  wireZoomAndPan();
   await loadGraph();
   let busy = false;
   setInterval(async () => {

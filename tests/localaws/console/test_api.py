@@ -138,6 +138,32 @@ def test_a_placed_order_appears_with_its_order_id_and_a_path_matching_the_histor
     assert row["start"] and (row["status"] == "RUNNING" or row["stop"])
 
 
+def test_an_execution_carries_its_status_change_events_and_its_map_iterations(console_url: str) -> None:
+    # Given an out-of-stock order of two SKUs, placed through the console, ended
+    order_id = place(console_url, "out-of-stock")
+    row = finished(console_url, order_id)
+    assert row["status"] == "FAILED"
+
+    # When its execution is read, once the default bus's events have reached the console's queue
+    def with_its_end() -> dict[str, Any] | None:
+        _, detail = call(console_url, f"api/execution?arn={row['arn']}")
+        return detail if len(detail["statusEvents"]) >= 2 else None
+
+    detail = wait_for(with_its_end, timeout=30)
+
+    # Then it has the RUNNING and FAILED events, at the start and the stop of the execution
+    running, failed = detail["statusEvents"]
+    assert (running["status"], failed["status"]) == ("RUNNING", "FAILED")
+    assert failed["error"] == "OrderCancelled"
+    assert running["at"][:19] == detail["execution"]["start"][:19]
+    assert failed["at"][:19] == detail["execution"]["stop"][:19]
+    # And one Reserve Stock iteration per SKU, the second failed
+    reserving = [i for i in detail["path"]["iterations"] if i["map_state"] == "Reserve Stock"]
+    assert [(i["index"], i["status"]) for i in reserving] == [(0, "succeeded"), (1, "failed")]
+    items = [json.loads(detail["path"]["runs"][i["runs"][0]]["input"])["sku"] for i in reserving]
+    assert len(set(items)) == 2
+
+
 def test_executions_filter_by_status_and_order_id(console_url: str) -> None:
     # Given a malformed order, which the workflow rejects (a FAILED execution)
     order_id = place(console_url, "malformed")

@@ -58,13 +58,9 @@ def page(console_url: str) -> Iterator[Any]:
 
 
 def _screenshot(page: Any, name: str) -> None:
-    """The page as seen, then the whole graph (its panel scrolls, so it is unclipped for the picture)."""
+    """The page as seen, then the graph's panel (the whole graph fits in it)."""
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-    page.eval_on_selector(
-        "#graph-scroll", "box => { box.style.maxHeight = 'none'; box.style.maxWidth = 'none'; }"
-    )
-    page.locator("#graph").screenshot(path=str(SCREENSHOTS / f"{name}-graph.png"))
-    page.eval_on_selector("#graph-scroll", "box => { box.style.maxHeight = ''; box.style.maxWidth = ''; }")
+    page.locator("#graph-box").screenshot(path=str(SCREENSHOTS / f"{name}-graph.png"))
 
 
 # The colours console.css gives a node's box (fill) per status, and a taken edge's line (stroke) per kind.
@@ -247,6 +243,122 @@ def test_a_declined_order_shows_the_catch_and_the_failure(page: Any, orderflow_l
     assert taken == _edges_of_the_history(page, orderflow_local, execution_arn, "FAILED")
     # And the browser paints them so: orange for the catch, red for the failure, green for the rest
     _assert_painted_as_shown(page, coloured)
+
+
+def _graph_fits_its_panel(page: Any) -> None:
+    """Every state's box lies inside the graph's panel, and nothing scrolls."""
+    box = page.locator("#graph-box").bounding_box()
+    outside = page.eval_on_selector_all(
+        "#graph .node:not(.compound)",
+        """(nodes, box) => nodes.filter(n => {
+            const r = n.getBoundingClientRect();
+            return r.left < box.x - 1 || r.right > box.x + box.width + 1
+                || r.top < box.y - 1 || r.bottom > box.y + box.height + 1;
+        }).map(n => n.dataset.state)""",
+        box,
+    )
+    assert outside == [], f"states drawn outside the graph's panel: {outside}"
+    scrolls = page.eval_on_selector(
+        "#graph-box", "b => [b.scrollWidth > b.clientWidth, b.scrollHeight > b.clientHeight]"
+    )
+    assert scrolls == [False, False]
+
+
+def _screen_of(page: Any, selector: str, state: str) -> dict[str, float]:
+    return dict(page.locator(f'{selector} .node[data-state="{state}"] > rect').bounding_box())
+
+
+def _zoom_pan_and_fit(page: Any) -> None:
+    """The wheel zooms around the pointer, dragging pans, fit shows the whole graph again."""
+    # When the graph is zoomed in with the wheel over Reserve Item
+    before = _screen_of(page, "#graph", "Reserve Item")
+    page.mouse.move(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+    page.mouse.wheel(0, -400)
+    page.wait_for_function("Number(document.querySelector('#graph').dataset.zoom) > 1.5")
+    after = _screen_of(page, "#graph", "Reserve Item")
+
+    # Then Reserve Item is drawn larger, still under the pointer
+    assert after["width"] > before["width"] * 1.5
+    centre = (after["x"] + after["width"] / 2, after["y"] + after["height"] / 2)
+    assert abs(centre[0] - (before["x"] + before["width"] / 2)) < 4
+    assert abs(centre[1] - (before["y"] + before["height"] / 2)) < 4
+    _screenshot(page, "console-out-of-stock-zoomed")
+
+    # When it is dragged 100 px to the left, then fitted again
+    page.mouse.down()
+    page.mouse.move(centre[0] - 100, centre[1], steps=5)
+    page.mouse.up()
+    dragged = _screen_of(page, "#graph", "Reserve Item")
+    assert abs(dragged["x"] - (after["x"] - 100)) < 4
+    page.click("#zoom-fit")
+
+    # Then the whole graph is back in its panel
+    assert page.get_attribute("#graph", "data-zoom") == "1.000"
+    _graph_fits_its_panel(page)
+
+
+def test_a_multi_sku_order_out_of_stock_shows_each_map_iteration_and_its_status_events(
+    page: Any, orderflow_local: LocalAws
+) -> None:
+    # Given the console, its whole graph fitted in its panel on open
+    page.reload()
+    page.wait_for_selector('#graph .node[data-state="Validate Order"]', timeout=15_000)
+    _graph_fits_its_panel(page)
+    assert page.get_attribute("#graph", "data-zoom") == "1.000"
+
+    # When an order of two SKUs, the second out of stock, is placed, opened and followed until it fails
+    order_id = _place_from_page(page, "out-of-stock")
+    execution_arn = _open_execution(page, order_id)
+    _follow_to_the_end(page, orderflow_local, execution_arn, "FAILED")
+    path = execution_path(read_history(orderflow_local.client("stepfunctions"), execution_arn), "FAILED")
+    skus = [
+        json.loads(path.runs[i.runs[0]].input or "{}")["sku"]
+        for i in path.iterations
+        if i.map_state == "Reserve Stock"
+    ]
+    assert len(skus) == 2
+
+    # Then Reserve Stock shows one fold per SKU, the out-of-stock one marked failed and open, with its
+    # states' input and output
+    folds = '#iterations details.iteration[data-map="Reserve Stock"]'
+    page.wait_for_selector(f'{folds}[data-status="failed"]', timeout=10_000)
+    shown = page.eval_on_selector_all(
+        folds,
+        "ds => ds.map(d => [d.dataset.index, d.dataset.status, d.open,"
+        " d.querySelector('summary').innerText])",
+    )
+    # (the first item succeeds, unless the second fails while it is still in flight: then it is aborted)
+    assert [index for index, _, _, _ in shown] == ["0", "1"]
+    assert shown[0][1] in ("succeeded", "failed") and shown[1][1] == "failed"
+    assert [sku in summary for (_, _, _, summary), sku in zip(shown, skus, strict=True)] == [True, True]
+    failed = page.locator(f'{folds}[data-index="1"]')
+    assert shown[1][2] is True  # the failed item is unfolded
+    assert "OutOfStock" in failed.inner_text()
+    assert json.loads(failed.locator(".iteration-run .state-input").inner_text())["sku"] == skus[1]
+    # And the first item, unfolded, shows its own SKU's input, and its output if its state finished
+    first = page.locator(f'{folds}[data-index="0"]')
+    if not shown[0][2]:
+        page.click(f'{folds}[data-index="0"] > summary')
+    assert json.loads(first.locator(".state-input").inner_text())["sku"] == skus[0]
+    if first.locator(".iteration-run").get_attribute("data-status") == "succeeded":
+        assert json.loads(first.locator(".state-output").inner_text())["reservation"]["sku"] == skus[0]
+    # And Release Stock shows both items released
+    released = page.eval_on_selector_all(
+        '#iterations details.iteration[data-map="Release Stock"]', "ds => ds.map(d => d.dataset.status)"
+    )
+    assert released == ["succeeded", "succeeded"]
+
+    # And the timeline holds the status-change events the default bus received: RUNNING, then FAILED last
+    page.wait_for_selector('#history tr.status-event[data-status="FAILED"]', timeout=15_000)
+    types = page.eval_on_selector_all(
+        "#history tbody tr", "rows => rows.map(r => r.dataset.status || r.dataset.type)"
+    )
+    assert types[0] == "ExecutionStarted" and types[1] == "RUNNING"
+    assert types[-2:] == ["ExecutionFailed", "FAILED"]
+    _screenshot(page, "console-out-of-stock")
+    page.screenshot(path=str(SCREENSHOTS / "console-out-of-stock-full.png"), full_page=True)
+
+    _zoom_pan_and_fit(page)
 
 
 def test_the_resources_tab_shows_queues_alarms_and_topics(page: Any, orderflow_names: Any) -> None:

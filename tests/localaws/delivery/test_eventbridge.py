@@ -377,3 +377,33 @@ def test_lambda_targets_go_through_the_invoker_and_sqs_targets_stay_with_moto(
     assert arn == function_arn and event["id"] == event_id and event["detail"] == {"orderId": "o-1"}
     (message,) = receive_all(sqs, queue_url, 1)
     assert json.loads(message["Body"])["id"] == event_id
+
+
+def test_sns_targets_publish_the_transformed_input_to_the_topic(
+    events: Any, sqs: Any, start_delivery: Callable[..., EventBridgeDelivery]
+) -> None:
+    # Given a rule whose target is a topic (moto has no SNS target), with an input transformer,
+    # and a queue subscribed to that topic
+    sns = boto3.client("sns", region_name=REGION)
+    topic_arn = sns.create_topic(Name="alerts")["TopicArn"]
+    inbox_url, inbox_arn = make_dlq(sqs, "alert-inbox")
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+    transformer = {
+        "InputPathsMap": {"order": "$.detail.orderId"},
+        "InputTemplate": '{"kind": "order-alert", "order": <order>}',
+    }
+    events.put_targets(
+        Rule="order-placed",
+        EventBusName=BUS,
+        Targets=[{"Id": "alerts", "Arn": topic_arn, "InputTransformer": transformer}],
+    )
+    start_delivery()
+
+    # When an order is placed
+    put_order(events, {"orderId": "o-9"})
+
+    # Then the topic's subscriber receives the rendered input as the message
+    (message,) = receive_all(sqs, inbox_url, 1)
+    notification = json.loads(message["Body"])
+    assert notification["TopicArn"] == topic_arn
+    assert json.loads(notification["Message"]) == {"kind": "order-alert", "order": "o-9"}

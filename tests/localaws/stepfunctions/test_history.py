@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from localaws.stepfunctions.history import CAUGHT, FAILED, RUNNING, SUCCEEDED, execution_path
@@ -51,6 +52,37 @@ def test_an_item_out_of_stock_fails_inside_the_map_whose_catch_compensates() -> 
     assert path.states["Release Stock"] == SUCCEEDED
     assert ("Reserve Stock", "Release Stock", "catch") in {
         (t.source, t.target, t.kind) for t in path.transitions
+    }
+
+
+def test_each_map_iteration_has_its_item_its_states_and_its_outcome() -> None:
+    # Given the history of an order with two SKUs, the second out of stock
+    out_of_stock = recorded("out-of-stock")
+
+    # When its path is read
+    path = execution_path(out_of_stock["events"], out_of_stock["status"])
+
+    # Then each Map has one iteration per SKU, in index order, the failed one marked
+    reserving = [i for i in path.iterations if i.map_state == "Reserve Stock"]
+    releasing = [i for i in path.iterations if i.map_state == "Release Stock"]
+    assert [(i.index, i.status) for i in reserving] == [(0, SUCCEEDED), (1, FAILED)]
+    assert [(i.index, i.status) for i in releasing] == [(0, SUCCEEDED), (1, SUCCEEDED)]
+    # And each iteration holds the runs of its own states, with that item's input and output
+    for iteration, sku in zip(reserving, ("SKU-9", "SKU-10"), strict=True):
+        (run,) = (path.runs[i] for i in iteration.runs)
+        assert run.name == "Reserve Item"
+        assert run.iteration == ("Reserve Stock", iteration.index)
+        assert json.loads(run.input or "{}")["sku"] == sku
+    failed = path.runs[reserving[1].runs[0]]
+    assert (failed.status, failed.error) == (FAILED, "OutOfStock")
+    assert json.loads(path.runs[reserving[0].runs[0]].output or "{}")
+    # And the states outside the Maps belong to no iteration
+    assert all(run.iteration is None for run in path.runs if run.name in ("Reserve Stock", "Refund Payment"))
+    assert path.to_json()["iterations"][1] == {
+        "map_state": "Reserve Stock",
+        "index": 1,
+        "status": FAILED,
+        "runs": reserving[1].runs,
     }
 
 
@@ -151,3 +183,26 @@ def test_an_uncaught_failure_fails_the_state() -> None:
     # Then the state failed, with the task's error
     assert path.states == {"Charge": FAILED}
     assert (path.runs[0].error, path.runs[0].cause) == ("Boom", "bad")
+
+
+def test_a_map_whose_failure_follows_a_succeeded_item_still_fails_with_the_failed_items_error() -> None:
+    # Given the out-of-stock history, its MapStateFailed following the item that succeeded (as a live run
+    # can record it when that item's events come last)
+    out_of_stock = recorded("out-of-stock")
+    events = [dict(event) for event in out_of_stock["events"]]
+    succeeded_item = next(
+        e["id"]
+        for e in events
+        if e["type"] == "MapIterationSucceeded"
+        and e["mapIterationSucceededEventDetails"]["name"] == "Reserve Stock"
+    )
+    for event in events:
+        if event["type"] == "MapStateFailed":
+            event["previousEventId"] = succeeded_item
+
+    # When its path is read
+    path = execution_path(events, out_of_stock["status"])
+
+    # Then Reserve Stock is caught with the failed item's error, not the event's name
+    reserve_stock = next(run for run in path.runs if run.name == "Reserve Stock")
+    assert (reserve_stock.status, reserve_stock.error) == (CAUGHT, "OutOfStock")

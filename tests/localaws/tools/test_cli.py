@@ -134,3 +134,16 @@ def test_executions_list_and_show(local_aws: LocalAws, capsys: pytest.CaptureFix
     assert "cli-declined" in listing
     assert "Charge" in detail and "Declined" in detail
     assert "PaymentDeclinedError" in detail
+
+
+def test_local_up_takes_a_wait_scale_and_refuses_one_that_is_not_a_positive_number(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given `orderflow local up` with --wait-scale
+    # Then a positive number is taken as it is, and none is left to $ORDERFLOW_WAIT_SCALE
+    assert cli.build_parser().parse_args(["local", "up", "--wait-scale", "0.01"]).wait_scale == 0.01
+    assert cli.build_parser().parse_args(["local", "up"]).wait_scale is None
+    # And 0 is refused, naming the option and what it expects
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["local", "up", "--wait-scale", "0"])
+    assert "--wait-scale='0': expected a number greater than 0" in capsys.readouterr().err

@@ -1,0 +1,144 @@
+"""The status-change events of each execution, observed as any rule's target would: an SQS queue on a rule.
+
+Step Functions puts ``Step Functions Execution Status Change`` events on the default bus. The console owns a
+rule there, ``<prefix>-console-status-events``, whose target is a queue of the same name, and keeps what
+arrives per execution, for the execution's timeline. Only the public APIs are used, so the console shows
+what a user's own rule would receive. Like the notification tap, it starts with the console's first
+request: executions that changed status before the console was first opened show no such events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infra.naming import Names
+
+logger = logging.getLogger(__name__)
+
+STATUS_EVENTS = "console-status-events"
+PATTERN = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}
+KEEP_EXECUTIONS = 2000
+
+
+def _iso_millis(millis: Any) -> str | None:
+    if not isinstance(millis, int | float):
+        return None
+    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC).isoformat()
+
+
+def timeline_entry(event: dict[str, Any]) -> dict[str, Any]:
+    """One status-change event as the timeline shows it: when the status began, and what it says."""
+    detail = event.get("detail") or {}
+    status = detail.get("status")
+    return {
+        "id": event.get("id"),
+        "status": status,
+        "at": _iso_millis(detail.get("startDate" if status == "RUNNING" else "stopDate"))
+        or event.get("time"),
+        "error": detail.get("error"),
+        "cause": detail.get("cause"),
+    }
+
+
+class StatusEventTap:
+    """A background reader of the console's status-event queue; ``events_for`` is an execution's list."""
+
+    def __init__(self, clients: Callable[[str], Any], names: Names) -> None:
+        self._clients = clients
+        self._name = names(STATUS_EVENTS)
+        self._by_execution: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._queue_url: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Make the rule now (what happens after the console opens is heard), then read in the background."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="console-status-events", daemon=True)
+        try:
+            self.sync()
+        except Exception as exc:  # the thread tries again
+            logger.debug("status event tap: first sync failed: %s", exc)
+            self._queue_url = None
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def events_for(self, execution_arn: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._by_execution.get(execution_arn, []))
+
+    def sync(self) -> None:
+        """The queue, and the rule on the default bus that sends every status change to it."""
+        sqs, events = self._clients("sqs"), self._clients("events")
+        url = sqs.create_queue(QueueName=self._name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule_arn = events.put_rule(Name=self._name, EventPattern=json.dumps(PATTERN))["RuleArn"]
+        # On AWS the queue must let the rule send to it; emulators ignore the policy.
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        events.put_targets(Rule=self._name, Targets=[{"Id": "console", "Arn": arn}])
+        self._queue_url = url
+
+    def poll(self, wait_seconds: int = 1) -> int:
+        """Read what arrived; returns how many events were kept."""
+        if self._queue_url is None:
+            return 0
+        sqs = self._clients("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+        ).get("Messages", [])
+        kept = 0
+        for message in messages:
+            kept += self._keep(message.get("Body", ""))
+            sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return kept
+
+    def _keep(self, body: str) -> int:
+        try:
+            event = json.loads(body)
+            execution_arn = event["detail"]["executionArn"]
+        except (ValueError, KeyError, TypeError):
+            return 0
+        with self._lock:
+            self._by_execution.setdefault(execution_arn, []).append(timeline_entry(event))
+            self._by_execution.move_to_end(execution_arn)
+            while len(self._by_execution) > KEEP_EXECUTIONS:
+                self._by_execution.popitem(last=False)
+        return 1
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self._queue_url is None:
+                    self.sync()
+                self.poll()
+            except Exception as exc:  # the endpoint may be starting, redeploying or gone: try again
+                logger.debug("status event tap: %s", exc)
+                if "NonExistentQueue" in str(exc):
+                    self._queue_url = None
+                self._stop.wait(1.0)

@@ -1,0 +1,211 @@
+"""Time that tests choose: the engine's own waits scaled, its histories those of an unscaled run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from localaws.endpoint.defaults import MOTO_CONFIG
+from localaws.patches import corrections, speedups
+from localaws.stepfunctions import wait_scale
+from localaws.stepfunctions.mock_config import MOCK_CONFIG
+from tests.localaws.patches.test_corrections import callback_machine, client, finish, run, token_from
+
+ROLE = "arn:aws:iam::123456789012:role/states"
+SCALE = 0.01
+QUEUES = "https://sqs.us-east-1.amazonaws.com/123456789012"
+
+
+@pytest.fixture
+def engine() -> Iterator[None]:
+    with mock_aws(config=MOTO_CONFIG):
+        speedups.install()
+        corrections.CORRECTIONS.install()
+        MOCK_CONFIG.install()
+        try:
+            yield
+        finally:
+            wait_scale.uninstall()
+            MOCK_CONFIG.uninstall()
+            corrections.CORRECTIONS.uninstall()
+            speedups.uninstall()
+
+
+def machine(name: str, states: dict[str, Any], **top: Any) -> str:
+    definition = json.dumps({"StartAt": next(iter(states)), "States": states, **top})
+    created = client("stepfunctions").create_state_machine(name=name, definition=definition, roleArn=ROLE)
+    return str(created["stateMachineArn"])
+
+
+def history(arn: str) -> list[dict[str, Any]]:
+    return list(client("stepfunctions").get_execution_history(executionArn=arn)["events"])
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [event["type"] for event in events]
+
+
+def queue() -> str:
+    return str(client("sqs").create_queue(QueueName=f"asks-{threading.get_ident()}")["QueueUrl"])
+
+
+@pytest.mark.parametrize(
+    ("wait", "given"),
+    [
+        ({"Seconds": 100}, {}),
+        ({"SecondsPath": "$.pause"}, {"pause": 100}),
+        ({"Timestamp": "{soon}"}, {}),
+        ({"TimestampPath": "$.until"}, {"until": "{soon}"}),
+    ],
+    ids=["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+)
+def test_wait_states_wait_their_time_scaled(
+    engine: None, wait: dict[str, Any], given: dict[str, Any]
+) -> None:
+    # Given a Wait of 100 s (or until a moment 100 s away), with the engine's waits scaled by 0.01
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    wait = json.loads(json.dumps(wait).replace("{soon}", soon))
+    given = json.loads(json.dumps(given).replace("{soon}", soon))
+    wait_scale.install(SCALE)
+    arn = machine("pause", {"Pause": {"Type": "Wait", **wait, "Next": "Done"}, "Done": {"Type": "Succeed"}})
+
+    # When it runs
+    execution = client("stepfunctions").start_execution(stateMachineArn=arn, input=json.dumps(given))
+    described = finish(execution["executionArn"], timeout=30)
+
+    # Then it succeeds after the Wait, within seconds, with the history of an unscaled run
+    assert described["status"] == "SUCCEEDED"
+    assert types(history(execution["executionArn"])) == [
+        "ExecutionStarted",
+        "WaitStateEntered",
+        "WaitStateExited",
+        "SucceedStateEntered",
+        "SucceedStateExited",
+        "ExecutionSucceeded",
+    ]
+
+
+def test_a_missed_heartbeat_fires_scaled_with_the_history_of_a_real_one(engine: None) -> None:
+    # Given the same callback task twice: a 1 s heartbeat unscaled, a 100 s heartbeat scaled by 0.01
+    asks = queue()
+    real = run(callback_machine(asks, heartbeat=1, timeout=300))
+    real_events = history(str(finish(real)["executionArn"]))
+    wait_scale.install(SCALE)
+    scaled = run(callback_machine(asks, heartbeat=100, timeout=300))
+
+    # When nobody answers either
+    described = finish(scaled, timeout=30)
+
+    # Then both fail the same way, in the same order of events; the scaled history says 100 s, as written
+    assert described["status"] == "FAILED"
+    scaled_events = history(scaled)
+    assert types(scaled_events) == types(real_events)
+    timed_out = [e["taskTimedOutEventDetails"] for e in scaled_events if e["type"] == "TaskTimedOut"]
+    assert [d["error"] for d in timed_out] == ["States.Timeout"]
+    scheduled = next(e["taskScheduledEventDetails"] for e in scaled_events if e["type"] == "TaskScheduled")
+    assert (scheduled["heartbeatInSeconds"], scheduled["timeoutInSeconds"]) == (100, 300)
+
+
+def test_a_task_timeout_fires_scaled_and_a_catch_sees_its_error(engine: None) -> None:
+    # Given a callback task with TimeoutSeconds 200 caught on States.Timeout, waits scaled by 0.01
+    wait_scale.install(SCALE)
+    arn = run(callback_machine(queue(), heartbeat=None, timeout=200, catch="States.Timeout"))
+
+    # When nobody answers
+    described = finish(arn, timeout=30)
+
+    # Then the Catch took the timeout, by its name
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"])["failure"]["Error"] == "States.Timeout"
+
+
+def test_a_heartbeat_resets_the_scaled_clock(engine: None) -> None:
+    # Given a task with a 100 s heartbeat, scaled to 1 s, answered after two heartbeats 0.5 s apart
+    wait_scale.install(SCALE)
+    asks = queue()
+    arn = run(callback_machine(asks, heartbeat=100, timeout=1000))
+    token = token_from(asks)
+    sfn = client("stepfunctions")
+    for _ in range(3):
+        threading.Event().wait(0.5)
+        sfn.send_task_heartbeat(taskToken=token)
+    sfn.send_task_success(taskToken=token, output="{}")
+
+    # Then the task succeeded: 1.5 s went by, but never 1 s without a heartbeat
+    assert finish(arn)["status"] == "SUCCEEDED"
+
+
+def test_retry_intervals_are_scaled_and_every_attempt_stays(engine: None) -> None:
+    # Given a task that always fails, retried twice 100 s then 200 s apart, waits scaled by 0.01
+    wait_scale.install(SCALE)
+    retry = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 100, "BackoffRate": 2, "MaxAttempts": 2}
+    arn = machine(
+        "retries",
+        {
+            "Send": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {
+                    "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/none",
+                    "MessageBody": "x",
+                },
+                "Retry": [retry],
+                "End": True,
+            }
+        },
+    )
+
+    # When it runs
+    execution = client("stepfunctions").start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    described = finish(execution, timeout=30)
+
+    # Then all three attempts ran before it failed
+    assert described["status"] == "FAILED"
+    assert types(history(execution)).count("TaskFailed") == 3
+
+
+def test_the_state_machine_timeout_is_scaled(engine: None) -> None:
+    # Given a state machine with TimeoutSeconds 100 that waits 1000 s, waits scaled by 0.01
+    wait_scale.install(SCALE)
+    arn = machine("slow", {"Hold": {"Type": "Wait", "Seconds": 1000, "End": True}}, TimeoutSeconds=100)
+
+    # When it runs
+    execution = client("stepfunctions").start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+
+    # Then it times out as a real one would
+    assert finish(execution, timeout=30)["status"] == "TIMED_OUT"
+    assert types(history(execution))[-1] == "ExecutionTimedOut"
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "soon", "inf", "nan"])
+def test_a_scale_that_is_not_a_positive_number_is_refused_naming_the_setting(text: str) -> None:
+    with pytest.raises(wait_scale.WaitScaleError, match=rf"{wait_scale.ENVIRONMENT_VARIABLE}='{text}'"):
+        wait_scale.parse(text)
+
+
+def test_scale_one_leaves_moto_waiting_as_it_does(engine: None) -> None:
+    # Given the scale at 1 (the default)
+    wait_scale.install(1)
+    # Then none of moto's waits is replaced
+    assert not wait_scale.WAIT_SCALE.installed
+    assert wait_scale.current() == 1
+
+
+def test_the_environment_variable_sets_the_scale_and_a_bad_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given ORDERFLOW_WAIT_SCALE
+    monkeypatch.setenv(wait_scale.ENVIRONMENT_VARIABLE, "0.05")
+    # Then it is the scale; unset, the scale is 1; and a word is refused, naming the variable
+    assert wait_scale.from_environment() == 0.05
+    monkeypatch.delenv(wait_scale.ENVIRONMENT_VARIABLE)
+    assert wait_scale.from_environment() == 1
+    monkeypatch.setenv(wait_scale.ENVIRONMENT_VARIABLE, "fast")
+    with pytest.raises(wait_scale.WaitScaleError, match="ORDERFLOW_WAIT_SCALE='fast'"):
+        wait_scale.from_environment()
