@@ -151,8 +151,11 @@ def test_the_same_file_twice_creates_no_duplicate_orders(import_stack: LocalAws,
 def test_a_malformed_file_ends_in_the_dlq_and_raises_the_alarm(
     import_stack: LocalAws, import_bucket: str
 ) -> None:
-    # Given a file with nothing in it that reads as JSON
+    # Given a file with nothing in it that reads as JSON, and the console's tap listening to every topic
+    # (it subscribes when first asked, as when a console opens)
     key = "incoming/garbage.json"
+    tap = import_stack.console.notifications
+    tap.start()
 
     # When it is uploaded
     version, report = upload(import_stack, import_bucket, key, b"Invalid JSON content\n")
@@ -179,7 +182,6 @@ def test_a_malformed_file_ends_in_the_dlq_and_raises_the_alarm(
         return bool(alarms) and alarms[0]["StateValue"] == "ALARM"
 
     wait_for(alarm_state, timeout=120)
-    tap = import_stack.console.notifications  # subscribed to every topic, as any subscriber would be
 
     def alert_seen() -> bool:
         alerts = [
