@@ -7,31 +7,16 @@ from moto inside it. Without that venv, the part says why it did not run.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workload import http_run, ratio
+from benchmarks.workload import http_run, installed_version, ratio
 from peers.localstack.server import ACCOUNT_ID, LocalStackServer
 
 NO_LOCALSTACK_REASON = (
     "no LocalStack Python given (--localstack-python or LOCALSTACK_PYTHON); `make bench` builds one in "
     ".localstack/venv (it needs CPython 3.13)"
 )
-
-
-def _version(python: str) -> str | None:
-    try:
-        completed = subprocess.run(
-            [python, "-c", "import importlib.metadata as m; print(m.version('localstack-core'))"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return completed.stdout.strip() or None
 
 
 def localstack_part(
@@ -45,7 +30,7 @@ def localstack_part(
     """LocalStack from ``python``; the ratio compares with our own HTTP run (None when that did not run)."""
     if not python:
         return {"ran": False, "name": "localstack", "reason": NO_LOCALSTACK_REASON}
-    version = _version(python)
+    version = installed_version(python, "localstack-core")
     if version is None:
         return {"ran": False, "name": "localstack", "reason": f"{python} cannot import localstack"}
     server = LocalStackServer(python=Path(python), log_path=log_dir / "bench-localstack.log")

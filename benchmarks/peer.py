@@ -6,11 +6,18 @@ dependencies never meet ours; without one, the part says why it did not run.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workload import LOOPBACK, child_server, free_port, http_run, quiet_env, ratio
+from benchmarks.workload import (
+    LOOPBACK,
+    child_server,
+    free_port,
+    http_run,
+    installed_version,
+    quiet_env,
+    ratio,
+)
 
 # The account MiniStack answers as (its default), used in the state machine's role ARN.
 PEER_ACCOUNT_ID = "000000000000"
@@ -18,20 +25,6 @@ NO_PEER_REASON = (
     "no MiniStack Python given (--ministack-python or MINISTACK_PYTHON); "
     "install: python3 -m venv /tmp/ministack-venv && /tmp/ministack-venv/bin/pip install ministack"
 )
-
-
-def _peer_version(python: str) -> str | None:
-    try:
-        completed = subprocess.run(
-            [python, "-c", "import importlib.metadata as m; print(m.version('ministack'))"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return completed.stdout.strip() or None
 
 
 def peer_part(
@@ -45,7 +38,7 @@ def peer_part(
     """MiniStack from ``python``; the ratio compares with our own HTTP run (None when that did not run)."""
     if not python:
         return {"ran": False, "reason": NO_PEER_REASON}
-    version = _peer_version(python)
+    version = installed_version(python, "ministack")
     if version is None:
         return {"ran": False, "reason": f"{python} cannot import ministack"}
     port = free_port()

@@ -246,6 +246,21 @@ def side_effects(client: ClientFactory, workload: Workload) -> dict[str, Any]:
 # --- a server in a child process ----------------------------------------------------------------------
 
 
+def installed_version(python: str, distribution: str) -> str | None:
+    """The version of ``distribution`` that ``python`` imports (a peer's own venv), or None if it cannot."""
+    try:
+        completed = subprocess.run(
+            [python, "-c", f"import importlib.metadata as m; print(m.version({distribution!r}))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return completed.stdout.strip() or None
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK, 0))
