@@ -89,9 +89,14 @@ def _status(execution: Any) -> str:
     return str(getattr(status, "value", status))
 
 
-def execution_detail(execution: Any) -> dict[str, Any]:
-    """The event's ``detail``: the fields of DescribeExecution, with dates in epoch milliseconds."""
-    status = _status(execution)
+def execution_detail(execution: Any, status: str | None = None) -> dict[str, Any]:
+    """The event's ``detail``: the fields of DescribeExecution, with dates in epoch milliseconds.
+
+    ``status`` is the execution's current one unless given: the RUNNING event is built as the execution
+    stood when it started, since a short execution can end before its start has returned.
+    """
+    status = status or _status(execution)
+    running = status == "RUNNING"
     succeeded = status == "SUCCEEDED"
     return {
         "executionArn": execution.exec_arn,
@@ -99,13 +104,13 @@ def execution_detail(execution: Any) -> dict[str, Any]:
         "name": execution.name,
         "status": status,
         "startDate": _millis(execution.start_date),
-        "stopDate": _millis(execution.stop_date),
+        "stopDate": None if running else _millis(execution.stop_date),
         "input": _json_text(execution.input_data),
         "inputDetails": {"included": True},
         "output": _json_text(execution.output) if succeeded else None,
         "outputDetails": {"included": True} if succeeded else None,
-        "error": execution.error or None,
-        "cause": execution.cause or None,
+        "error": None if running else execution.error or None,
+        "cause": None if running else execution.cause or None,
     }
 
 
@@ -114,8 +119,10 @@ def _sends_events(execution: Any) -> bool:
     return str(execution.state_machine.type) == STANDARD
 
 
-def put_status_event(execution: Any) -> None:
-    """Put the execution's current status on its account's default bus (never fails the execution)."""
+def put_status_event(execution: Any, status: str | None = None) -> None:
+    """Put the execution's status (its current one unless given) on its account's default bus.
+
+    Never fails the execution."""
     try:
         backend = events_backends[execution.account_id][execution.region_name]
         answer = backend.put_events(
@@ -123,7 +130,7 @@ def put_status_event(execution: Any) -> None:
                 {
                     "Source": SOURCE,
                     "DetailType": DETAIL_TYPE,
-                    "Detail": json.dumps(execution_detail(execution)),
+                    "Detail": json.dumps(execution_detail(execution, status)),
                     "Resources": [execution.exec_arn],
                 }
             ]
@@ -133,7 +140,7 @@ def put_status_event(execution: Any) -> None:
             logger.warning("status event of %s refused: %s", execution.exec_arn, failed)
     except Exception:
         # Best effort, as on AWS: a rule's target failing must not touch the execution.
-        logger.exception("status event of %s (%s) not sent", execution.exec_arn, _status(execution))
+        logger.exception("status event of %s (%s) not sent", execution.exec_arn, status or _status(execution))
 
 
 def _start(self: Any) -> None:
@@ -150,7 +157,7 @@ def _start(self: Any) -> None:
             _running_sent.pop(self.exec_arn, None)
         raise
     try:
-        put_status_event(self)
+        put_status_event(self, "RUNNING")
     finally:
         sent.set()
 

@@ -10,11 +10,12 @@ from typing import Any, cast
 import boto3
 import pytest
 from moto import mock_aws
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import corrections, speedups
 from localaws.stepfunctions import wait_scale
-from localaws.stepfunctions.status_events import DETAIL_TYPE, SOURCE, STATUS_EVENTS
+from localaws.stepfunctions.status_events import DETAIL_TYPE, SOURCE, STATUS_EVENTS, execution_detail
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/states"
@@ -132,6 +133,25 @@ def test_a_succeeded_execution_sends_running_then_succeeded_with_the_documented_
     assert json.loads(succeeded["detail"]["output"]) == {"orderId": "ord-1", "result": {"sum": 3}}
     assert succeeded["detail"]["outputDetails"] == {"included": True}
     assert (succeeded["detail"]["error"], succeeded["detail"]["cause"]) == (None, None)
+
+
+def test_the_running_detail_of_an_execution_that_already_ended_still_says_running(engine: None) -> None:
+    # Given an execution that ended before its RUNNING event was built (a Pass machine can end before
+    # StartExecution returns; the CI run at 4684e7d received SUCCEEDED twice that way)
+    arn = machine("quick", {"Done": {"Type": "Pass", "Result": "done", "End": True}})
+    execution_arn = client("stepfunctions").start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    finish(execution_arn)
+    backend = stepfunctions_parser_backends["123456789012"][REGION]
+    (execution,) = [found for found in backend._get_executions() if found.exec_arn == execution_arn]
+
+    # When the RUNNING event's detail is built now
+    detail = execution_detail(execution, "RUNNING")
+
+    # Then it is the execution as it stood at its start, and the end detail is unchanged
+    assert detail["status"] == "RUNNING"
+    assert (detail["stopDate"], detail["output"], detail["outputDetails"]) == (None, None, None)
+    assert execution_detail(execution)["status"] == "SUCCEEDED"
+    assert execution_detail(execution)["output"] == '"done"'
 
 
 def test_a_failed_execution_sends_its_error_and_cause_to_a_rule_matching_failures_only(engine: None) -> None:
