@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from localaws.console.tap import QueueTap
+
 if TYPE_CHECKING:
     from infra.naming import Names
-
-logger = logging.getLogger(__name__)
 
 STATUS_EVENTS = "console-status-events"
 PATTERN = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}
@@ -47,35 +45,15 @@ def timeline_entry(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class StatusEventTap:
+class StatusEventTap(QueueTap):
     """A background reader of the console's status-event queue; ``events_for`` is an execution's list."""
 
+    thread_name = "console-status-events"
+
     def __init__(self, clients: Callable[[str], Any], names: Names) -> None:
-        self._clients = clients
+        super().__init__(clients, names)
         self._name = names(STATUS_EVENTS)
         self._by_execution: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-        self._queue_url: str | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Make the rule now (what happens after the console opens is heard), then read in the background."""
-        with self._lock:
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(target=self._run, name="console-status-events", daemon=True)
-        try:
-            self.sync()
-        except Exception as exc:  # the thread tries again
-            logger.debug("status event tap: first sync failed: %s", exc)
-            self._queue_url = None
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def events_for(self, execution_arn: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -104,20 +82,6 @@ class StatusEventTap:
         events.put_targets(Rule=self._name, Targets=[{"Id": "console", "Arn": arn}])
         self._queue_url = url
 
-    def poll(self, wait_seconds: int = 1) -> int:
-        """Read what arrived; returns how many events were kept."""
-        if self._queue_url is None:
-            return 0
-        sqs = self._clients("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
-        ).get("Messages", [])
-        kept = 0
-        for message in messages:
-            kept += self._keep(message.get("Body", ""))
-            sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return kept
-
     def _keep(self, body: str) -> int:
         try:
             event = json.loads(body)
@@ -130,15 +94,3 @@ class StatusEventTap:
             while len(self._by_execution) > KEEP_EXECUTIONS:
                 self._by_execution.popitem(last=False)
         return 1
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self._queue_url is None:
-                    self.sync()
-                self.poll()
-            except Exception as exc:  # the endpoint may be starting, redeploying or gone: try again
-                logger.debug("status event tap: %s", exc)
-                if "NonExistentQueue" in str(exc):
-                    self._queue_url = None
-                self._stop.wait(1.0)
