@@ -3,7 +3,8 @@
 - ``WorkerKiller``: a share of the service functions' invocations have their worker process SIGKILLed a
   moment after the request reached it, as a host failure would. The runtime replaces the worker; the
   invocation fails (``Runtime.ExitError``) and its batch returns to the queue when the visibility timeout
-  ends. Each kill is recorded with the orders of the batch, so the drain can say how long they took.
+  ends; a killed validation (the orders function) is retried by the workflow's Validate Order task. Each
+  kill is recorded with the orders of the batch, so the drain can say how long they took.
 - ``compress_time``: the run's time scale applied to the deployed stack, so that a crashed invocation, a
   hang or a lost callback resolves within the run: ``LocalAws(time_scale=...)`` already scales queue
   visibility, batching windows, backoffs and alarm periods; this scales the workflow's ``HeartbeatSeconds``
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
     from localaws.local_aws import LocalAws
 
 # The functions fed by queues: a killed invocation's messages come back by redelivery. The orders function
-# is invoked by the workflow's Validate Order task, whose failure has no redelivery to fall back on.
-KILLABLE_SERVICES = ("payment", "inventory", "shipping", "notification")
+# is invoked by the workflow's Validate Order task, whose Retry takes the crash (Runtime.ExitError).
+KILLABLE_SERVICES = ("orders", "payment", "inventory", "shipping", "notification")
 # Service queues have 60 s of visibility and functions 30 s of timeout (infra.timing): 60 s x 0.5 = 30 s.
 MIN_TIME_SCALE = 0.5
 # How long after the request reached the worker the kill lands: somewhere inside a handler's work.
@@ -46,6 +47,9 @@ class Kill:
 
 
 def _orders_of(event: Any) -> tuple[str, ...]:
+    detail = event.get("detail") if isinstance(event, dict) else None
+    if isinstance(detail, dict) and isinstance(detail.get("orderId"), str):
+        return (detail["orderId"],)  # the OrderPlaced event the workflow validates
     found = []
     for record in event.get("Records", []) if isinstance(event, dict) else []:
         try:
