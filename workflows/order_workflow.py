@@ -39,6 +39,7 @@ ORDER = "$.validation.order"
 ORDER_KEY = "$.validation.orderKey"
 ENTERED_AT = "$$.State.EnteredTime"
 DYNAMO_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+TERMINAL_STATUSES = (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 EXECUTION_EVENT = "$$.Execution.Input"
 # What Step Functions reports when a Lambda function's runtime dies or times out mid-invoke: the runtime's
 # error type (Lambda's Invoke answers FunctionError "Unhandled" with that errorType), or Lambda.Unknown.
@@ -209,6 +210,15 @@ class OrderWorkflow(Construct):
             ":status": tasks.DynamoAttributeValue.from_string(status.value),
             ":entry": _history_entry(status),
         }
+        condition = None
+        if status in TERMINAL_STATUSES:
+            # An order ends once: a retried write whose first attempt was applied (a 500 or a timeout after
+            # the write) must not append a second terminal status to the history.
+            condition = (
+                "NOT #status IN (" + ", ".join(f":ended{n}" for n in range(len(TERMINAL_STATUSES))) + ")"
+            )
+            for n, ended in enumerate(TERMINAL_STATUSES):
+                values[f":ended{n}"] = tasks.DynamoAttributeValue.from_string(ended.value)
         sets = ["#status = :status", "updatedAt = :at", "history = list_append(history, :entry)"]
         values[":at"] = _text(ENTERED_AT)
         for attribute, value in (extra or {}).items():
@@ -220,6 +230,7 @@ class OrderWorkflow(Construct):
             table=self._r.orders_table,
             key={"orderId": _text(ORDER_KEY)},
             update_expression="SET " + ", ".join(sets),
+            condition_expression=condition,
             expression_attribute_names={"#status": "status"},
             expression_attribute_values=values,
             result_path=sfn.JsonPath.DISCARD,
@@ -401,8 +412,13 @@ class OrderWorkflow(Construct):
                 ),
             },
         )
-        cancel_order.next(
-            self._announce(Milestone.CANCELLED, then=emit_cancelled, reason_path="$.failure.Error")
+        announce_cancelled = self._announce(
+            Milestone.CANCELLED, then=emit_cancelled, reason_path="$.failure.Error"
+        )
+        cancel_order.next(announce_cancelled)
+        # Already ended (this write's own earlier attempt applied): the record is left as it is.
+        cancel_order.add_catch(
+            announce_cancelled, errors=[DYNAMO_CONDITION_FAILED], result_path="$.alreadyEnded"
         )
 
         refund = self._callback(
@@ -500,7 +516,10 @@ class OrderWorkflow(Construct):
                 "trackingNumber": _text("$.shipment.trackingNumber"),
             },
         )
-        complete.next(self._announce(Milestone.SHIPPED, then=emit_completed))
+        announce_shipped = self._announce(Milestone.SHIPPED, then=emit_completed)
+        complete.next(announce_shipped)
+        # Already ended (this write's own earlier attempt applied): the record is left as it is.
+        complete.add_catch(announce_shipped, errors=[DYNAMO_CONDITION_FAILED], result_path="$.alreadyEnded")
 
         ship = self._callback(
             states.REQUEST_SHIPMENT,

@@ -7,11 +7,13 @@ attempts left the state is RETRIABLE (with the next backoff), with none left the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 
 from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
@@ -205,6 +207,13 @@ REJECTED = validated(valid=False)
 CATCHES = [
     CatchCase(states.RECORD_ORDER, validated(), DUPLICATE, states.DUPLICATE_ORDER, "duplicate", 0),
     CatchCase(states.RECORD_REJECTION, REJECTED, DUPLICATE, states.DUPLICATE_ORDER, "duplicate", 0),
+    # The order has ended already (a retried write whose first attempt applied): the record is left alone
+    CatchCase(
+        states.COMPLETE_ORDER, SHIPPED, DUPLICATE, states.describe(Milestone.SHIPPED), "alreadyEnded", 0
+    ),
+    CatchCase(
+        states.CANCEL_ORDER, FAILING, DUPLICATE, states.describe(Milestone.CANCELLED), "alreadyEnded", 0
+    ),
     CatchCase(states.REQUEST_SHIPMENT, PAID, "ShipmentRejected", states.RELEASE_STOCK, "failure", 0),
     # No answer (a lost callback): the parcel may be booked, so the saga cancels the shipment first.
     CatchCase(states.REQUEST_SHIPMENT, PAID, "States.HeartbeatTimeout", states.CANCEL_SHIPMENT, "failure", 1),
@@ -281,6 +290,44 @@ def test_a_catcher_takes_its_errors_to_its_next_state(teststate: StateTester, ca
         case.document, **{case.result_path: {"Error": case.error, "Cause": "it failed"}}
     )
     assert answer["inspectionData"]["errorDetails"]["catchIndex"] == case.catch_index
+
+
+@pytest.mark.parametrize(
+    ("state", "document", "status"),
+    [(states.COMPLETE_ORDER, SHIPPED, "COMPLETED"), (states.CANCEL_ORDER, FAILING, "CANCELLED")],
+)
+def test_an_order_that_ended_is_never_ended_again(
+    teststate: StateTester, state: str, document: dict[str, Any], status: str
+) -> None:
+    if teststate.where == "AWS":
+        pytest.skip("writes to the orders table: run against the embedded endpoint only")
+    # Given the order's record with a terminal status already, as an applied first attempt leaves it
+    table = json.loads(teststate.definition)["States"][state]["Parameters"]["TableName"]
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=teststate.sfn.meta.endpoint_url,
+        region_name=DEFAULT_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    entry = {"M": {"status": {"S": status}, "at": {"S": "2026-11-28T12:00:00Z"}}}
+    dynamodb.put_item(
+        TableName=table,
+        Item={"orderId": {"S": ORDER_KEY}, "status": {"S": status}, "history": {"L": [entry]}},
+    )
+    # When the write runs again, for real
+    answer = teststate(state, document)
+    # Then DynamoDB refuses it, the workflow goes on with its announcement, and the history ends once
+    assert (answer["status"], answer["error"]) == ("CAUGHT_ERROR", DUPLICATE)
+    item = dynamodb.get_item(TableName=table, Key={"orderId": {"S": ORDER_KEY}})["Item"]
+    assert [e["M"]["status"]["S"] for e in item["history"]["L"]] == [status]
 
 
 def test_recording_fails_the_order_on_an_error_no_catcher_takes(teststate: StateTester) -> None:
