@@ -100,7 +100,15 @@ class OrderflowStack(Stack):
             analytics.failures,
             orders.delivery_dlq,
         ]
-        DlqInspector(self, "DlqInspector", names=names, alerts=alerts, dead_letter_queues=dead_letter_queues)
+        DlqInspector(
+            self,
+            "DlqInspector",
+            names=names,
+            alerts=alerts,
+            dead_letter_queues=dead_letter_queues,
+            order_events_dlq=orders.delivery_dlq,
+            orders_table=orders.orders_table,
+        )
         OrderDashboard(
             self,
             "Operations",

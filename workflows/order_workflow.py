@@ -5,7 +5,7 @@ The execution input is the whole EventBridge ``OrderPlaced`` event; validation r
 so no state carries the event as well. Data the states add:
 
 - ``$.validation``: the orders service's verdict (``valid``, ``orderKey``, normalized ``order``, ``reason``)
-- ``$.payment``, ``$.reservations``, ``$.shipment``: the services' answers
+- ``$.payment``, ``$.reservations``, ``$.shipment``, ``$.shipmentCancellation``: the services' answers
 - ``$.announcement``: the lifecycle message of the current milestone (SNS and Kinesis)
 - ``$.failure``: ``{Error, Cause}`` of the step that sent the order into compensation
 """
@@ -32,13 +32,18 @@ from services.shared.contract import (
     Milestone,
     OrderStatus,
 )
-from services.shared.messages import PAYMENT_DECLINED
+from services.shared.messages import PAYMENT_DECLINED, SHIPMENT_REJECTED
 from workflows import states
 
 ORDER = "$.validation.order"
 ORDER_KEY = "$.validation.orderKey"
 ENTERED_AT = "$$.State.EnteredTime"
 DYNAMO_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+TERMINAL_STATUSES = (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+EXECUTION_EVENT = "$$.Execution.Input"
+# What Step Functions reports when a Lambda function's runtime dies or times out mid-invoke: the runtime's
+# error type (Lambda's Invoke answers FunctionError "Unhandled" with that errorType), or Lambda.Unknown.
+VALIDATION_CRASHES = ("Lambda.Unknown", "Runtime.ExitError", "Sandbox.Timedout")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +122,7 @@ def _order_record(
 class _CompensationEntries:
     """Where a failure enters the saga: each entry undoes what may have been done by then, and no more."""
 
+    cancel_shipment: sfn.IChainable  # the shipment may be booked, the stock reserved, the payment taken
     release_stock: sfn.IChainable  # stock may be reserved, and the payment taken
     refund: sfn.IChainable  # the payment may have been taken
     cancel_order: sfn.IChainable  # nothing was taken (payment declined)
@@ -204,6 +210,15 @@ class OrderWorkflow(Construct):
             ":status": tasks.DynamoAttributeValue.from_string(status.value),
             ":entry": _history_entry(status),
         }
+        condition = None
+        if status in TERMINAL_STATUSES:
+            # An order ends once: a retried write whose first attempt was applied (a 500 or a timeout after
+            # the write) must not append a second terminal status to the history.
+            condition = (
+                "NOT #status IN (" + ", ".join(f":ended{n}" for n in range(len(TERMINAL_STATUSES))) + ")"
+            )
+            for n, ended in enumerate(TERMINAL_STATUSES):
+                values[f":ended{n}"] = tasks.DynamoAttributeValue.from_string(ended.value)
         sets = ["#status = :status", "updatedAt = :at", "history = list_append(history, :entry)"]
         values[":at"] = _text(ENTERED_AT)
         for attribute, value in (extra or {}).items():
@@ -215,6 +230,7 @@ class OrderWorkflow(Construct):
             table=self._r.orders_table,
             key={"orderId": _text(ORDER_KEY)},
             update_expression="SET " + ", ".join(sets),
+            condition_expression=condition,
             expression_attribute_names={"#status": "status"},
             expression_attribute_values=values,
             result_path=sfn.JsonPath.DISCARD,
@@ -369,7 +385,7 @@ class OrderWorkflow(Construct):
         return self._intake(then=fulfilment)
 
     def _compensation(self) -> _CompensationEntries:
-        """The saga: release the stock, refund the payment, cancel the order, announce it and end failed."""
+        """The saga: cancel the shipment, release the stock, refund, cancel the order and announce it."""
         r = self._r
         t = r.timeouts
 
@@ -396,8 +412,13 @@ class OrderWorkflow(Construct):
                 ),
             },
         )
-        cancel_order.next(
-            self._announce(Milestone.CANCELLED, then=emit_cancelled, reason_path="$.failure.Error")
+        announce_cancelled = self._announce(
+            Milestone.CANCELLED, then=emit_cancelled, reason_path="$.failure.Error"
+        )
+        cancel_order.next(announce_cancelled)
+        # Already ended (this write's own earlier attempt applied): the record is left as it is.
+        cancel_order.add_catch(
+            announce_cancelled, errors=[DYNAMO_CONDITION_FAILED], result_path="$.alreadyEnded"
         )
 
         refund = self._callback(
@@ -444,7 +465,32 @@ class OrderWorkflow(Construct):
         )
         release_stock.next(refund)
 
-        return _CompensationEntries(release_stock=release_stock, refund=refund, cancel_order=cancel_order)
+        # The ship request timed out (its answer lost, say): the carrier may have booked the parcel.
+        cancel_shipment = self._callback(
+            states.CANCEL_SHIPMENT,
+            queue=r.shipping_queue,
+            body={"action": "cancel", "orderId": sfn.JsonPath.string_at(ORDER_KEY)},
+            wait=t.shipping,
+            result_path="$.shipmentCancellation",
+        )
+        cancel_shipment.add_retry(
+            errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2
+        )
+        cancel_shipment.add_catch(
+            self._park_failed_compensation(
+                states.PARK_FAILED_SHIPMENT_CANCEL, states.ALERT_FAILED_SHIPMENT_CANCEL, then=release_stock
+            ),
+            errors=["States.ALL"],
+            result_path="$.compensationFailure",
+        )
+        cancel_shipment.next(release_stock)
+
+        return _CompensationEntries(
+            cancel_shipment=cancel_shipment,
+            release_stock=release_stock,
+            refund=refund,
+            cancel_order=cancel_order,
+        )
 
     def _fulfilment(self, compensation: _CompensationEntries) -> sfn.IChainable:
         """Charge, reserve the stock, ship, complete. Returns the payment lane choice, where it starts."""
@@ -470,7 +516,10 @@ class OrderWorkflow(Construct):
                 "trackingNumber": _text("$.shipment.trackingNumber"),
             },
         )
-        complete.next(self._announce(Milestone.SHIPPED, then=emit_completed))
+        announce_shipped = self._announce(Milestone.SHIPPED, then=emit_completed)
+        complete.next(announce_shipped)
+        # Already ended (this write's own earlier attempt applied): the record is left as it is.
+        complete.add_catch(announce_shipped, errors=[DYNAMO_CONDITION_FAILED], result_path="$.alreadyEnded")
 
         ship = self._callback(
             states.REQUEST_SHIPMENT,
@@ -484,7 +533,9 @@ class OrderWorkflow(Construct):
             wait=t.shipping,
             result_path="$.shipment",
         )
-        ship.add_catch(compensation.release_stock, errors=["States.ALL"], result_path="$.failure")
+        # Refused by the carrier: nothing was booked. Anything else (a timeout) may have booked it.
+        ship.add_catch(compensation.release_stock, errors=[SHIPMENT_REJECTED], result_path="$.failure")
+        ship.add_catch(compensation.cancel_shipment, errors=["States.ALL"], result_path="$.failure")
         ship.next(complete)
 
         reserve_stock, _ = self._per_item(
@@ -609,9 +660,70 @@ class OrderWorkflow(Construct):
             result_selector={"validation.$": "$"},
             result_path="$",
         )
+        # A crash of the function's runtime (SIGKILL, out of memory) or its timeout reaches Step Functions
+        # as the function's unhandled error: Runtime.ExitError / Sandbox.Timedout, or Lambda.Unknown when
+        # the payload names no type. Validation reads nothing and writes nothing, so trying again is safe.
+        validate.add_retry(
+            errors=list(VALIDATION_CRASHES), interval=Duration.seconds(2), max_attempts=3, backoff_rate=2
+        )
+        # Retries used up (or any other failure): the order is still recorded, rejected with the reason.
+        validate.add_catch(self._unvalidated(then=record_rejection), errors=["States.ALL"], result_path="$")
         is_valid = (
             sfn.Choice(self, states.IS_ORDER_VALID)
             .when(sfn.Condition.boolean_equals("$.validation.valid", True), record_order)
             .otherwise(record_rejection)
         )
         return validate.next(is_valid)
+
+    def _unvalidated(self, *, then: sfn.IChainable) -> sfn.IChainable:
+        """The verdict for an order the orders function could not validate: rejected, naming the error.
+
+        The state holds only the error (the Catch replaced the event); the event is read from the context
+        object. Its detail is not kept (it may be as large as a state may be); the bus archive has it.
+        """
+        reason = sfn.JsonPath.format(
+            "detail: not validated: the orders function failed ({}) on every attempt",
+            sfn.JsonPath.string_at("$.Error"),
+        )
+        common = {
+            "valid": False,
+            "reason": reason,
+            "rawDetail": "not kept: the order was never validated; the whole event is in the bus archive",
+        }
+        named = sfn.Pass(
+            self,
+            states.DESCRIBE_UNVALIDATED_ORDER,
+            parameters={
+                "validation": {
+                    **common,
+                    "orderKey": sfn.JsonPath.string_at(f"{EXECUTION_EVENT}.detail.orderId"),
+                    "eventId": sfn.JsonPath.string_at(f"{EXECUTION_EVENT}.id"),
+                }
+            },
+        )
+        unnamed = sfn.Pass(
+            self,
+            states.DESCRIBE_UNNAMED_ORDER,
+            parameters={
+                "validation": {
+                    **common,
+                    "orderKey": sfn.JsonPath.format(
+                        "rejected-{}", sfn.JsonPath.string_at("$$.Execution.Name")
+                    ),
+                    "eventId": "",
+                }
+            },
+        )
+        named.next(then)
+        unnamed.next(then)
+        return (
+            sfn.Choice(self, states.IS_UNVALIDATED_ORDER_NAMED)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_string(f"{EXECUTION_EVENT}.detail.orderId"),
+                    sfn.Condition.is_string(f"{EXECUTION_EVENT}.id"),
+                ),
+                named,
+            )
+            .otherwise(unnamed)
+        )

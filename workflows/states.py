@@ -12,6 +12,11 @@ from services.shared.contract import Milestone
 STATE_MACHINE_NAME_SUFFIX: Final = "order-workflow"
 
 VALIDATE_ORDER: Final = "Validate Order"
+# When the orders function kept failing (its runtime crashed on every attempt): the order is recorded as
+# rejected with that reason, under its orderId when the event names one.
+IS_UNVALIDATED_ORDER_NAMED: Final = "Is Unvalidated Order Named?"
+DESCRIBE_UNVALIDATED_ORDER: Final = "Describe Unvalidated Order"
+DESCRIBE_UNNAMED_ORDER: Final = "Describe Unnamed Order"
 IS_ORDER_VALID: Final = "Is Order Valid?"
 RECORD_REJECTION: Final = "Record Rejection"
 ORDER_REJECTED: Final = "Order Rejected"
@@ -32,6 +37,9 @@ EMIT_ORDER_COMPLETED: Final = "Emit OrderCompleted"
 ORDER_COMPLETED: Final = "Order Completed"
 
 # Compensation (saga)
+CANCEL_SHIPMENT: Final = "Cancel Shipment"
+PARK_FAILED_SHIPMENT_CANCEL: Final = "Park Failed Shipment Cancel"
+ALERT_FAILED_SHIPMENT_CANCEL: Final = "Alert Failed Shipment Cancel"
 RELEASE_STOCK: Final = "Release Stock"
 RELEASE_ITEM: Final = "Release Item"
 REFUND_PAYMENT: Final = "Refund Payment"

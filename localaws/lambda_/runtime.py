@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -105,6 +106,22 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# How Lambda's runtime reports a process that ended (Go's wording): "signal: killed", "exit status 1".
+_SIGNAL_WORDS = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault"}
+
+
+def exit_description(returncode: int) -> str:
+    """What follows "Runtime exited with error: " in a Runtime.ExitError, as Lambda words it."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    number = -returncode
+    try:
+        word = _SIGNAL_WORDS.get(signal.Signals(number)) or signal.Signals(number).name.lower()
+    except ValueError:
+        word = str(number)
+    return f"signal: {word}"
+
+
 def error_payload(error_type: str, message: str, request_id: str) -> dict[str, Any]:
     return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": []}
 
@@ -144,7 +161,7 @@ class _Worker:
                 return None
             chunk = os.read(self._replies, 1 << 20)
             if not chunk:
-                raise WorkerDiedError(f"worker exited with status {self.process.wait()}")
+                raise WorkerDiedError(exit_description(self.process.wait()))
             self._buffer.extend(chunk)
         line, _, rest = self._buffer.partition(b"\n")
         self._buffer = bytearray(rest)
@@ -174,7 +191,7 @@ class _Worker:
                 view = view[written:]
             return self._read_message(deadline)
         except BrokenPipeError as exc:  # it died while idle (killed, out of memory)
-            raise WorkerDiedError(f"worker exited with status {self.process.wait()}") from exc
+            raise WorkerDiedError(exit_description(self.process.wait())) from exc
         finally:
             self.request_id = None
 
@@ -402,7 +419,7 @@ class LambdaRuntime:
             error = reply["error"]
             return InvocationResult(error, "Unhandled", error["errorType"], request_id)
         except WorkerDiedError as exc:
-            message = f"RequestId: {request_id} Error: Runtime exited: {exc}"
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {exc}"
             error = error_payload(RUNTIME_EXIT_ERROR_TYPE, message, request_id)
             return InvocationResult(error, "Unhandled", RUNTIME_EXIT_ERROR_TYPE, request_id)
         finally:

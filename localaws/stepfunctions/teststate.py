@@ -36,6 +36,7 @@ served: HTTP Tasks (moto has none, so TRACE adds no request and response), and J
 
 from __future__ import annotations
 
+import copy
 import datetime
 import itertools
 import json
@@ -480,7 +481,8 @@ def _environment(request: TestStateRequest, *, account: str, region: str) -> Any
     context = ContextObjectData(  # type: ignore[typeddict-item]  # moto builds it so, with State added later
         Execution=ExecutionData(
             Id=f"arn:aws:states:{region}:{account}:express:{machine}:{name}",
-            Input=request.input,
+            # A copy: the request's context is merged into it, and must not change the state's input.
+            Input=copy.deepcopy(request.input),
             Name=name,
             RoleArn=request.role_arn,
             StartTime=datetime.datetime.now(tz=datetime.UTC).isoformat(),

@@ -1,11 +1,19 @@
-"""Peeking into dead-letter queues (SQS) and publishing reports to the system-alerts topic (SNS)."""
+"""Peeking into dead-letter queues (SQS), publishing reports to the system-alerts topic (SNS), recording
+undeliverable orders as rejected (DynamoDB) and re-arming an alarm (CloudWatch)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
 
 from services.dlq_inspector.models import REPORT_KIND, DeadLetter, DlqReport
+from services.dlq_inspector.rejections import rejected_order_item
 from services.shared import aws
+
+if TYPE_CHECKING:
+    from services.orders.models import ValidationResult
 
 
 class SqsDeadLetterSource:
@@ -38,9 +46,42 @@ class SqsDeadLetterSource:
                         for name, value in message.get("MessageAttributes", {}).items()
                         if "StringValue" in value
                     },
+                    receiptHandle=message.get("ReceiptHandle"),
                 )
             )
         return letters
+
+    def remove(self, queue_name: str, letter: DeadLetter) -> None:
+        if letter.receiptHandle is None:
+            return
+        client = aws.sqs()
+        queue_url = client.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        client.delete_message(QueueUrl=queue_url, ReceiptHandle=letter.receiptHandle)
+
+
+class DynamoDBRejections:
+    """Rejected orders in the orders table, written once: an order that has a record keeps it."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def record(self, result: ValidationResult, *, now: str) -> bool:
+        try:
+            aws.dynamodb().put_item(
+                TableName=self._table,
+                Item=rejected_order_item(result, now=now),
+                ConditionExpression="attribute_not_exists(orderId)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+
+class CloudWatchAlarms:
+    def rearm(self, alarm_name: str, reason: str) -> None:
+        aws.cloudwatch().set_alarm_state(AlarmName=alarm_name, StateValue="OK", StateReason=reason)
 
 
 class SnsReportPublisher:

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
-from services.dlq_inspector.dal import SnsReportPublisher, SqsDeadLetterSource
+from services.dlq_inspector.dal import (
+    CloudWatchAlarms,
+    DynamoDBRejections,
+    SnsReportPublisher,
+    SqsDeadLetterSource,
+)
 from services.dlq_inspector.logic import alarmed_queue, inspect_dead_letters
 from services.dlq_inspector.models import REPORT_KIND, InspectorSettings
 from services.shared.observability import logger, metrics, tracer
@@ -35,12 +40,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             continue
         alarm_name, queue_name = alarm
         settings = read_settings(InspectorSettings)
+        # Order events that never reached the workflow are recorded as rejected orders.
+        records_rejections = settings.orders_table is not None and queue_name == settings.order_events_dlq
         report = inspect_dead_letters(
             queue_name=queue_name,
             alarm_name=alarm_name,
             now=datetime.now(UTC).isoformat(timespec="seconds"),
             source=source,
             publisher=SnsReportPublisher(settings.system_alerts_topic_arn),
+            rejections=DynamoDBRejections(settings.orders_table)
+            if records_rejections and settings.orders_table
+            else None,
+            alarms=CloudWatchAlarms(),
         )
         for verdict, count in report.counts.items():
             metrics.add_metric(name=f"DeadLetters-{verdict}", unit="Count", value=count)

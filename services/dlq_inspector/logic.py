@@ -13,10 +13,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from services.dlq_inspector.models import DeadLetter, Diagnosis, DlqReport
+from services.dlq_inspector.rejections import RejectionRecorder, rejection_of
 from services.shared.messages import InventoryRequest, PaymentRequest, ShippingRequest, StatusNotice
 from services.shared.validation import describe_errors
 
 PEEK_LIMIT = 10
+# How many peeks an inspection makes at most while it keeps recording (and removing) undeliverable orders.
+MAX_PEEKS = 20
 _EXCERPT = 200
 
 # Which message a queue carries, recognised by the service name in the queue's name.
@@ -38,6 +41,16 @@ _MODEL_BY_ACTION: dict[str, type[BaseModel]] = {
 class DeadLetterSource(Protocol):
     def peek(self, queue_name: str, limit: int) -> list[DeadLetter]:
         """Look at up to ``limit`` messages without taking them off the queue."""
+        ...
+
+    def remove(self, queue_name: str, letter: DeadLetter) -> None:
+        """Take a letter that was acted on off the queue."""
+        ...
+
+
+class AlarmRearmer(Protocol):
+    def rearm(self, alarm_name: str, reason: str) -> None:
+        """Set the alarm back to OK, so that the next letter raises it (and wakes the inspector) again."""
         ...
 
 
@@ -149,10 +162,49 @@ def diagnose(queue_name: str, letter: DeadLetter) -> Diagnosis:
 
 
 def inspect_dead_letters(
-    *, queue_name: str, alarm_name: str, now: str, source: DeadLetterSource, publisher: ReportPublisher
+    *,
+    queue_name: str,
+    alarm_name: str,
+    now: str,
+    source: DeadLetterSource,
+    publisher: ReportPublisher,
+    rejections: RejectionRecorder | None = None,
+    alarms: AlarmRearmer | None = None,
 ) -> DlqReport:
-    """Diagnose a sample of the queue's dead letters and publish one report about them."""
-    diagnoses = [diagnose(queue_name, letter) for letter in source.peek(queue_name, PEEK_LIMIT)]
+    """Diagnose a sample of the queue's dead letters and publish one report about them.
+
+    With ``rejections`` (the order-events DLQ), each order event that can never reach the workflow is
+    recorded as a rejected order and taken off the queue, peek after peek while there are such letters;
+    once the queue is empty the alarm is set back to OK, so that the next such letter raises it again.
+    """
+    diagnoses: list[Diagnosis] = []
+    seen: set[str] = set()  # letters diagnosed by an earlier peek (one left on the queue is seen again)
+    recorded = 0
+    # Whether the last peek found the queue empty, or still recording (the peeks ran out): then re-arm.
+    rearm = False
+    for _ in range(MAX_PEEKS if rejections is not None else 1):
+        peeked = source.peek(queue_name, PEEK_LIMIT)
+        letters = [letter for letter in peeked if letter.messageId not in seen]
+        seen.update(letter.messageId for letter in letters)
+        recorded_now = 0
+        for letter in letters:
+            diagnosis = diagnose(queue_name, letter)
+            if rejections is not None and diagnosis.verdict == "undeliverable-event":
+                result = rejection_of(letter.body, letter.attributes)
+                if result is not None:
+                    rejections.record(result, now=now)
+                    source.remove(queue_name, letter)
+                    diagnosis = diagnosis.model_copy(
+                        update={"orderId": result.orderKey, "recordedAs": "REJECTED"}
+                    )
+                    recorded_now += 1
+            diagnoses.append(diagnosis)
+        recorded += recorded_now
+        rearm = not peeked or recorded_now > 0
+        if not recorded_now:
+            break
+    if recorded and rearm and alarms is not None:
+        alarms.rearm(alarm_name, f"{recorded} undeliverable order event(s) recorded as rejected orders")
     report = DlqReport(
         queue=queue_name,
         alarm=alarm_name,

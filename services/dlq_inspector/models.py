@@ -17,6 +17,9 @@ Verdict = Literal[
 
 class InspectorSettings(ServiceSettings):
     system_alerts_topic_arn: str = Field(alias="SYSTEM_ALERTS_TOPIC_ARN")
+    # Where an order event that could never reach the workflow is recorded as rejected.
+    orders_table: str | None = Field(default=None, alias="ORDERS_TABLE")
+    order_events_dlq: str | None = Field(default=None, alias="ORDER_EVENTS_DLQ")
 
 
 class DeadLetter(BaseModel):
@@ -29,6 +32,7 @@ class DeadLetter(BaseModel):
     receiveCount: int | None = None  # noqa: N815
     sentAt: str | None = None  # noqa: N815
     attributes: dict[str, str] = Field(default_factory=dict)
+    receiptHandle: str | None = None  # noqa: N815 - SQS name; to delete a letter that was acted on
 
 
 class Diagnosis(BaseModel):
@@ -42,6 +46,8 @@ class Diagnosis(BaseModel):
     action: str | None = None
     receiveCount: int | None = None  # noqa: N815
     attributes: dict[str, str] = Field(default_factory=dict)
+    # "REJECTED": the inspector recorded the order the letter stands for, and took the letter off the queue
+    recordedAs: str | None = None  # noqa: N815
 
 
 class DlqReport(BaseModel):

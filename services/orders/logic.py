@@ -74,6 +74,12 @@ def validate_order(event_id: str, detail: Any) -> ValidationResult:
     return accepted
 
 
+def rejection(event_id: str, detail: Any, reasons: list[str]) -> ValidationResult:
+    """The verdict for an event rejected before the workflow (it never reached it), keyed as in validation."""
+    raw_detail = _raw(detail)
+    return _rejected(event_id, _order_key(event_id, detail, raw_detail), raw_detail, reasons)
+
+
 def projected_state_bytes(result: ValidationResult) -> int:
     """The most data an execution of this order holds in one state, as UTF-8 JSON (an upper bound).
 

@@ -13,12 +13,18 @@ import boto3
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
+
+
+@functools.cache
+def cloudwatch() -> CloudWatchClient:
+    return boto3.client("cloudwatch")
 
 
 @functools.cache
@@ -58,5 +64,5 @@ def error_code(exc: ClientError) -> str | None:
 
 def reset_clients() -> None:
     """Forget the cached clients, e.g. after the endpoint or region changed."""
-    for factory in (dynamodb, events, s3, sns, sqs, stepfunctions):
+    for factory in (cloudwatch, dynamodb, events, s3, sns, sqs, stepfunctions):
         factory.cache_clear()

@@ -50,6 +50,12 @@ class ShippingRequest(_TaskRequest):
     shippingAddress: ShippingAddress  # noqa: N815
 
 
+class ShippingCancelRequest(_TaskRequest):
+    """The saga's undo of a ship request: the order was cancelled, so its shipment must not stand."""
+
+    action: Literal["cancel"]
+
+
 class StatusNotice(BaseModel):
     """What the workflow publishes to the ``order-status`` topic at each milestone.
 

@@ -1,7 +1,12 @@
-"""Lambda entry point for the shipping queue: book the shipment once per order and answer the task token."""
+"""Lambda entry point for the shipping queue: book the shipment once per order and answer the task token.
+
+The queue also carries the saga's cancel requests, which mark the order's shipment cancelled.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.shared.batch import process_sqs_batch
@@ -11,8 +16,22 @@ from services.shared.messages import SHIPMENT_REJECTED
 from services.shared.observability import logger, metrics, tracer
 from services.shared.settings import read_settings
 from services.shipping.carrier import DeterministicCarrier
-from services.shipping.logic import DestinationNotServedError, ship_order
-from services.shipping.models import Rejected, Shipped, ShippingAnswer, ShippingRequest, ShippingSettings
+from services.shipping.dal import DynamoDBShipmentBook
+from services.shipping.logic import (
+    CANCELLED_REASON,
+    DestinationNotServedError,
+    ShipmentCancelledError,
+    cancel_shipment,
+    ship_order,
+)
+from services.shipping.models import (
+    Rejected,
+    Shipped,
+    ShippingAnswer,
+    ShippingCancelRequest,
+    ShippingRequest,
+    ShippingSettings,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -35,21 +54,51 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
 
 @tracer.capture_method
 def handle_shipping_message(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
-    request = ShippingRequest.model_validate_json(record.body)
+    request = _parse(record.body)
     with logger.append_context_keys(orderId=request.orderId):
         if not callbacks.heartbeat(request.taskToken):
             metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
             return
-        _ship(request, read_settings(ShippingSettings), lambda_context)
+        settings = read_settings(ShippingSettings)
+        if isinstance(request, ShippingCancelRequest):
+            _cancel(request, settings)
+        else:
+            _ship(request, settings, lambda_context)
+
+
+def _parse(body: str) -> ShippingRequest | ShippingCancelRequest:
+    try:
+        action = json.loads(body).get("action")
+    except (ValueError, AttributeError):
+        action = None  # the model below says what is wrong with it
+    if action == "cancel":
+        return ShippingCancelRequest.model_validate_json(body)
+    return ShippingRequest.model_validate_json(body)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _cancel(request: ShippingCancelRequest, settings: ShippingSettings) -> None:
+    # Idempotent by itself: cancelling twice leaves one cancelled shipment and the same answer.
+    answer = cancel_shipment(request, book=DynamoDBShipmentBook(settings.shipments_table), now=_now())
+    metrics.add_metric(name="ShipmentsCancelled", unit="Count", value=1)
+    callbacks.succeed(request.taskToken, answer.model_dump(mode="json"))
 
 
 def _ship(request: ShippingRequest, settings: ShippingSettings, lambda_context: LambdaContext | None) -> None:
     def ship_once() -> ShippingAnswer:
         try:
-            shipment = ship_order(request, carrier=carrier)
+            shipment = ship_order(
+                request, carrier=carrier, book=DynamoDBShipmentBook(settings.shipments_table), now=_now()
+            )
         except DestinationNotServedError as exc:
             metrics.add_metric(name="ShipmentsRejected", unit="Count", value=1)
             return ShippingAnswer(Rejected(reason=str(exc)))
+        except ShipmentCancelledError:
+            metrics.add_metric(name="ShipmentsRefusedAfterCancel", unit="Count", value=1)
+            return ShippingAnswer(Rejected(reason=CANCELLED_REASON))
         metrics.add_metric(name="ShipmentsBooked", unit="Count", value=1)
         return ShippingAnswer(Shipped(shipment=shipment))
 

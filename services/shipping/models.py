@@ -6,14 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from services.shared.messages import ShippingRequest
+from services.shared.messages import ShippingCancelRequest, ShippingRequest
 from services.shared.settings import ServiceSettings
 
 __all__ = [
     "Rejected",
     "Shipment",
+    "ShipmentCancellation",
     "Shipped",
     "ShippingAnswer",
+    "ShippingCancelRequest",
     "ShippingOutcome",
     "ShippingRequest",
     "ShippingSettings",
@@ -22,6 +24,7 @@ __all__ = [
 
 class ShippingSettings(ServiceSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    shipments_table: str = Field(alias="SHIPMENTS_TABLE")
 
 
 class Shipment(BaseModel):
@@ -53,6 +56,15 @@ class Rejected(BaseModel):
 
 
 ShippingOutcome = Shipped | Rejected
+
+
+class ShipmentCancellation(BaseModel):
+    """The answer to a cancel request: whether a booked shipment was cancelled, or none was booked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["CANCELLED", "NOTHING_TO_CANCEL"]
+    shipmentId: str | None = None  # noqa: N815 - wire format
 
 
 class ShippingAnswer(RootModel[Annotated[ShippingOutcome, Field(discriminator="outcome")]]):

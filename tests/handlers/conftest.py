@@ -35,6 +35,7 @@ TABLES = {
     "orderflow-notifications": ("orderId", "notificationId"),
     "orderflow-analytics": ("pk", "sk"),
     "orderflow-idempotency": ("id", None),
+    "orderflow-shipments": ("orderId", None),
 }
 TOPICS = ["payment-notifications", "inventory-alerts", "system-alerts", "order-status"]
 QUEUES = ["orderflow-payment", "orderflow-shipping", "orderflow-notification", "orderflow-payment-dlq"]
@@ -57,6 +58,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_SERVICE_NAME": "test",
         "LEDGER_TABLE": "orderflow-payments",
         "IDEMPOTENCY_TABLE": "orderflow-idempotency",
+        "SHIPMENTS_TABLE": "orderflow-shipments",
         "PAYMENT_TOPIC_ARN": topic_arn("payment-notifications"),
         "INVENTORY_TABLE": "orderflow-inventory",
         "INVENTORY_ALERTS_TOPIC_ARN": topic_arn("inventory-alerts"),

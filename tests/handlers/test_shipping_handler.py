@@ -114,3 +114,54 @@ def test_answer_stored_before_the_typed_answer_is_replayed(cloud: Cloud, workflo
     # Then the stored shipment is the answer, read as it was written
     assert response == {"batchItemFailures": []}
     assert workflow.outcome(second) == {"status": "SUCCEEDED", "output": earlier}
+
+
+def cancel_body(token: str, order_id: str) -> dict[str, Any]:
+    return {"action": "cancel", "orderId": order_id, "taskToken": token}
+
+
+def shipment_record(order_id: str) -> dict[str, Any] | None:
+    item = (
+        boto3.client("dynamodb", region_name=REGION)
+        .get_item(TableName="orderflow-shipments", Key={"orderId": {"S": order_id}}, ConsistentRead=True)
+        .get("Item")
+    )
+    return {key: value["S"] for key, value in item.items()} if item else None
+
+
+def test_a_booked_shipment_is_recorded_and_cancelled_by_the_saga(cloud: Cloud, workflow: Workflow) -> None:
+    # Given an order whose shipment was booked (its answer then lost, say)
+    shipped = workflow.start()
+    body = ship_body(shipped.token)
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [body]))
+    booked = shipment_record(body["orderId"])
+    assert booked is not None and booked["status"] == "BOOKED"
+    # When the saga asks to cancel it, twice (a retry)
+    answers = []
+    for _ in range(2):
+        waiting = workflow.start()
+        response = cloud.invoke(
+            handler, cloud.deliver(QUEUE, TEMPLATE, [cancel_body(waiting.token, body["orderId"])])
+        )
+        assert response == {"batchItemFailures": []}
+        answers.append(workflow.outcome(waiting)["output"])
+    # Then the shipment is cancelled, once, and both answers name it
+    assert answers == [{"status": "CANCELLED", "shipmentId": booked["shipmentId"]}] * 2
+    cancelled = shipment_record(body["orderId"])
+    assert cancelled is not None and cancelled["status"] == "CANCELLED"
+    assert cancelled["shipmentId"] == booked["shipmentId"]
+
+
+def test_a_ship_request_after_the_cancellation_books_nothing(cloud: Cloud, workflow: Workflow) -> None:
+    # Given an order cancelled before its ship request was handled
+    body = ship_body("unused") | {"orderId": "ord-late-ship"}
+    waiting = workflow.start()
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [cancel_body(waiting.token, "ord-late-ship")]))
+    assert workflow.outcome(waiting)["output"] == {"status": "NOTHING_TO_CANCEL", "shipmentId": None}
+    # When the late ship request arrives
+    late = workflow.start()
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [body | {"taskToken": late.token}]))
+    # Then it is refused, and the book still shows the order's shipment cancelled, never booked
+    assert workflow.outcome(late) == {"status": "FAILED", "error": "ShipmentRejected"}
+    record = shipment_record("ord-late-ship")
+    assert record is not None and record["status"] == "CANCELLED" and "shipmentId" not in record

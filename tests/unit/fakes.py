@@ -137,6 +137,9 @@ class FakeDeadLetterSource:
         self.peeked.append((queue_name, limit))
         return self.letters[:limit]
 
+    def remove(self, queue_name: str, letter: DeadLetter) -> None:
+        self.letters = [kept for kept in self.letters if kept.messageId != letter.messageId]
+
 
 class RecordingReportPublisher:
     def __init__(self) -> None:

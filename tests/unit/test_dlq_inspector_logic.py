@@ -7,6 +7,8 @@ import pytest
 
 from services.dlq_inspector.logic import PEEK_LIMIT, alarmed_queue, diagnose, inspect_dead_letters
 from services.dlq_inspector.models import DeadLetter
+from services.dlq_inspector.rejections import EXECUTION_INPUT_MAX_BYTES
+from services.orders.models import ValidationResult
 from tests.helpers.events import load_event
 from tests.helpers.templates import template_body
 from tests.unit.fakes import FakeDeadLetterSource, RecordingReportPublisher
@@ -158,3 +160,101 @@ def test_an_event_the_rule_could_not_deliver_is_diagnosed_with_the_rules_reason(
     assert "INVALID_PARAMETER: Member must have length less than or equal to 262144" in diagnosis.detail
     assert "stateMachine:orderflow-order-workflow" in diagnosis.detail
     assert diagnosis.retryable is False
+
+
+class RecordedRejections:
+    def __init__(self) -> None:
+        self.orders: dict[str, ValidationResult] = {}
+
+    def record(self, result: ValidationResult, *, now: str) -> bool:
+        return self.orders.setdefault(result.orderKey, result) is result
+
+
+class RecordedRearms:
+    def __init__(self) -> None:
+        self.alarms: list[str] = []
+
+    def rearm(self, alarm_name: str, reason: str) -> None:
+        self.alarms.append(alarm_name)
+
+
+def undeliverable(index: int, *, pad: int, code: str = "INVALID_PARAMETER") -> DeadLetter:
+    event = {
+        "id": f"evt-{index}",
+        "detail-type": "OrderPlaced",
+        "source": "orderflow.orders",
+        "detail": {"orderId": f"o-{index}", "note": "x" * pad},
+    }
+    return DeadLetter(
+        messageId=f"m-{index}",
+        body=json.dumps(event),
+        receiptHandle=f"r-{index}",
+        attributes={
+            "ERROR_CODE": code,
+            "ERROR_MESSAGE": "Member must have length less than or equal to 262144",
+        },
+    )
+
+
+def test_undeliverable_orders_are_recorded_as_rejected_and_taken_off_the_queue() -> None:
+    # Given 12 oversized OrderPlaced events (more than one peek) and one that may still be delivered
+    letters = [undeliverable(i, pad=EXECUTION_INPUT_MAX_BYTES) for i in range(12)]
+    retryable = undeliverable(99, pad=10, code="THROTTLING")
+    source = FakeDeadLetterSource([*letters, retryable])
+    rejections, alarms = RecordedRejections(), RecordedRearms()
+
+    # When the order-events DLQ's alarm is inspected
+    report = inspect_dead_letters(
+        queue_name="orderflow-order-events-dlq",
+        alarm_name="orderflow-order-events-dlq-not-empty",
+        now="t",
+        source=source,
+        publisher=RecordingReportPublisher(),
+        rejections=rejections,
+        alarms=alarms,
+    )
+
+    # Then each oversized order is recorded as rejected, naming the field, its size and the limit
+    assert sorted(rejections.orders) == sorted(f"o-{i}" for i in range(12))
+    reason = rejections.orders["o-0"].reason
+    size = len(letters[0].body.encode())
+    assert reason.startswith(f"detail: too large: the event is {size} bytes")
+    assert f"over the {EXECUTION_INPUT_MAX_BYTES} bytes" in reason
+    # And their letters are off the queue; the one a redrive may deliver stays, unrecorded
+    assert source.letters == [retryable]
+    assert report.counts == {"undeliverable-event": 13}
+    assert sum(1 for d in report.messages if d.recordedAs == "REJECTED") == 12
+    # And the alarm is not re-armed while a letter is left that would raise it again at once
+    assert alarms.alarms == []
+
+
+def test_the_alarm_is_rearmed_once_the_recorded_letters_emptied_the_queue() -> None:
+    source = FakeDeadLetterSource([undeliverable(1, pad=EXECUTION_INPUT_MAX_BYTES)])
+    rejections, alarms = RecordedRejections(), RecordedRearms()
+    inspect_dead_letters(
+        queue_name="q",
+        alarm_name="q-not-empty",
+        now="t",
+        source=source,
+        publisher=RecordingReportPublisher(),
+        rejections=rejections,
+        alarms=alarms,
+    )
+    assert list(rejections.orders) == ["o-1"]
+    assert source.letters == []
+    assert alarms.alarms == ["q-not-empty"]
+
+
+def test_without_a_recorder_the_inspector_only_looks() -> None:
+    source = FakeDeadLetterSource([undeliverable(1, pad=EXECUTION_INPUT_MAX_BYTES)])
+    alarms = RecordedRearms()
+    inspect_dead_letters(
+        queue_name="q",
+        alarm_name="a",
+        now="t",
+        source=source,
+        publisher=RecordingReportPublisher(),
+        alarms=alarms,
+    )
+    assert len(source.letters) == 1
+    assert alarms.alarms == []

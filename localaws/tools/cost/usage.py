@@ -78,8 +78,9 @@ HANDLER_CALLS: dict[tuple[str, str, str], HandlerCalls] = {
     # release reads the reservation, then deletes it and returns the units in one two-item transaction.
     ("inventory", "release", "ok"): HandlerCalls(wru=4, rru=1, sfn_calls=(_HEARTBEAT, _SUCCESS)),
     ("inventory", "release", "empty"): HandlerCalls(rru=1, sfn_calls=(_HEARTBEAT, _SUCCESS)),
-    # services/shipping/handler.py: the booking is idempotent; the carrier is not AWS.
-    ("shipping", "ship", "ok"): HandlerCalls(wru=_IDEMPOTENCY_WRU, sfn_calls=(_HEARTBEAT, _SUCCESS)),
+    # services/shipping/handler.py: the booking is idempotent, and recorded in the shipments book (one put);
+    # the carrier is not AWS. A refused destination books nothing.
+    ("shipping", "ship", "ok"): HandlerCalls(wru=_IDEMPOTENCY_WRU + 1, sfn_calls=(_HEARTBEAT, _SUCCESS)),
     ("shipping", "ship", "fail"): HandlerCalls(wru=_IDEMPOTENCY_WRU, sfn_calls=(_HEARTBEAT, _FAILURE)),
     # services/notification: reads the audit row (already sent?), writes it.
     ("notification", "notice", "ok"): HandlerCalls(wru=1, rru=1),

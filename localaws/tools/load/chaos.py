@@ -3,14 +3,16 @@
 - ``WorkerKiller``: a share of the service functions' invocations have their worker process SIGKILLed a
   moment after the request reached it, as a host failure would. The runtime replaces the worker; the
   invocation fails (``Runtime.ExitError``) and its batch returns to the queue when the visibility timeout
-  ends. Each kill is recorded with the orders of the batch, so the drain can say how long they took.
-- ``compress_time``: the run's time scale applied to the deployed stack, so that a crashed invocation, a
-  hang or a lost callback resolves within the run: ``LocalAws(time_scale=...)`` already scales queue
-  visibility, batching windows, backoffs and alarm periods; this scales the workflow's ``HeartbeatSeconds``
-  and ``TimeoutSeconds`` too (the definition is updated through UpdateStateMachine), so that each keeps its
-  relation to the visibility it waits on (``infra.timing``). Function timeouts are not scaled: a cold
-  start on a busy laptop takes seconds. So the scale stops where the shortest service queue's visibility
-  would fall below the function timeout (``MIN_TIME_SCALE``), the floor AWS itself sets for a mapping.
+  ends; a killed validation (the orders function) is retried by the workflow's Validate Order task. Each
+  kill is recorded with the orders of the batch, so the drain can say how long they took.
+- ``MIN_TIME_SCALE``: how far a run may compress the stack's clocks so that a crashed invocation, a hang or
+  a lost callback resolves within the run. ``LocalAws(time_scale=...)`` scales queue visibility, batching
+  windows, backoffs and alarm periods, and ``LocalAws(wait_scale=...)`` (the engine's wait scale,
+  ``localaws.stepfunctions.wait_scale``) the workflow's heartbeats, timeouts and retry pauses by the same
+  factor, so that each keeps its relation to the visibility it waits on (``infra.timing``). Function
+  timeouts are not scaled: a cold start on a busy laptop takes seconds. So the scale stops where the
+  shortest service queue's visibility would fall below the function timeout, the floor AWS itself sets
+  for a mapping.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from localaws.lambda_.runtime import InvocationStarted, LambdaRuntime
-    from localaws.local_aws import LocalAws
 
 # The functions fed by queues: a killed invocation's messages come back by redelivery. The orders function
-# is invoked by the workflow's Validate Order task, whose failure has no redelivery to fall back on.
-KILLABLE_SERVICES = ("payment", "inventory", "shipping", "notification")
+# is invoked by the workflow's Validate Order task, whose Retry takes the crash (Runtime.ExitError).
+KILLABLE_SERVICES = ("orders", "payment", "inventory", "shipping", "notification")
 # Service queues have 60 s of visibility and functions 30 s of timeout (infra.timing): 60 s x 0.5 = 30 s.
 MIN_TIME_SCALE = 0.5
 # How long after the request reached the worker the kill lands: somewhere inside a handler's work.
@@ -46,6 +47,9 @@ class Kill:
 
 
 def _orders_of(event: Any) -> tuple[str, ...]:
+    detail = event.get("detail") if isinstance(event, dict) else None
+    if isinstance(detail, dict) and isinstance(detail.get("orderId"), str):
+        return (detail["orderId"],)  # the OrderPlaced event the workflow validates
     found = []
     for record in event.get("Records", []) if isinstance(event, dict) else []:
         try:
@@ -108,27 +112,3 @@ class WorkerKiller:
             os.kill(invocation.pid, signal.SIGKILL)
             with self._lock:
                 self.kills.append(Kill(invocation.function_name, time.time(), _orders_of(invocation.event)))
-
-
-def _scale_waits(node: Any, scale: float) -> Any:
-    if isinstance(node, dict):
-        return {
-            key: max(1, round(value * scale))
-            if key in ("HeartbeatSeconds", "TimeoutSeconds") and isinstance(value, int)
-            else _scale_waits(value, scale)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_scale_waits(value, scale) for value in node]
-    return node
-
-
-def compress_time(local: LocalAws, state_machine_arn: str, scale: float) -> None:
-    """Scale the workflow's heartbeats and timeouts by ``scale`` (the stack's time scale does the rest)."""
-    if scale == 1:
-        return
-    sfn = local.client("stepfunctions")
-    definition = json.loads(sfn.describe_state_machine(stateMachineArn=state_machine_arn)["definition"])
-    sfn.update_state_machine(
-        stateMachineArn=state_machine_arn, definition=json.dumps(_scale_waits(definition, scale))
-    )

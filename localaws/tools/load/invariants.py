@@ -44,6 +44,8 @@ class Snapshot:
     # inventory: SKU → available units; SKU → {orderId: reserved units}
     stock: dict[str, int] = field(default_factory=dict)
     reservations: dict[str, dict[str, int]] = field(default_factory=dict)
+    # the shipping service's shipments book: orderId → BOOKED or CANCELLED (None: a stack without one)
+    shipments: dict[str, str] | None = None
     # dead-letter queue → the messages in it (each as {"body": ..., "orderId": ...}); alarms notified
     dead_letters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     alarms_notified: set[str] = field(default_factory=set)
@@ -165,6 +167,33 @@ def stock_matches_completed_orders(plan: RunPlan, snap: Snapshot) -> list[Violat
     return found
 
 
+def shipments_match_order_ends(plan: RunPlan, snap: Snapshot) -> list[Violation]:
+    """The shipping service's book agrees with each order's end: no booked shipment for an order that did
+    not complete (the saga cancels it), and a booked one for every completed order."""
+    if snap.shipments is None:
+        return []
+    shipments = snap.shipments
+    status = {order_id: record.get("status") for order_id, record in snap.records.items()}
+    booked_not_completed = sorted(
+        order_id
+        for order_id, shipment in shipments.items()
+        if shipment == "BOOKED" and status.get(order_id) != OrderStatus.COMPLETED.value
+    )
+    unshipped = sorted(
+        o.order_id
+        for o in plan.orders
+        if status.get(o.order_id) == OrderStatus.COMPLETED.value and shipments.get(o.order_id) != "BOOKED"
+    )
+    found = []
+    if booked_not_completed:
+        found.append(
+            Violation("shipments", "shipment booked for an order that did not complete", booked_not_completed)
+        )
+    if unshipped:
+        found.append(Violation("shipments", "completed order with no booked shipment", unshipped))
+    return found
+
+
 def malformed_orders_are_rejected_with_a_reason(plan: RunPlan, snap: Snapshot) -> list[Violation]:
     """Every malformed event is recorded as rejected, with the reason."""
     wrong = []
@@ -199,6 +228,7 @@ CHECKS: tuple[Callable[[RunPlan, Snapshot], list[Violation]], ...] = (
     no_order_charged_twice,
     money_matches_completed_orders,
     stock_matches_completed_orders,
+    shipments_match_order_ends,
     malformed_orders_are_rejected_with_a_reason,
     dead_letters_raised_alarms,
 )

@@ -23,6 +23,10 @@ PRIORITY_SHARE = 0.1  # of normal orders: the FIFO payment lane gets traffic too
 POISON_QUEUES = ("shipping", "payment")
 _TOKENS = {"decline": TOKEN_DECLINE, "transient": TOKEN_TRANSIENT, "hang": TOKEN_HANG}
 _UNSERVED_COUNTRY = "AQ"
+# Every third malformed order is too large to start the workflow (StartExecution takes 256 KiB) but small
+# enough for PutEvents (1 MB): it is dead-lettered, and the DLQ inspector records it as rejected.
+OVERSIZE_EVERY = 3
+OVERSIZE_PAD_CHARACTERS = 300_000
 
 
 @dataclass(frozen=True)
@@ -109,12 +113,18 @@ def plan_run(*, run_id: str, count: int, mix: FaultMix, seed: int) -> RunPlan:
     skus = [f"LOAD-{run_id}-{n}" for n in range(1, REGULAR_SKUS + 1)]
     scarce = f"LOAD-{run_id}-SCARCE"
     planned: list[PlannedOrder] = []
+    malformed = 0
     for n in range(count):
         order_id = f"load-{run_id}-{n:05d}"
         kind = _kind(rng, mix)
         deliveries = 2 if rng.random() < mix.share("duplicate") else 1
         if kind == "malformed":
             detail = orders.sample("malformed", order_id=order_id)
+            malformed += 1
+            if malformed % OVERSIZE_EVERY == 0:
+                detail = orders.sample("normal", order_id=order_id) | {
+                    "customerId": "c" * OVERSIZE_PAD_CHARACTERS
+                }
         else:
             picked = rng.sample(range(REGULAR_SKUS), rng.randint(1, 3))
             lines = [(skus[i], rng.randint(1, 3), _price(i)) for i in picked]

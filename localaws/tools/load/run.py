@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from infra.naming import Names, configured_prefix
 from localaws.endpoint.defaults import local_client
-from localaws.tools.load.chaos import MIN_TIME_SCALE, WorkerKiller, compress_time
+from localaws.tools.load.chaos import MIN_TIME_SCALE, WorkerKiller
 from localaws.tools.load.faults import INFRASTRUCTURE_KINDS, FaultMix, FaultSpecError, parse_fault_spec
 from localaws.tools.load.invariants import check_invariants
 from localaws.tools.load.plan import RunPlan, plan_run
@@ -33,8 +33,8 @@ from localaws.tools.load.sender import SendLog, send
 from localaws.tools.load.stores import RunStores, stopped_at
 from workflows.states import STATE_MACHINE_NAME_SUFFIX
 
-# The embedded stack's clocks run this much faster during a load run (see ``chaos.compress_time``): a
-# payment heartbeat of 120 s fires after 60 s, a crashed message returns after 30 s instead of 60 s.
+# The embedded stack's clocks run this much faster during a load run (``LocalAws(time_scale=, wait_scale=)``):
+# a payment heartbeat of 120 s fires after 60 s, a crashed message returns after 30 s instead of 60 s.
 DEFAULT_TIME_SCALE = MIN_TIME_SCALE
 POLL_SECONDS = 1.0
 # Reading the run's records costs the stack CPU: a big run is looked at less often.
@@ -335,6 +335,9 @@ def _embedded(options: LoadOptions, run_dir: Path) -> Target:
         port=0,
         run_dir=run_dir,
         time_scale=options.time_scale,
+        # The workflow's own waits (heartbeats, timeouts, retry pauses) at the same scale, by the engine's
+        # wait scale: the definition and its histories keep the deployed values.
+        wait_scale=options.time_scale,
         watch_assembly=False,
         workers_per_function=options.workers,
     )
@@ -342,7 +345,6 @@ def _embedded(options: LoadOptions, run_dir: Path) -> Target:
     seed_catalogue(local.report, local.region)
     names = Names(configured_prefix(options.cdk_out.parent / "cdk.json"))
     machine = _state_machine_arn(local.client, names)
-    compress_time(local, machine, options.time_scale)
     return Target(local.client, names, machine, local.endpoint_url, local=local)
 
 
@@ -454,8 +456,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--time-scale",
         type=float,
         default=DEFAULT_TIME_SCALE,
-        help="embedded stack: queue visibility, the workflow's heartbeats and timeouts, backoffs and alarm "
-        f"periods are multiplied by this ({MIN_TIME_SCALE} to 1, default {DEFAULT_TIME_SCALE})",
+        help="embedded stack: queue visibility, the workflow's heartbeats, timeouts and retry pauses (the "
+        "engine's wait scale), backoffs and alarm periods are multiplied by this "
+        f"({MIN_TIME_SCALE} to 1, default {DEFAULT_TIME_SCALE})",
     )
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds to wait after sending")
     parser.add_argument("--workers", type=int, default=2, help="embedded stack: Lambda workers per function")

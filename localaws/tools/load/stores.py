@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
 from infra.naming import Names
 from localaws.stepfunctions.history import TERMINAL_STATUSES
@@ -118,6 +119,16 @@ class RunStores:
                 }
         return found
 
+    def _shipments(self, plan: RunPlan) -> dict[str, str] | None:
+        """The shipping service's book: orderId → status; None if the stack has none (an older one)."""
+        try:
+            items = self._scan("shipments", plan.prefix)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+        return {str(item["orderId"]["S"]): str(item["status"]["S"]) for item in items}
+
     def order_of_execution(self, arn: str) -> str:
         described = self._sfn.describe_execution(executionArn=arn)
         detail = json.loads(described.get("input") or "{}").get("detail")
@@ -134,6 +145,7 @@ class RunStores:
             movement = _plain(item)
             into = snap.captures if movement["kind"] == "capture" else snap.refunds
             into.setdefault(str(movement["orderId"]), []).append(Decimal(str(movement["amount"])))
+        snap.shipments = self._shipments(plan)
         table = self._names("inventory")
         for sku in plan.initial_stock:
             rows = self._ddb.query(

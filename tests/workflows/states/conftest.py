@@ -42,6 +42,7 @@ class StateTester:
         retries_made: int | None = None,
         map_failures: int | None = None,
         caused_by: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         request: dict[str, Any] = {
             "definition": self.definition,
@@ -50,6 +51,8 @@ class StateTester:
             "roleArn": self.role_arn,
             "inspectionLevel": "DEBUG",
         }
+        if context is not None:
+            request["context"] = json.dumps(context)
         if result is not None:
             request["mock"] = {"result": json.dumps(result)}
         if error is not None:

@@ -7,11 +7,13 @@ attempts left the state is RETRIABLE (with the next backoff), with none left the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 
 from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
@@ -112,10 +114,24 @@ CHOICES = [
     (states.CHOOSE_PAYMENT_LANE, validated(priority=True), states.REQUEST_PRIORITY_PAYMENT),
     (states.CHOOSE_PAYMENT_LANE, validated(priority=False), states.REQUEST_PAYMENT),
 ]
+# The verdict on an order the orders function could not validate: the state holds the error, the context
+# object the event (tested below, with its context).
+CRASHED = {
+    "Error": "Runtime.ExitError",
+    "Cause": "RequestId: r1 Error: Runtime exited with error: signal: killed",
+}
+UNVALIDATED_CHOICES = [
+    ({"id": "evt-9", "detail": {"orderId": "ord-9"}}, states.DESCRIBE_UNVALIDATED_ORDER),
+    ({"id": "evt-9", "detail": {"orderId": 9}}, states.DESCRIBE_UNNAMED_ORDER),
+    ({"id": "evt-9"}, states.DESCRIBE_UNNAMED_ORDER),
+]
+CHOICES += [(states.IS_UNVALIDATED_ORDER_NAMED, CRASHED, next_state) for _, next_state in UNVALIDATED_CHOICES]
 
 
 @pytest.mark.parametrize(
-    ("state", "document", "next_state"), CHOICES, ids=[f"{c[0]} → {c[2]}" for c in CHOICES]
+    ("state", "document", "next_state"),
+    [c for c in CHOICES if c[0] != states.IS_UNVALIDATED_ORDER_NAMED],
+    ids=[f"{c[0]} → {c[2]}" for c in CHOICES if c[0] != states.IS_UNVALIDATED_ORDER_NAMED],
 )
 def test_a_choice_rule_picks_the_next_state(
     teststate: StateTester, state: str, document: dict[str, Any], next_state: str
@@ -123,6 +139,50 @@ def test_a_choice_rule_picks_the_next_state(
     answer = teststate(state, document)
     assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", next_state)
     assert _json(answer["output"]) == document  # a Choice passes its input on
+
+
+@pytest.mark.parametrize(("event", "next_state"), UNVALIDATED_CHOICES)
+def test_an_unvalidated_order_is_named_by_its_event_when_it_can_be(
+    teststate: StateTester, event: dict[str, Any], next_state: str
+) -> None:
+    answer = teststate(states.IS_UNVALIDATED_ORDER_NAMED, CRASHED, context={"Execution": {"Input": event}})
+    assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", next_state)
+    assert _output(answer) == CRASHED
+
+
+@pytest.mark.parametrize(
+    ("state", "order_key", "event_id"),
+    [
+        (states.DESCRIBE_UNVALIDATED_ORDER, "ord-9", "evt-9"),
+        (states.DESCRIBE_UNNAMED_ORDER, "rejected-exec-9", ""),
+    ],
+)
+def test_an_unvalidated_order_is_described_as_rejected_with_the_error(
+    teststate: StateTester, state: str, order_key: str, event_id: str
+) -> None:
+    context = {"Execution": {"Input": {"id": "evt-9", "detail": {"orderId": "ord-9"}}, "Name": "exec-9"}}
+    answer = teststate(state, CRASHED, context=context)
+    assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", states.RECORD_REJECTION)
+    assert _output(answer) == {
+        "validation": {
+            "valid": False,
+            "orderKey": order_key,
+            "eventId": event_id,
+            "reason": "detail: not validated: the orders function failed (Runtime.ExitError) on every "
+            "attempt",
+            "rawDetail": "not kept: the order was never validated; the whole event is in the bus archive",
+        }
+    }
+
+
+def test_validate_order_catches_what_its_retries_leave_and_keeps_only_the_error(
+    teststate: StateTester,
+) -> None:
+    event = {"id": "evt-9", "detail-type": "OrderPlaced", "detail": {"orderId": "ord-9"}}
+    answer = teststate(states.VALIDATE_ORDER, event, error=("Runtime.ExitError", "killed"), retries_made=3)
+    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", states.IS_UNVALIDATED_ORDER_NAMED)
+    assert _output(answer) == {"Error": "Runtime.ExitError", "Cause": "killed"}
+    assert answer["inspectionData"]["errorDetails"]["catchIndex"] == 0
 
 
 # -- Catch ---------------------------------------------------------------------------------------------------
@@ -147,7 +207,24 @@ REJECTED = validated(valid=False)
 CATCHES = [
     CatchCase(states.RECORD_ORDER, validated(), DUPLICATE, states.DUPLICATE_ORDER, "duplicate", 0),
     CatchCase(states.RECORD_REJECTION, REJECTED, DUPLICATE, states.DUPLICATE_ORDER, "duplicate", 0),
+    # The order has ended already (a retried write whose first attempt applied): the record is left alone
+    CatchCase(
+        states.COMPLETE_ORDER, SHIPPED, DUPLICATE, states.describe(Milestone.SHIPPED), "alreadyEnded", 0
+    ),
+    CatchCase(
+        states.CANCEL_ORDER, FAILING, DUPLICATE, states.describe(Milestone.CANCELLED), "alreadyEnded", 0
+    ),
     CatchCase(states.REQUEST_SHIPMENT, PAID, "ShipmentRejected", states.RELEASE_STOCK, "failure", 0),
+    # No answer (a lost callback): the parcel may be booked, so the saga cancels the shipment first.
+    CatchCase(states.REQUEST_SHIPMENT, PAID, "States.HeartbeatTimeout", states.CANCEL_SHIPMENT, "failure", 1),
+    CatchCase(
+        states.CANCEL_SHIPMENT, REFUNDING, "States.Timeout", states.PARK_FAILED_SHIPMENT_CANCEL,
+        "compensationFailure", 0, retries_made=3,
+    ),
+    CatchCase(
+        states.ALERT_FAILED_SHIPMENT_CANCEL, COMPENSATING, "SNS.InternalErrorException", states.RELEASE_STOCK,
+        "announcementError", 0, retries_made=3,
+    ),
     CatchCase(
         states.RESERVE_STOCK, PAID, "OutOfStock", states.RELEASE_STOCK, "failure", 0,
         caused_by=states.RESERVE_ITEM,
@@ -215,6 +292,44 @@ def test_a_catcher_takes_its_errors_to_its_next_state(teststate: StateTester, ca
     assert answer["inspectionData"]["errorDetails"]["catchIndex"] == case.catch_index
 
 
+@pytest.mark.parametrize(
+    ("state", "document", "status"),
+    [(states.COMPLETE_ORDER, SHIPPED, "COMPLETED"), (states.CANCEL_ORDER, FAILING, "CANCELLED")],
+)
+def test_an_order_that_ended_is_never_ended_again(
+    teststate: StateTester, state: str, document: dict[str, Any], status: str
+) -> None:
+    if teststate.where == "AWS":
+        pytest.skip("writes to the orders table: run against the embedded endpoint only")
+    # Given the order's record with a terminal status already, as an applied first attempt leaves it
+    table = json.loads(teststate.definition)["States"][state]["Parameters"]["TableName"]
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=teststate.sfn.meta.endpoint_url,
+        region_name=DEFAULT_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    entry = {"M": {"status": {"S": status}, "at": {"S": "2026-11-28T12:00:00Z"}}}
+    dynamodb.put_item(
+        TableName=table,
+        Item={"orderId": {"S": ORDER_KEY}, "status": {"S": status}, "history": {"L": [entry]}},
+    )
+    # When the write runs again, for real
+    answer = teststate(state, document)
+    # Then DynamoDB refuses it, the workflow goes on with its announcement, and the history ends once
+    assert (answer["status"], answer["error"]) == ("CAUGHT_ERROR", DUPLICATE)
+    item = dynamodb.get_item(TableName=table, Key={"orderId": {"S": ORDER_KEY}})["Item"]
+    assert [e["M"]["status"]["S"] for e in item["history"]["L"]] == [status]
+
+
 def test_recording_fails_the_order_on_an_error_no_catcher_takes(teststate: StateTester) -> None:
     answer = teststate(
         states.RECORD_ORDER, validated(), error=("DynamoDB.ResourceNotFoundException", "no table")
@@ -239,9 +354,14 @@ class RetryCase:
 
 ITEM = {"orderId": ORDER_KEY, "sku": "SKU-1", "quantity": 2}
 THROTTLED = "DynamoDB.ProvisionedThroughputExceededException"
+UNVALIDATED = states.IS_UNVALIDATED_ORDER_NAMED
 RETRIES = [
-    RetryCase(states.VALIDATE_ORDER, {"detail": {}}, "Lambda.ServiceException", 6, 4, None),
-    RetryCase(states.VALIDATE_ORDER, {"detail": {}}, "Lambda.SdkClientException", 6, 4, None),
+    RetryCase(states.VALIDATE_ORDER, {"detail": {}}, "Lambda.ServiceException", 6, 4, UNVALIDATED),
+    RetryCase(states.VALIDATE_ORDER, {"detail": {}}, "Lambda.SdkClientException", 6, 4, UNVALIDATED),
+    # A crashed or timed-out runtime: validation reads and writes nothing, so it is tried again
+    RetryCase(states.VALIDATE_ORDER, {"detail": {}}, "Runtime.ExitError", 3, 4, UNVALIDATED),
+    RetryCase(states.VALIDATE_ORDER, {"detail": {}}, "Lambda.Unknown", 3, 4, UNVALIDATED),
+    RetryCase(states.VALIDATE_ORDER, {"detail": {}}, "Sandbox.Timedout", 3, 4, UNVALIDATED),
     RetryCase(states.REQUEST_PAYMENT, validated(), "SQS.AmazonSQSException", 3, 2, states.REFUND_PAYMENT),
     RetryCase(
         states.REQUEST_PRIORITY_PAYMENT,
@@ -258,6 +378,16 @@ RETRIES = [
         states.REFUND_PAYMENT, with_(PAID, failure=FAILURE), "States.Timeout", 3, 4, states.PARK_FAILED_REFUND
     ),
     RetryCase(states.RELEASE_ITEM, ITEM, "States.Timeout", 3, 4, None),
+    RetryCase(states.CANCEL_SHIPMENT, REFUNDING, "States.Timeout", 3, 4, states.PARK_FAILED_SHIPMENT_CANCEL),
+    RetryCase(states.PARK_FAILED_SHIPMENT_CANCEL, COMPENSATING, "SQS.AmazonSQSException", 5, 2, None),
+    RetryCase(
+        states.ALERT_FAILED_SHIPMENT_CANCEL,
+        COMPENSATING,
+        "SNS.InternalErrorException",
+        3,
+        2,
+        states.RELEASE_STOCK,
+    ),
     RetryCase(states.PARK_FAILED_RELEASE, COMPENSATING, "SQS.AmazonSQSException", 5, 2, None),
     RetryCase(states.PARK_FAILED_REFUND, COMPENSATING, "SQS.AmazonSQSException", 5, 2, None),
     RetryCase(
@@ -313,9 +443,10 @@ def test_a_retrier_without_attempts_left_hands_the_error_on(teststate: StateTest
 
 
 def test_an_error_no_retrier_takes_is_not_retried(teststate: StateTester) -> None:
+    # Not retried, but caught: the order is still recorded (rejected, naming the error)
     answer = teststate(states.VALIDATE_ORDER, {"detail": {}}, error=("ValidationCrashed", "a bug"))
-    assert (answer["status"], answer["error"]) == ("FAILED", "ValidationCrashed")
-    assert "errorDetails" not in answer["inspectionData"]
+    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", states.IS_UNVALIDATED_ORDER_NAMED)
+    assert "retryBackoffIntervalSeconds" not in answer["inspectionData"].get("errorDetails", {})
 
 
 # -- ResultSelector and ResultPath ---------------------------------------------------------------------------
@@ -323,6 +454,8 @@ def test_an_error_no_retrier_takes_is_not_retried(teststate: StateTester) -> Non
 
 # Their ResultSelector and ResultPath are tested here.
 RESULT_SELECTORS = {states.VALIDATE_ORDER, states.RESERVE_STOCK}
+# Their ResultPath ("$", the error alone) is tested by the Validate Order catch test.
+CAUGHT_WHOLE = {states.VALIDATE_ORDER}
 
 
 def test_validate_order_replaces_the_event_with_its_verdict(teststate: StateTester) -> None:
@@ -387,6 +520,19 @@ RESULT_PATHS = [
         states.RELEASE_STOCK, REFUNDING, [{"release": {"released": 2}}], "releases", states.REFUND_PAYMENT
     ),
     ResultPathCase(states.RELEASE_ITEM, ITEM, {"released": 2}, "release", ""),
+    ResultPathCase(
+        states.CANCEL_SHIPMENT,
+        REFUNDING,
+        {"status": "CANCELLED", "shipmentId": "shp-1"},
+        "shipmentCancellation",
+        states.RELEASE_STOCK,
+    ),
+    ResultPathCase(
+        states.PARK_FAILED_SHIPMENT_CANCEL, COMPENSATING, SQS_SENT, None, states.ALERT_FAILED_SHIPMENT_CANCEL
+    ),
+    ResultPathCase(
+        states.ALERT_FAILED_SHIPMENT_CANCEL, COMPENSATING, SNS_PUBLISHED, None, states.RELEASE_STOCK
+    ),
     ResultPathCase(states.REFUND_PAYMENT, REFUNDING, {"refundId": "ref-1"}, "refund", states.CANCEL_ORDER),
     ResultPathCase(states.PARK_FAILED_RELEASE, COMPENSATING, SQS_SENT, None, states.ALERT_FAILED_RELEASE),
     ResultPathCase(states.ALERT_FAILED_RELEASE, COMPENSATING, SNS_PUBLISHED, None, states.REFUND_PAYMENT),
@@ -491,6 +637,8 @@ def test_every_choice_rule_catcher_retrier_selector_and_result_path_is_tested() 
             ):
                 untested.append(f"{name}: Retry[{index}]")
         for index, _catcher in enumerate(state.get("Catch", [])):
+            if name in CAUGHT_WHOLE:
+                continue
             if not any(case.state == name and case.catch_index == index for case in CATCHES):
                 untested.append(f"{name}: Catch[{index}]")
         if "ResultSelector" in state and name not in RESULT_SELECTORS:

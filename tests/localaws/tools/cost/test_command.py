@@ -62,9 +62,9 @@ def test_a_completed_order_uses_what_its_states_and_handlers_call(orderflow_asse
     assert usage.kinesis_records == 3
     assert usage.eventbridge_events == 2  # OrderPlaced in, OrderCompleted out
     # WRU: 3 order writes, payment 6 (idempotency 2, the charge's two-item transaction 4), inventory 2 x 4
-    # (transactions), shipping 2, notification 2, analytics 6 + 6 + 8 (marker and increments, shipped adds
-    # revenue)
-    assert usage.wru == 3 + 6 + 8 + 2 + 2 + 20
+    # (transactions), shipping 3 (idempotency 2, the shipments book 1), notification 2, analytics 6 + 6 + 8
+    # (marker and increments, shipped adds revenue)
+    assert usage.wru == 3 + 6 + 8 + 3 + 2 + 20
     # ledger CHARGE and VOID rows, stock left after each reservation, notification audit x 2
     assert usage.rru == 2 + 2 + 2
     assert usage.sfn_calls == {"SendTaskHeartbeat": 4, "SendTaskSuccess": 4}

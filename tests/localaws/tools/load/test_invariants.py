@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -23,6 +24,7 @@ def consistent(plan: RunPlan) -> Snapshot:
     snap = Snapshot()
     snap.stock = dict(plan.initial_stock)
     snap.reservations = {sku: {} for sku in plan.initial_stock}
+    snap.shipments = {}
     for order in plan.orders:
         if not order.valid:
             snap.records[order.order_id] = {
@@ -39,6 +41,7 @@ def consistent(plan: RunPlan) -> Snapshot:
                 "totalAmount": order.total,
             }
             snap.captures[order.order_id] = [order.total]
+            snap.shipments[order.order_id] = "BOOKED"
             for sku, quantity in order.lines:
                 snap.stock[sku] -= quantity
                 snap.reservations[sku][order.order_id] = quantity
@@ -64,8 +67,8 @@ def test_an_order_without_a_terminal_state_is_named(plan: RunPlan) -> None:
     snap.records[stuck]["status"] = "PAID"
     violations = check_invariants(plan, snap)
     assert [v.orders for v in violations if v.invariant == "terminal-state"] == [[stuck]]
-    # A paid order that is not completed should not have kept the money or the stock either
-    assert {v.invariant for v in violations} == {"terminal-state", "money", "stock"}
+    # A paid order that is not completed should not have kept the money, the stock or the shipment either
+    assert {v.invariant for v in violations} == {"terminal-state", "money", "stock", "shipments"}
 
 
 def test_a_lost_order_and_a_running_execution_are_named(plan: RunPlan) -> None:
@@ -151,3 +154,34 @@ def test_a_dead_letter_without_an_alarm_notification_is_named(plan: RunPlan) -> 
     assert only(check_invariants(plan, snap), "dlq-alarm").orders == ["load-t1-poison-0"]
     snap.alarms_notified = {"orderflow-shipping-dlq-not-empty"}
     assert check_invariants(plan, snap) == []
+
+
+def test_a_booked_shipment_for_a_cancelled_order_is_named(plan: RunPlan) -> None:
+    # Given a declined order whose shipment is (somehow) booked, and a completed one never shipped
+    snap = consistent(plan)
+    assert snap.shipments is not None
+    declined = next(o.order_id for o in plan.orders if o.kind == "decline")
+    unshipped = completed(plan)[0]
+    snap.shipments[declined] = "BOOKED"
+    del snap.shipments[unshipped]
+    violations = [v for v in check_invariants(plan, snap) if v.invariant == "shipments"]
+    assert [(v.detail, v.orders) for v in violations] == [
+        ("shipment booked for an order that did not complete", [declined]),
+        ("completed order with no booked shipment", [unshipped]),
+    ]
+    # And a cancelled shipment of a cancelled order is what the saga leaves: nothing to say
+    snap.shipments[declined] = "CANCELLED"
+    snap.shipments[unshipped] = "BOOKED"
+    assert check_invariants(plan, snap) == []
+
+
+def test_some_malformed_orders_are_too_large_to_start_the_workflow() -> None:
+    # Given a plan with malformed orders
+    many = plan_run(run_id="t2", count=200, mix=parse_fault_spec("malformed=10%"), seed=3)
+    malformed = [o for o in many.orders if not o.valid]
+    # Then every third is over StartExecution's 256 KiB but under PutEvents' 1 MB, so the invariant that
+    # every malformed event is recorded as rejected covers the dead-lettered ones too
+    sizes = [len(json.dumps(o.detail)) for o in malformed]
+    oversize = [size for size in sizes if size > 262_144]
+    assert len(oversize) == len(malformed) // 3 > 0
+    assert all(size < 1_000_000 for size in oversize)

@@ -82,3 +82,84 @@ def test_a_killed_payment_worker_is_replaced_and_the_order_completes(
         ExpressionAttributeValues={":o": {"S": "kill-worker-1"}},
     )["Items"]
     assert [c["kind"]["S"] for c in captures] == ["capture"]
+
+
+def _order_status(stack: LocalAws, names: Names, order_id: str) -> dict[str, str] | None:
+    item = (
+        stack.client("dynamodb")
+        .get_item(TableName=names("orders"), Key={"orderId": {"S": order_id}}, ConsistentRead=True)
+        .get("Item")
+    )
+    if item is None or item["status"]["S"] not in ("COMPLETED", "CANCELLED", "REJECTED"):
+        return None
+    return {key: value["S"] for key, value in item.items() if "S" in value}
+
+
+def _kill_validations(stack: LocalAws, names: Names, order_id: str, times: int) -> list[int]:
+    """SIGKILL the orders function's worker as each of the first ``times`` validations of the order starts."""
+    function = names("orders")
+    killed: list[int] = []
+
+    def kill(invocation: InvocationStarted) -> None:
+        detail = invocation.event.get("detail") if isinstance(invocation.event, dict) else None
+        if invocation.function_name != function or not isinstance(detail, dict):
+            return
+        if detail.get("orderId") == order_id and len(killed) < times:
+            os.kill(invocation.pid, signal.SIGKILL)
+            killed.append(invocation.pid)
+
+    stack.invoker.invocation_listeners.append(kill)
+    return killed
+
+
+def test_a_killed_validation_is_retried_and_the_order_completes(
+    stack: LocalAws, orderflow_names: Names
+) -> None:
+    # Given the orders function's worker is SIGKILLed as the order's first validation reaches it
+    killed = _kill_validations(stack, orderflow_names, "kill-validate-1", times=1)
+    try:
+        # When the order is placed
+        orders.put_order(
+            stack.client("events"),
+            orders.sample("normal", order_id="kill-validate-1"),
+            orderflow_names("orders"),
+        )
+        record = wait_for(lambda: _order_status(stack, orderflow_names, "kill-validate-1"), timeout=180)
+    finally:
+        stack.invoker.invocation_listeners.pop()
+    # Then Validate Order was retried after the crash, and the order completed
+    assert killed
+    assert record["status"] == "COMPLETED"
+    sfn = stack.client("stepfunctions")
+    history = sfn.get_execution_history(executionArn=record["executionArn"])["events"]
+    failures = [
+        e.get("taskFailedEventDetails") or e["lambdaFunctionFailedEventDetails"]
+        for e in history
+        if e["type"] in ("TaskFailed", "LambdaFunctionFailed")
+    ]
+    assert [f["error"] for f in failures] == ["Runtime.ExitError"]
+    assert "Runtime exited with error: signal: killed" in failures[0]["cause"]
+
+
+def test_an_order_whose_validation_always_crashes_is_recorded_rejected(
+    stack: LocalAws, orderflow_names: Names
+) -> None:
+    # Given every validation of the order is killed (the first try and its three retries)
+    killed = _kill_validations(stack, orderflow_names, "kill-validate-2", times=10)
+    try:
+        orders.put_order(
+            stack.client("events"),
+            orders.sample("normal", order_id="kill-validate-2"),
+            orderflow_names("orders"),
+        )
+        record = wait_for(lambda: _order_status(stack, orderflow_names, "kill-validate-2"), timeout=180)
+    finally:
+        stack.invoker.invocation_listeners.pop()
+    # Then once the retries ran out, the order is recorded as rejected with the reason: never lost
+    assert len(killed) == 4
+    assert record["status"] == "REJECTED"
+    assert record["reason"] == (
+        "detail: not validated: the orders function failed (Runtime.ExitError) on every attempt"
+    )
+    status = stack.client("stepfunctions").describe_execution(executionArn=record["executionArn"])
+    assert (status["status"], status.get("error")) == ("FAILED", "OrderRejected")
