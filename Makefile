@@ -11,6 +11,9 @@ UV := $(BIN)/uv
 CDK := node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export UV_PYTHON_DOWNLOADS := never
+# Byte-compiled once at install: the Lambda workers (and any shell with PYTHONDONTWRITEBYTECODE) never write
+# .pyc files, so without this every process compiled moto, botocore and Powertools from source at each start.
+export UV_COMPILE_BYTECODE := 1
 # moto and the local runtime never need real credentials; these keep boto3 from looking for any.
 LOCAL_AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 
@@ -28,7 +31,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 
-$(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
+$(VENV)/.synced-compiled: $(BIN)/python pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet
 	@touch $@
 
@@ -36,7 +39,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dev: $(VENV)/.synced node_modules/.installed ## create the venv from the lock and install the CDK CLI
+dev: $(VENV)/.synced-compiled node_modules/.installed ## create the venv from the lock and install the CDK CLI
 
 cdk.out/manifest.json: dev $(shell find app.py cdk.json infra workflows services -name '*.py' -o -name '*.json' 2>/dev/null)
 	$(CDK) synth --quiet
