@@ -149,11 +149,11 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
                 result.mocked = workflow_on_step_functions_local(backends.sfn_endpoint, cdk_out)
             if backends.embedded:
                 _start_embedded(result, cdk_out, tmp_path_factory, readers, run_id=run_id, names=names)
+                # The integration orders first: they wait on real services and the payment heartbeat.
+                result.posted["embedded"] = result.desks["embedded"].post_all()
             _start_scenarios(result, readers, run_id)
             if backends.aws:
                 _post_on_aws(result, names)
-            if "embedded" in result.desks:
-                result.posted["embedded"] = result.desks["embedded"].post_all()
             yield result
     finally:
         readers.shutdown(wait=True, cancel_futures=True)
