@@ -2,7 +2,8 @@
 
 It runs in a child process exactly as ``make test-sfn`` runs it (test credentials, no endpoint of AWS's),
 and reports its wall time and the CPU it and its children used (the Lambda workers, the subprocess tests):
-on a shared machine the wall time moves with the load, the CPU much less.
+on a shared machine the wall time moves with the load, the CPU much less, so the load average before and
+after is reported beside them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def suite_part() -> dict[str, Any]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     environment |= _LOCAL_AWS_ENV
     command = [sys.executable, "-m", "pytest", "tests/workflows", "-q", "-p", "no:cacheprovider"]
+    load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     try:
@@ -57,4 +59,5 @@ def suite_part() -> dict[str, Any]:
         "wall_s": round(wall_s, 2),
         "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
         "target_wall_s": TARGET_WALL_S,
+        "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # before, after
     }

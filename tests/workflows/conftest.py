@@ -47,6 +47,36 @@ TIME_SCALE = 1 / 60
 WAIT_SCALE = 0.5
 
 
+# The order the modules run in: the session's executions start with the first test that needs them, and
+# those that ask nothing of the stack (subprocesses, pure checks) run while they are in flight; the
+# integration orders, whose payment heartbeat runs out in real (scaled) time, are waited for last.
+# TestState's own endpoint (states/) runs first and is gone before the suite's stack starts.
+RUN_ORDER = (
+    "states",
+    "test_scenarios.py",
+    "test_mock_config.py",
+    "test_backend_selection.py",
+    "test_deviations.py",
+    "test_integration.py",
+    "test_status_events.py",
+)
+
+
+def _run_order(item: pytest.Item) -> int:
+    relative = item.path.relative_to(Path(__file__).parent).parts
+    return RUN_ORDER.index(relative[0]) if relative[0] in RUN_ORDER else len(RUN_ORDER)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    ours = [item for item in items if here in item.path.parents]
+    if not ours:
+        return
+    # Our items keep their places in the session; only their order among themselves changes.
+    slots = iter(sorted(ours, key=_run_order))
+    items[:] = [next(slots) if here in item.path.parents else item for item in items]
+
+
 def _prefix() -> str:
     context = json.loads((REPO / "cdk.json").read_text()).get("context", {})
     return str(context.get("prefix", DEFAULT_PREFIX))
@@ -119,11 +149,11 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
                 result.mocked = workflow_on_step_functions_local(backends.sfn_endpoint, cdk_out)
             if backends.embedded:
                 _start_embedded(result, cdk_out, tmp_path_factory, readers, run_id=run_id, names=names)
+                # The integration orders first: they wait on real services and the payment heartbeat.
+                result.posted["embedded"] = result.desks["embedded"].post_all()
             _start_scenarios(result, readers, run_id)
             if backends.aws:
                 _post_on_aws(result, names)
-            if "embedded" in result.desks:
-                result.posted["embedded"] = result.desks["embedded"].post_all()
             yield result
     finally:
         readers.shutdown(wait=True, cancel_futures=True)

@@ -97,6 +97,26 @@ class IntegrationScenario:
 
 
 INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
+    # First: posted first, its payment is taken first, and its heartbeat (the longest wait of the suite)
+    # starts running while the other orders are processed.
+    IntegrationScenario(
+        "heartbeat-timeout",
+        (("it-l", 1, "15.00"),),
+        # The payment service takes the request and never answers: the heartbeat runs out (scaled locally,
+        # see tests/workflows/conftest.py), and the charge that may have happened is refunded.
+        Outcome(
+            "FAILED",
+            (*matrix.PLACED, states.REQUEST_PAYMENT, states.REFUND_PAYMENT, *matrix.CANCELLED),
+            OrderStatus.CANCELLED,
+            0,
+            0,
+            _untouched,
+            # A missed heartbeat is reported as States.Timeout (States.HeartbeatTimeout exists only for
+            # Retry and Catch to match it by).
+            reason=MISSED_HEARTBEAT,
+        ),
+        token=TOKEN_HANG,
+    ),
     IntegrationScenario(
         "happy-path",
         (("it-a", 2, "9.99"),),
@@ -186,24 +206,6 @@ INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
             least_deliveries_to_charge=TRANSIENT_FAILURES_BEFORE_SUCCESS + 1,
         ),
         token=TOKEN_TRANSIENT,
-    ),
-    IntegrationScenario(
-        "heartbeat-timeout",
-        (("it-l", 1, "15.00"),),
-        # The payment service takes the request and never answers: the heartbeat runs out (scaled locally,
-        # see tests/workflows/conftest.py), and the charge that may have happened is refunded.
-        Outcome(
-            "FAILED",
-            (*matrix.PLACED, states.REQUEST_PAYMENT, states.REFUND_PAYMENT, *matrix.CANCELLED),
-            OrderStatus.CANCELLED,
-            0,
-            0,
-            _untouched,
-            # A missed heartbeat is reported as States.Timeout (States.HeartbeatTimeout exists only for
-            # Retry and Catch to match it by).
-            reason=MISSED_HEARTBEAT,
-        ),
-        token=TOKEN_HANG,
     ),
     IntegrationScenario(
         "out-of-stock",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,10 +48,112 @@ def _clean_environment(home: Path, **extra: str) -> dict[str, str]:
     return environment | extra
 
 
-def _python(code: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=environment, capture_output=True, text=True, check=False
+class _Child:
+    """A child process started at once; ``result`` waits for it to end (the children run side by side)."""
+
+    def __init__(self, command: list[str], environment: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._done: subprocess.CompletedProcess[str] | None = None
+
+    def result(self) -> subprocess.CompletedProcess[str]:
+        if self._done is None:
+            try:
+                stdout, stderr = self._process.communicate(timeout=CHILD_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                stdout, stderr = self._process.communicate()
+                stderr += f"\n(killed: still running after {CHILD_TIMEOUT_SECONDS:.0f} s)"
+            self._done = subprocess.CompletedProcess(
+                self._process.args, self._process.returncode, stdout, stderr
+            )
+        return self._done
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
+
+
+def _python(code: str, environment: dict[str, str]) -> _Child:
+    return _Child([sys.executable, "-c", code], environment)
+
+
+CHILD_TIMEOUT_SECONDS = 240.0
+_REAL_CHAIN = (
+    "from tests.workflows.backends import choose_backends\n"
+    "chosen = choose_backends()\n"
+    "print(chosen.aws, chosen.embedded, chosen.aws_skip)\n"
+)
+_MOTO_ACTIVE = (
+    "from moto import mock_aws\n"
+    "from tests.workflows.backends import MotoInTheWayError, aws_client, choose_backends\n"
+    "early = aws_client('stepfunctions')\n"
+    "refused = []\n"
+    "with mock_aws():\n"
+    "    for attempt in (choose_backends, lambda: aws_client('events'), early.list_state_machines):\n"
+    "        try:\n"
+    "            attempt()\n"
+    "        except MotoInTheWayError:\n"
+    "            refused.append(True)\n"
+    "print(refused)\n"
+)
+_AWS_ENDPOINTS = (
+    "from tests.workflows.backends import aws_client\n"
+    "print(aws_client('stepfunctions').meta.endpoint_url, aws_client('events').meta.endpoint_url)\n"
+)
+
+
+# Each child, by the test that reads it.
+_CHILDREN: dict[str, tuple[str, ...]] = {
+    "test_the_real_credential_chain_decides": ("chain without credentials", "chain with fake credentials"),
+    "test_the_aws_backend_refuses_to_work_while_moto_is_active": ("moto active",),
+    "test_an_aws_client_ignores_the_local_endpoints": ("aws endpoints",),
+    "test_with_fake_credentials_the_aws_scenarios_fail_on_aws_s_answer": ("aws scenario",),
+}
+
+
+def _start(name: str, home: Path) -> _Child:
+    opted_in = {E2E_VARIABLE: "1"}
+    if name == "chain without credentials":
+        return _python(_REAL_CHAIN, _clean_environment(home, **opted_in))
+    if name == "chain with fake credentials":
+        return _python(_REAL_CHAIN, _clean_environment(home, **opted_in, **FAKE_CREDENTIALS))
+    if name == "moto active":
+        return _python(_MOTO_ACTIVE, _clean_environment(home, **opted_in, **FAKE_CREDENTIALS))
+    if name == "aws endpoints":
+        local_endpoints = {
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+            "AWS_ENDPOINT_URL_SFN": "http://127.0.0.1:8083",
+        }
+        return _python(_AWS_ENDPOINTS, _clean_environment(home, **local_endpoints, **FAKE_CREDENTIALS))
+    pytest_run = ["-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/workflows/test_integration.py"]
+    return _Child(
+        [sys.executable, *pytest_run, "-k", "aws and happy-path"],
+        _clean_environment(home, **opted_in, **FAKE_CREDENTIALS),
     )
+
+
+@pytest.fixture(scope="module")
+def children(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, _Child]]:
+    """The child processes of the selected tests, started together: each spends seconds importing."""
+    here = Path(__file__)
+    selected = {item.name for item in request.session.items if item.path == here}
+    home = tmp_path_factory.mktemp("no-aws-home")
+    started = {name: _start(name, home) for test in selected for name in _CHILDREN.get(test, ())}
+    try:
+        yield started
+    finally:
+        for child in started.values():
+            child.stop()
 
 
 def test_by_default_the_embedded_aws_runs_and_the_deployed_stack_says_how_to_reach_it() -> None:
@@ -94,17 +197,11 @@ def test_the_opt_in_beside_step_functions_local_runs_the_scenarios_there() -> No
     assert (chosen.sfn_endpoint, chosen.aws, chosen.embedded) == ("http://127.0.0.1:8083", True, False)
 
 
-def test_the_real_credential_chain_decides(tmp_path: Path) -> None:
+def test_the_real_credential_chain_decides(children: dict[str, _Child]) -> None:
     # Given a process with no AWS credentials anywhere, then the same with fake ones in its environment
-    code = (
-        "from tests.workflows.backends import choose_backends\n"
-        "chosen = choose_backends()\n"
-        "print(chosen.aws, chosen.embedded, chosen.aws_skip)\n"
-    )
-
-    # When each chooses with ORDERFLOW_E2E=1
-    without = _python(code, _clean_environment(tmp_path, **{E2E_VARIABLE: "1"}))
-    with_fake = _python(code, _clean_environment(tmp_path, **{E2E_VARIABLE: "1"}, **FAKE_CREDENTIALS))
+    # When each chooses with ORDERFLOW_E2E=1 (_REAL_CHAIN)
+    without = children["chain without credentials"].result()
+    with_fake = children["chain with fake credentials"].result()
 
     # Then the first skips AWS for want of credentials, the second targets AWS
     assert without.returncode == 0, without.stderr
@@ -113,45 +210,20 @@ def test_the_real_credential_chain_decides(tmp_path: Path) -> None:
     assert with_fake.stdout.startswith("True False"), with_fake.stdout
 
 
-def test_the_aws_backend_refuses_to_work_while_moto_is_active(tmp_path: Path) -> None:
+def test_the_aws_backend_refuses_to_work_while_moto_is_active(children: dict[str, _Child]) -> None:
     # Given a process where moto's mock_aws is started: before, and after, an AWS client was made
-    code = (
-        "from moto import mock_aws\n"
-        "from tests.workflows.backends import MotoInTheWayError, aws_client, choose_backends\n"
-        "early = aws_client('stepfunctions')\n"
-        "refused = []\n"
-        "with mock_aws():\n"
-        "    for attempt in (choose_backends, lambda: aws_client('events'), early.list_state_machines):\n"
-        "        try:\n"
-        "            attempt()\n"
-        "        except MotoInTheWayError:\n"
-        "            refused.append(True)\n"
-        "print(refused)\n"
-    )
-
-    # When it chooses the backends, makes a client, or calls the early one
-    done = _python(code, _clean_environment(tmp_path, **{E2E_VARIABLE: "1"}, **FAKE_CREDENTIALS))
+    # When it chooses the backends, makes a client, or calls the early one (_MOTO_ACTIVE)
+    done = children["moto active"].result()
 
     # Then each refuses (moto would have answered with its fake credentials)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[True, True, True]"
 
 
-def test_an_aws_client_ignores_the_local_endpoints(tmp_path: Path) -> None:
+def test_an_aws_client_ignores_the_local_endpoints(children: dict[str, _Child]) -> None:
     # Given endpoints configured for the local runs
-    code = (
-        "from tests.workflows.backends import aws_client\n"
-        "print(aws_client('stepfunctions').meta.endpoint_url, aws_client('events').meta.endpoint_url)\n"
-    )
-    environment = _clean_environment(
-        tmp_path,
-        AWS_ENDPOINT_URL="http://127.0.0.1:4566",
-        AWS_ENDPOINT_URL_SFN="http://127.0.0.1:8083",
-        **FAKE_CREDENTIALS,
-    )
-
-    # When AWS clients are made
-    done = _python(code, environment)
+    # When AWS clients are made (_AWS_ENDPOINTS)
+    done = children["aws endpoints"].result()
 
     # Then they talk to AWS's own endpoints
     assert done.returncode == 0, done.stderr
@@ -162,29 +234,10 @@ def test_an_aws_client_ignores_the_local_endpoints(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_with_fake_credentials_the_aws_scenarios_fail_on_aws_s_answer(tmp_path: Path) -> None:
+def test_with_fake_credentials_the_aws_scenarios_fail_on_aws_s_answer(children: dict[str, _Child]) -> None:
     # Given ORDERFLOW_E2E=1, fake credentials, and no stack deployed for them
-    environment = _clean_environment(tmp_path, **{E2E_VARIABLE: "1"}, **FAKE_CREDENTIALS)
-
-    # When one AWS integration scenario runs
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "tests/workflows/test_integration.py",
-            "-k",
-            "aws and happy-path",
-        ],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # When one AWS integration scenario runs (a pytest of its own)
+    done = children["aws scenario"].result()
 
     # Then it fails with what AWS's endpoint answered (here: it cannot be reached), and moto never answered
     out = done.stdout + done.stderr
