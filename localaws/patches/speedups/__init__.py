@@ -12,13 +12,14 @@ from collections.abc import Iterable
 
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
-from localaws.patches.speedups import core, dynamodb, events, server, sns, sqs, stepfunctions
+from localaws.patches.speedups import core, dynamodb, events, json_copy, server, sns, sqs, stepfunctions
 
 SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.PARSED_PROGRAM,
     stepfunctions.START_SNAPSHOT,
     stepfunctions.CLIENT_CACHE,
     stepfunctions.JSONPATH_CACHE,
+    json_copy.JSON_COPIES,
     server.HTTP_DISPATCH,
     stepfunctions.DIRECT_DISPATCH,
     server.ACTION_LOOKUP,
