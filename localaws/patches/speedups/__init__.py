@@ -26,6 +26,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
+    dynamodb.DYNAMODB_VALIDATOR_TRAVERSAL,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
     core.BACKEND_LOOKUP,
