@@ -39,7 +39,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.parsing.ast_nodes import Node
+from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
 
 from localaws.patches import registry
 from localaws.patches.speedups.cache import LruCache

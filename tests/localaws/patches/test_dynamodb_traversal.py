@@ -8,7 +8,7 @@ from typing import Any, cast
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
 
 from localaws.patches import speedups
 
