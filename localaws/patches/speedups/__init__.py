@@ -12,7 +12,17 @@ from collections.abc import Iterable
 
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
-from localaws.patches.speedups import core, dynamodb, events, json_copy, server, sns, sqs, stepfunctions
+from localaws.patches.speedups import (
+    core,
+    dynamodb,
+    events,
+    json_copy,
+    server,
+    sns,
+    sqs,
+    stepfunctions,
+    task_threads,
+)
 
 SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.PARSED_PROGRAM,
@@ -20,6 +30,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.CLIENT_CACHE,
     stepfunctions.JSONPATH_CACHE,
     json_copy.JSON_COPIES,
+    task_threads.TASK_THREADS,
     server.HTTP_DISPATCH,
     stepfunctions.DIRECT_DISPATCH,
     server.ACTION_LOOKUP,
