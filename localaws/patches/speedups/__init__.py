@@ -12,19 +12,32 @@ from collections.abc import Iterable
 
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
-from localaws.patches.speedups import core, dynamodb, events, server, sns, sqs, stepfunctions
+from localaws.patches.speedups import (
+    core,
+    dynamodb,
+    events,
+    json_copy,
+    server,
+    sns,
+    sqs,
+    stepfunctions,
+    task_threads,
+)
 
 SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.PARSED_PROGRAM,
     stepfunctions.START_SNAPSHOT,
     stepfunctions.CLIENT_CACHE,
     stepfunctions.JSONPATH_CACHE,
+    json_copy.JSON_COPIES,
+    task_threads.TASK_THREADS,
     server.HTTP_DISPATCH,
     stepfunctions.DIRECT_DISPATCH,
     server.ACTION_LOOKUP,
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
+    dynamodb.DYNAMODB_VALIDATOR_TRAVERSAL,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
     core.BACKEND_LOOKUP,
