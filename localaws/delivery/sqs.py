@@ -433,6 +433,9 @@ class _MappingPoller:
                     logger.warning("could not delete %s from %s", message.id, self.queue_name, exc_info=True)
 
 
+DEFAULT_CONCURRENCY_PER_MAPPING = 2
+
+
 class SqsEventSource(MappedEventSource):
     """Every SQS event-source mapping of one account and region, polled like the Lambda service does."""
 
@@ -446,10 +449,14 @@ class SqsEventSource(MappedEventSource):
         region: str,
         account_id: str,
         time_scale: float = 1.0,
-        concurrency_per_mapping: int = 2,
+        concurrency_per_mapping: int | None = None,
     ) -> None:
         super().__init__(invoker=invoker, region=region, account_id=account_id, time_scale=time_scale)
-        self.concurrency_per_mapping = concurrency_per_mapping
+        # Lambda scales a queue's pollers up to the concurrency the function has; here that is its workers
+        # (two batches when the invoker does not say).
+        self.concurrency_per_mapping = concurrency_per_mapping or int(
+            getattr(invoker, "workers_per_function", DEFAULT_CONCURRENCY_PER_MAPPING)
+        )
 
     def _source_of(self, esm: Any) -> tuple[Any, str] | None:
 

@@ -325,3 +325,40 @@ def test_disabled_mapping_delivers_nothing_until_enabled(
     boto3.client("lambda", region_name=REGION).update_event_source_mapping(UUID=mapping, Enabled=True)
     invoker.wait_for(lambda: len(invoker.records()) == 1)
     assert invoker.records()[0]["body"] == "waiting"
+
+
+def test_a_mapping_keeps_as_many_batches_in_flight_as_the_function_has_workers(
+    sqs: Any, function_arn: str, start_source: Callable[..., SqsEventSource]
+) -> None:
+    # Given a function with four workers whose invocations wait until four are running at once
+    url, arn = make_queue(sqs, "wide")
+    running: set[int] = set()
+    most = 0
+    lock = threading.Lock()
+    all_in = threading.Event()
+
+    def handler(event: dict[str, Any]) -> None:
+        nonlocal most
+        with lock:
+            running.add(threading.get_ident())
+            most = max(most, len(running))
+            if len(running) == 4:
+                all_in.set()
+        all_in.wait(5)
+        with lock:
+            running.discard(threading.get_ident())
+
+    invoker = RecordingInvoker(handler)
+    invoker.workers_per_function = 4  # type: ignore[attr-defined]
+    map_queue(arn, function_arn, BatchSize=1)
+    source = start_source(invoker)
+
+    # When eight messages wait
+    for i in range(8):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m-{i}")
+
+    # Then four batches were in flight together (the default of two would never let them meet)
+    wait_until(lambda: len(invoker.events) == 8)
+    assert source.concurrency_per_mapping == 4
+    assert most == 4
+    assert all_in.is_set()
