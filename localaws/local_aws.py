@@ -175,6 +175,7 @@ class LocalAws:
             account_id=self.account_id,
             log_dir=self.run_dir / "logs",
             workers_per_function=self._workers_per_function,
+            endpoint_socket=self.endpoint.socket_path,
         )
         install_moto_hooks(self._lambda)
         self._deployer = TemplateDeployer(

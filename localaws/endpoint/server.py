@@ -38,6 +38,7 @@ from localaws.endpoint.defaults import (
     MOTO_CONFIG,
 )
 from localaws.endpoint.faults import EndpointFaults
+from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
 
@@ -252,35 +253,38 @@ def _keep_alive_handler() -> type:
         def _respond(
             self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes
         ) -> None:
+            code, reason, lines, body = self.response_parts(environ, status, headers, body)
+            self.log_request(code)
+            head = [f"{self.protocol_version} {code} {reason}", *(f"{k}: {v}" for k, v in lines), "", ""]
+            # Status line, headers and body in one write: one segment on the wire, one wake-up of the client.
+            self.wfile.write("\r\n".join(head).encode("latin-1") + body)
+
+        def response_parts(
+            self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes
+        ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+            """Status code, reason, the headers sent and the body sent (also the Unix channel's answer)."""
             code_text, _, reason = status.partition(" ")
             code = int(code_text)
-            self.log_request(code)
-            lines = [
-                f"{self.protocol_version} {code} {reason}",
-                f"Server: {self.version_string()}",
-                f"Date: {self.date_time_string()}",
-            ]
+            lines = [("Server", self.version_string()), ("Date", self.date_time_string())]
             length = None
             for key, value in headers:
                 if key.lower() == "content-length":
                     length = value
                 if key.lower() not in _HOP_BY_HOP:
-                    lines.append(f"{key}: {value}")
+                    lines.append((key, value))
             bodiless = 100 <= code < 200 or code in (204, 304)
             if environ["REQUEST_METHOD"] == "HEAD":
                 # A HEAD answer describes the GET body it does not carry.
                 if length is not None:
-                    lines.append(f"Content-Length: {length}")
+                    lines.append(("Content-Length", length))
                 body = b""
             elif not bodiless:
-                lines.append(f"Content-Length: {len(body)}")
+                lines.append(("Content-Length", str(len(body))))
             else:
                 body = b""
             if self.close_connection:
-                lines.append("Connection: close")
-            lines.extend(("", ""))
-            # Status line, headers and body in one write: one segment on the wire, one wake-up of the client.
-            self.wfile.write("\r\n".join(lines).encode("latin-1") + body)
+                lines.append(("Connection", "close"))
+            return code, reason, lines, body
 
     return KeepAliveRequestHandler
 
@@ -353,6 +357,18 @@ class LocalEndpoint:
         self._mock: Any = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._channel: UnixChannel | None = (
+            None  # the Lambda workers' way in (localaws.endpoint.unix_channel)
+        )
+
+    @property
+    def channel(self) -> UnixChannel | None:
+        """The Unix socket the Lambda workers' SDK calls use, while the endpoint runs."""
+        return self._channel
+
+    @property
+    def socket_path(self) -> str | None:
+        return None if self._channel is None else self._channel.path
 
     @property
     def port(self) -> int:
@@ -380,6 +396,8 @@ class LocalEndpoint:
         # The allowed Host names carry the bound port, known only now (port 0 picks a free one).
         self.policy = AccessPolicy(port=self.port, settings=self.access, pages=self._pages)
         self._server.app = AccessGuard(app, self.policy)
+        self._channel = UnixChannel(self._server)
+        self._channel.start()
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         # moto reads MOTO_PORT when something falls back to HTTP (e.g. the ASL engine without the stubber).
@@ -389,6 +407,9 @@ class LocalEndpoint:
         logger.info("local AWS endpoint on %s", self.url)
 
     def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.stop()
+            self._channel = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

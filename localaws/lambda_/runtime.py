@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from localaws.endpoint.defaults import TEST_CREDENTIALS
+from localaws.lambda_.sdk_channel import SOCKET_ENV
 from localaws.patches import registry
 
 logger = logging.getLogger(__name__)
@@ -299,8 +300,11 @@ class LambdaRuntime:
         account_id: str,
         log_dir: Path,
         workers_per_function: int = 2,
+        endpoint_socket: str | None = None,
     ) -> None:
+        """``endpoint_socket``: the endpoint's Unix socket for the workers' SDK calls (``sdk_channel``)."""
         self.endpoint_url = endpoint_url
+        self.endpoint_socket = endpoint_socket
         self.region = region
         self.account_id = account_id
         self.log_dir = log_dir
@@ -364,6 +368,8 @@ class LambdaRuntime:
             # No X-Ray daemon locally: Powertools Tracer would otherwise try to emit segments.
             "POWERTOOLS_TRACE_DISABLED": "1",
         }
+        if self.endpoint_socket:
+            environment[SOCKET_ENV] = self.endpoint_socket
         environment.update(spec.environment)
         return environment
 

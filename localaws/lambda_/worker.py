@@ -4,7 +4,8 @@ Started by ``localaws.lambda_.runtime`` with exactly the function's environment,
 working directory, and two pipe file descriptors (requests in, replies out) given on the command line.
 Protocol: one JSON document per line. The handler's own stdout/stderr go to the function's log file.
 
-Keep this module free of moto and of the rest of ``localaws``: it runs in the Lambda's process.
+Keep this module free of moto and of the rest of ``localaws`` (but ``sdk_channel``, made to run here): it
+runs in the Lambda's process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sys
 import time
 import traceback
 from typing import Any, BinaryIO
+
+from localaws.lambda_ import sdk_channel
 
 
 class LambdaContext:
@@ -104,6 +107,7 @@ def main(argv: list[str]) -> int:
     # The asset directory shadows everything, as /var/task does on AWS.
     sys.path[:] = [task_root, *[p for p in sys.path if p not in ("", task_root, os.getcwd())]]
     try:
+        sdk_channel.install_from_environment()  # before the handler's module makes its first client
         handler = _load_handler(os.environ["_HANDLER"])
     except Exception as exc:
         traceback.print_exc()

@@ -23,6 +23,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         slept["sleptFrom"] = time.time()
         time.sleep(float(event["seconds"]))
         slept["sleptUntil"] = time.time()
+    if action == "list_queues":  # an SDK call to the local endpoint, as the real handlers make
+        import boto3  # noqa: PLC0415 - only this action needs the SDK (the others start fast without it)
+
+        return {"queueUrls": boto3.client("sqs").list_queues().get("QueueUrls", [])}
     if action == "exit":
         sys.stdout.flush()
         os._exit(3)
