@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from flask import Response
 from moto import mock_aws
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
 
@@ -203,6 +203,13 @@ def _keep_alive_handler() -> type:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return
 
+        def log_error(self, format: str, *args: Any) -> None:
+            # A keep-alive connection left idle past the timeout is closed: routine, not an error.
+            if format.startswith("Request timed out"):
+                logger.debug("closing an idle connection from %s", self.client_address)
+                return
+            super().log_error(format, *args)
+
         def run_wsgi(self) -> None:
             if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -219,6 +226,11 @@ def _keep_alive_handler() -> type:
             status, headers, body = self._call_application(environ)
             try:
                 _drain(body_stream)  # so the next request line is really the next request's
+            except ClientDisconnected:
+                # The client went before sending its whole body (a killed Lambda worker does): there is
+                # no one to answer, and nothing more will come on this connection.
+                self.close_connection = True
+                return
             except (OSError, ValueError):
                 self.close_connection = True
             self._respond(environ, status, headers, body)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +195,33 @@ def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPa
         ("NotFound", 404),
     ]
     assert taken == {False: 0, True: 11}  # every call made
+
+
+def test_a_client_that_leaves_mid_body_or_idles_out_costs_no_traceback(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an endpoint whose idle keep-alive connections close after a fraction of a second
+    monkeypatch.setattr(server, "IDLE_CONNECTION_SECONDS", 0.3)
+    endpoint = LocalEndpoint(port=0)
+    endpoint.start()
+    try:
+        # When one client announces 100 bytes of body, sends 10 and goes (as a killed Lambda worker does),
+        # and another opens a connection and says nothing
+        gone = socket.create_connection(("127.0.0.1", endpoint.port))
+        gone.sendall(
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            b"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 100\r\n\r\n0123456789"
+        )
+        gone.close()
+        idle = socket.create_connection(("127.0.0.1", endpoint.port))
+        time.sleep(1.0)
+        idle.close()
+
+        # Then the endpoint still answers, and wrote neither a traceback nor a timeout line
+        tables = local_client("dynamodb", endpoint_url=endpoint.url).list_tables()["TableNames"]
+        assert tables == []
+    finally:
+        endpoint.stop()
+    errors = capfd.readouterr().err
+    assert "Traceback" not in errors
+    assert "Request timed out" not in errors
