@@ -56,9 +56,13 @@ def handle_payment_message(record: SQSRecord, lambda_context: LambdaContext | No
     request = PaymentRequest.model_validate_json(record.body)
     with logger.append_context_keys(orderId=request.orderId, action=request.action):
         # Every attempt restarts the workflow's heartbeat clock, so a slow retry is not taken for a hang.
-        if not callbacks.heartbeat(request.taskToken):
+        waiting = callbacks.heartbeat(request.taskToken)
+        if not waiting and request.action == "charge":
+            # Taking money for a workflow that gave up would only strand it.
             metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
             return
+        # A refund is made even when the workflow stopped waiting for it (it waited in a backed-up queue past
+        # its heartbeat, and the saga parked it): the order is cancelled either way, so the money goes back.
         attempt = int(record.attributes.approximate_receive_count or "1")
         settings = read_settings(PaymentSettings)
         if request.action == "charge":

@@ -56,14 +56,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
 def handle_shipping_message(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     request = _parse(record.body)
     with logger.append_context_keys(orderId=request.orderId):
-        if not callbacks.heartbeat(request.taskToken):
-            metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
-            return
+        waiting = callbacks.heartbeat(request.taskToken)
         settings = read_settings(ShippingSettings)
         if isinstance(request, ShippingCancelRequest):
+            # Made even when the workflow stopped waiting: the order is cancelled either way.
             _cancel(request, settings)
-        else:
+        elif waiting:
             _ship(request, settings, lambda_context)
+        else:
+            # Booking a parcel for a workflow that gave up would only strand it.
+            metrics.add_metric(name="StaleTasksSkipped", unit="Count", value=1)
 
 
 def _parse(body: str) -> ShippingRequest | ShippingCancelRequest:

@@ -252,3 +252,27 @@ def test_request_whose_task_no_longer_waits_is_dropped(cloud: Cloud) -> None:
     # Then the heartbeat reveals it, and the message is acknowledged without charging
     assert response == {"batchItemFailures": []}
     assert ledger_rows("ord-1001") == []
+
+
+# A token whose task has ended (Step Functions answers TaskDoesNotExist / InvalidToken to its heartbeat).
+CLOSED_TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAc0FrGJ1yfOdLhP5YlqrsJ2c7ENZjVeh"
+
+
+def test_a_refund_the_workflow_stopped_waiting_for_is_still_made(cloud: Cloud, workflow: Workflow) -> None:
+    # Given a captured order, and a refund request that waited in the queue past its heartbeat
+    charged = workflow.start()
+    handler(cloud.deliver(QUEUE, TEMPLATE, [charge_body(charged.token)]), FakeLambdaContext())
+    assert not payment_handler.callbacks.heartbeat(CLOSED_TOKEN)
+    # When the request is handled at last
+    response = handler(
+        cloud.deliver(QUEUE, TEMPLATE, [charge_body(CLOSED_TOKEN, action="refund")]), FakeLambdaContext()
+    )
+    # Then the money goes back all the same: the order is being cancelled either way
+    assert response == {"batchItemFailures": []}
+    assert sorted(row["entryId"]["S"] for row in ledger_rows("ord-1001")) == ["CHARGE", "REFUND"]
+
+
+def test_a_charge_the_workflow_stopped_waiting_for_takes_nothing(cloud: Cloud) -> None:
+    response = handler(cloud.deliver(QUEUE, TEMPLATE, [charge_body(CLOSED_TOKEN)]), FakeLambdaContext())
+    assert response == {"batchItemFailures": []}
+    assert ledger_rows("ord-1001") == []

@@ -165,3 +165,18 @@ def test_a_ship_request_after_the_cancellation_books_nothing(cloud: Cloud, workf
     assert workflow.outcome(late) == {"status": "FAILED", "error": "ShipmentRejected"}
     record = shipment_record("ord-late-ship")
     assert record is not None and record["status"] == "CANCELLED" and "shipmentId" not in record
+
+
+def test_a_cancellation_the_workflow_stopped_waiting_for_is_still_made(
+    cloud: Cloud, workflow: Workflow
+) -> None:
+    # Given a booked shipment, and a cancel request that waited in the queue past its heartbeat
+    shipped = workflow.start()
+    body = ship_body(shipped.token)
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [body]))
+    closed = "AQCEAAAAKgAAAAMAAAAAAAAAAc0FrGJ1yfOdLhP5YlqrsJ2c7ENZjVeh"  # its task has ended
+    # When it is handled at last
+    cloud.invoke(handler, cloud.deliver(QUEUE, TEMPLATE, [cancel_body(closed, body["orderId"])]))
+    # Then the shipment is cancelled all the same
+    record = shipment_record(body["orderId"])
+    assert record is not None and record["status"] == "CANCELLED"
