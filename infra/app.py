@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 import cdk_nag
 
+from infra.importer import ImportPace
 from infra.naming import DEFAULT_PREFIX, Names
 from infra.stack import OrderflowStack
 
@@ -28,9 +29,24 @@ def build_app(app: cdk.App) -> OrderflowStack:
         stack_name=names("stack"),
         names=names,
         notification_channel=channel,
+        import_pace=import_pace(app),
         description="orderflow: order workflow on Step Functions with SQS, SNS, EventBridge and Kinesis",
     )
     cdk.Tags.of(stack).add("project", "orderflow")
     cdk.Tags.of(stack).add("prefix", names.prefix)
     cdk.Aspects.of(app).add(cdk_nag.AwsSolutionsChecks(verbose=True))
     return stack
+
+
+def import_pace(app: cdk.App) -> ImportPace:
+    """``importOrdersPerSecond`` and ``importMaxQueueBacklog`` (``-c name=value`` or cdk.json)."""
+    default = ImportPace()
+    rate = app.node.try_get_context("importOrdersPerSecond")
+    backlog = app.node.try_get_context("importMaxQueueBacklog")
+    try:
+        return ImportPace(
+            orders_per_second=default.orders_per_second if rate is None else float(rate),
+            max_queue_backlog=default.max_queue_backlog if backlog is None else int(backlog),
+        )
+    except ValueError as exc:
+        raise InvalidContextError(str(exc)) from exc

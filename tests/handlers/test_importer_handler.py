@@ -11,13 +11,14 @@ import pytest
 from moto import mock_aws
 
 from services.importer.handler import handler
-from services.shared import aws
+from services.shared import aws, idempotency
 from tests.helpers.events import load_event, sqs_event
 from tests.helpers.lambda_context import FakeLambdaContext
 
 REGION = "us-east-1"
 BUCKET = "orderflow-imports-123456789012-us-east-1"
 TEMPLATE = "sqs_s3_import"
+FULL_INVOCATION_MS = 15 * 60 * 1000  # the importer's timeout: no file here runs short of time
 
 
 @pytest.fixture
@@ -25,8 +26,11 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The bucket, the orders bus with a rule copying OrderPlaced to a queue, the orders table."""
     monkeypatch.setenv("EVENT_BUS_NAME", "orderflow-orders")
     monkeypatch.setenv("ORDERS_TABLE", "orderflow-orders")
+    monkeypatch.setenv("IMPORT_ORDERS_PER_SECOND", "1000")
+    monkeypatch.setenv("IMPORT_MAX_QUEUE_BACKLOG", "5")
     with mock_aws():
         aws.reset_clients()
+        idempotency.reset_persistence()
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -39,7 +43,17 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         events = boto3.client("events", region_name=REGION)
         events.create_event_bus(Name="orderflow-orders")
+        dynamodb.create_table(
+            TableName="orderflow-idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         sqs = boto3.client("sqs", region_name=REGION)
+        imports = sqs.create_queue(QueueName="orderflow-imports")["QueueUrl"]
+        payment = sqs.create_queue(QueueName="orderflow-payment")["QueueUrl"]
+        monkeypatch.setenv("IMPORT_QUEUE_URL", imports)
+        monkeypatch.setenv("BACKLOG_QUEUE_URLS", payment)
         url = sqs.create_queue(QueueName="placed")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_rule(
@@ -48,8 +62,9 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             EventPattern=json.dumps({"source": ["orderflow.orders"], "detail-type": ["OrderPlaced"]}),
         )
         events.put_targets(Rule="placed", EventBusName="orderflow-orders", Targets=[{"Id": "q", "Arn": arn}])
-        yield {"s3": s3, "sqs": sqs, "queue": url, "dynamodb": dynamodb}
+        yield {"s3": s3, "sqs": sqs, "queue": url, "dynamodb": dynamodb, "imports": imports, "payment": payment}
         aws.reset_clients()
+        idempotency.reset_persistence()
 
 
 def _order(order_id: str) -> str:
@@ -77,7 +92,7 @@ def test_an_uploaded_file_is_imported_and_reported(cloud: dict[str, Any]) -> Non
     event = sqs_event(TEMPLATE, [{"body": _notification_for(key, version)}])
 
     # When the handler gets its notification
-    response = handler(event, FakeLambdaContext())
+    response = handler(event, FakeLambdaContext(remaining_millis=FULL_INVOCATION_MS))
 
     # Then the message succeeds, both orders are on the bus, and the report names the version it read
     assert response == {"batchItemFailures": []}
@@ -103,7 +118,7 @@ def test_the_s3_test_event_is_skipped(cloud: dict[str, Any]) -> None:
         "Time": "2026-11-20T10:00:00.000Z",
         "Bucket": BUCKET,
     }
-    assert handler(sqs_event(TEMPLATE, [{"body": test_event}]), FakeLambdaContext()) == {
+    assert handler(sqs_event(TEMPLATE, [{"body": test_event}]), FakeLambdaContext(remaining_millis=FULL_INVOCATION_MS)) == {
         "batchItemFailures": []
     }
     assert _published(cloud) == []
@@ -116,7 +131,7 @@ def test_an_unreadable_file_fails_its_message_after_writing_why(cloud: dict[str,
     event = sqs_event(TEMPLATE, [{"body": _notification_for(key, version)}])
 
     # When the handler gets its notification
-    response = handler(event, FakeLambdaContext())
+    response = handler(event, FakeLambdaContext(remaining_millis=FULL_INVOCATION_MS))
 
     # Then the message is reported failed (it comes back, then goes to the DLQ), after a rejected report
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
