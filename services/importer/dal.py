@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,7 +36,13 @@ def open_object(source: ImportSource, offset: int = 0) -> Readable:
         kwargs["VersionId"] = source.versionId
     if offset:
         kwargs["Range"] = f"bytes={offset}-"
-    return aws.s3().get_object(**kwargs)["Body"]
+    try:
+        return aws.s3().get_object(**kwargs)["Body"]
+    except ClientError as exc:
+        # A segment that paused after the file's last line: nothing is left to read.
+        if offset and exc.response.get("Error", {}).get("Code") == "InvalidRange":
+            return io.BytesIO(b"")
+        raise
 
 
 def segment_key(source: ImportSource, segment: int) -> str:
