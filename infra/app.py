@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import aws_cdk as cdk
 import cdk_nag
 
@@ -10,6 +12,7 @@ from infra.naming import DEFAULT_PREFIX, Names
 from infra.stack import OrderflowStack
 
 NOTIFICATION_CHANNELS = ("recording", "sns-sms")
+NumberT = TypeVar("NumberT", int, float)
 
 
 class InvalidContextError(ValueError):
@@ -41,12 +44,20 @@ def build_app(app: cdk.App) -> OrderflowStack:
 def import_pace(app: cdk.App) -> ImportPace:
     """``importOrdersPerSecond`` and ``importMaxQueueBacklog`` (``-c name=value`` or cdk.json)."""
     default = ImportPace()
-    rate = app.node.try_get_context("importOrdersPerSecond")
-    backlog = app.node.try_get_context("importMaxQueueBacklog")
     try:
         return ImportPace(
-            orders_per_second=default.orders_per_second if rate is None else float(rate),
-            max_queue_backlog=default.max_queue_backlog if backlog is None else int(backlog),
+            orders_per_second=_number(app, "importOrdersPerSecond", float, default.orders_per_second),
+            max_queue_backlog=_number(app, "importMaxQueueBacklog", int, default.max_queue_backlog),
         )
     except ValueError as exc:
         raise InvalidContextError(str(exc)) from exc
+
+
+def _number(app: cdk.App, name: str, kind: type[NumberT], default: NumberT) -> NumberT:
+    value = app.node.try_get_context(name)
+    if value is None:
+        return default
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidContextError(f"{name}: expected a number, got {value!r}") from exc
