@@ -6,11 +6,13 @@ import importlib.metadata
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import Aws, BundlingOptions, DockerImage, Duration, Fn, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -19,6 +21,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.functions import RUNTIME, ServiceFunction
@@ -37,6 +40,21 @@ FUNCTION_TIMEOUT = Duration.minutes(15)  # a 100 MB file is about 300,000 orders
 # Lambda's advice for SQS event sources: a visibility timeout of six times the function's timeout.
 IMPORT_VISIBILITY = Duration.minutes(90)
 LAYER_DIR = Path(__file__).resolve().parent / "layers" / "importer"
+
+
+@dataclass(frozen=True)
+class ImportPace:
+    """How fast an import may publish (context ``importOrdersPerSecond``), and the backlog of the workflow's
+    callback queues at which it holds (context ``importMaxQueueBacklog``)."""
+
+    orders_per_second: float = 10.0
+    max_queue_backlog: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.orders_per_second > 0:
+            raise ValueError(f"importOrdersPerSecond: must be above 0, got {self.orders_per_second}")
+        if self.max_queue_backlog < 0:
+            raise ValueError(f"importMaxQueueBacklog: must be 0 or more, got {self.max_queue_backlog}")
 
 
 @jsii.implements(ILocalBundling)
@@ -92,6 +110,9 @@ class Importer(Construct):
         alerts: sns.ITopic,
         bus: events.IEventBus,
         orders_table: dynamodb.ITable,
+        idempotency_table: dynamodb.ITable,
+        pace: ImportPace,
+        backlog_queues: Sequence[sqs.IQueue],
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery granted by bucket policy, not the legacy LogDeliveryWrite ACL (ACLs stay disabled).
@@ -166,7 +187,15 @@ class Importer(Construct):
             timeout=FUNCTION_TIMEOUT,
             memory_size=1024,
             layers=[ijson_layer(self, "Ijson")],
-            environment={"EVENT_BUS_NAME": bus.event_bus_name, "ORDERS_TABLE": orders_table.table_name},
+            environment={
+                "EVENT_BUS_NAME": bus.event_bus_name,
+                "ORDERS_TABLE": orders_table.table_name,
+                "IMPORT_QUEUE_URL": self.requests.queue.queue_url,
+                "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+                "IMPORT_ORDERS_PER_SECOND": str(pace.orders_per_second),
+                "IMPORT_MAX_QUEUE_BACKLOG": str(pace.max_queue_backlog),
+                "BACKLOG_QUEUE_URLS": Fn.join(",", [queue.queue_url for queue in backlog_queues]),
+            },
         ).function
         # Exactly what it does: read the uploaded versions, write reports (grant_read would add List*).
         self.function.add_to_role_policy(
@@ -183,6 +212,11 @@ class Importer(Construct):
         accept_object_prefix_access(self.function, self.bucket, [INCOMING_PREFIX, REPORT_PREFIX])
         bus.grant_put_events_to(self.function)
         orders_table.grant(self.function, "dynamodb:BatchGetItem")
+        # A long file goes on in the next invocation: the importer queues its own continuation.
+        self.requests.queue.grant_send_messages(self.function)
+        idempotency_table.grant_read_write_data(self.function)
+        for queue in backlog_queues:
+            queue.grant(self.function, "sqs:GetQueueAttributes")
         # One file per invocation: a file may take minutes, and one that fails must not take others along.
         self.function.add_event_source(
             sources.SqsEventSource(self.requests.queue, batch_size=1, report_batch_item_failures=True)

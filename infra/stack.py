@@ -14,7 +14,7 @@ from infra.dashboard import OrderDashboard
 from infra.dlq_inspector import DlqInspector
 from infra.encryption import MessagingKey
 from infra.execution_alerts import ExecutionAlerts
-from infra.importer import Importer
+from infra.importer import Importer, ImportPace
 from infra.inventory import Inventory
 from infra.naming import Names
 from infra.notification import Notification
@@ -30,9 +30,17 @@ from workflows.order_workflow import WorkflowResources
 
 class OrderflowStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, names: Names, notification_channel: str, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        notification_channel: str,
+        import_pace: ImportPace | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        import_pace = import_pace or ImportPace()
         key = MessagingKey(self, "Encryption", names=names).key
         alerts = topic(
             self, "SystemAlerts", topic_name=names("system-alerts"), key=key, display_name="orderflow alerts"
@@ -78,7 +86,20 @@ class OrderflowStack(Stack):
         )
         orders.start_workflow(workflow.state_machine)
         importer = Importer(
-            self, "Importer", names=names, alerts=alerts, bus=orders.bus, orders_table=orders.orders_table
+            self,
+            "Importer",
+            names=names,
+            alerts=alerts,
+            bus=orders.bus,
+            orders_table=orders.orders_table,
+            idempotency_table=idempotency,
+            pace=import_pace,
+            backlog_queues=[
+                inventory.requests.queue,
+                payment.requests.queue,
+                payment.priority_requests.queue,
+                shipping.requests.queue,
+            ],
         )
         ExecutionAlerts(
             self, "ExecutionAlerts", names=names, state_machine=workflow.state_machine, alerts=alerts

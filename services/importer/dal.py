@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,6 +13,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from services.importer.logic import PublishCallError, Readable
 from services.importer.models import (
     PROGRESS_SUFFIX,
+    SEGMENTS_SUFFIX,
+    ImportCheckpoint,
+    ImportContinuation,
     ImportProgress,
     ImportSource,
     ImportSummary,
@@ -24,12 +29,63 @@ REPORT_SPOOL_BYTES = 8 * 1024 * 1024
 PROGRESS_EVERY_SECONDS = 1.0
 
 
-def open_object(source: ImportSource) -> Readable:
-    """The object version's body as a stream: read in chunks, never whole."""
+def open_object(source: ImportSource, offset: int = 0) -> Readable:
+    """The object version's body as a stream from ``offset``: read in chunks, never whole."""
     kwargs: dict[str, Any] = {"Bucket": source.bucket, "Key": source.key}
     if source.versionId:
         kwargs["VersionId"] = source.versionId
-    return aws.s3().get_object(**kwargs)["Body"]
+    if offset:
+        kwargs["Range"] = f"bytes={offset}-"
+    try:
+        return aws.s3().get_object(**kwargs)["Body"]
+    except ClientError as exc:
+        # A segment that paused after the file's last line: nothing is left to read.
+        if offset and exc.response.get("Error", {}).get("Code") == "InvalidRange":
+            return io.BytesIO(b"")
+        raise
+
+
+def segment_key(source: ImportSource, segment: int) -> str:
+    """``processed/<file>.segments/<version>/<n>.jsonl``: one paused segment's outcomes."""
+    return report_key(source.key, f"{SEGMENTS_SUFFIX}/{source.versionId or 'null'}/{segment:05d}.jsonl")
+
+
+def save_segment(source: ImportSource, segment: int, outcomes: IO[bytes]) -> None:
+    outcomes.seek(0)
+    aws.s3().upload_fileobj(
+        outcomes,
+        source.bucket,
+        segment_key(source, segment),
+        ExtraArgs={"ContentType": "application/x-ndjson"},
+    )
+
+
+def saved_segments(source: ImportSource, count: int) -> Iterator[Iterator[bytes]]:
+    """The outcome lines of segments ``0 .. count - 1``, each streamed, in order."""
+    for segment in range(count):
+        body = aws.s3().get_object(Bucket=source.bucket, Key=segment_key(source, segment))["Body"]
+        yield body.iter_lines(chunk_size=64 * 1024)
+
+
+def send_continuation(queue_url: str, checkpoint: ImportCheckpoint) -> None:
+    body = ImportContinuation(importContinuation=checkpoint).model_dump_json()
+    aws.sqs().send_message(QueueUrl=queue_url, MessageBody=body)
+
+
+class SqsBacklog:
+    """How many messages wait in the workflow's callback queues: the largest visible count among them."""
+
+    def __init__(self, queue_urls: list[str]) -> None:
+        self._queue_urls = queue_urls
+
+    def waiting(self) -> int:
+        most = 0
+        for url in self._queue_urls:
+            attributes = aws.sqs().get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            most = max(most, int(attributes.get("ApproximateNumberOfMessages", "0")))
+        return most
 
 
 def report_file() -> IO[bytes]:

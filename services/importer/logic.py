@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from services.importer.models import (
     FileFormat,
     FileStatus,
+    ImportCheckpoint,
     ImportSource,
     ImportSummary,
     ImportTotals,
@@ -85,17 +86,23 @@ class RawOrder:
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def _pieces(stream: Readable) -> Iterator[tuple[int, bytes, bool]]:
-    """``(line number, bytes, ends the line)``: the stream split at newlines, no piece over a chunk."""
-    line = 1
+def _pieces(stream: Readable, reader: OrderFileReader) -> Iterator[tuple[int, bytes, bool]]:
+    """``(line number, bytes, ends the line)``: the stream split at newlines, no piece over a chunk.
+
+    Before a piece that ends a line is handed out, ``reader.line_end`` is the byte just after its newline.
+    """
+    line = reader.first_line
+    base = reader.start_offset
     while chunk := stream.read(READ_CHUNK_BYTES):
         start = 0
         while (end := chunk.find(b"\n", start)) != -1:
+            reader.line_end = (base + end + 1, line + 1)
             yield line, chunk[start:end], True
             line += 1
             start = end + 1
         if start < len(chunk):
             yield line, chunk[start:], False
+        base += len(chunk)
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -106,16 +113,33 @@ def _first_byte(piece: bytes) -> bytes:
 
 
 class OrderFileReader:
-    """Reads orders from a JSON array (``[{...}, ...]``) or JSON Lines (one order per line)."""
+    """Reads orders from a JSON array (``[{...}, ...]``) or JSON Lines (one order per line).
 
-    def __init__(self, stream: Readable) -> None:
-        self._pieces = _pieces(_CountingReader(stream, self))
-        self.bytes_read = 0
-        self.format: FileFormat | None = None
+    A JSON Lines file can be read on from a line boundary (``start_offset``, ``first_line``, with the
+    ``fmt`` found before): the stream then starts there, as a ranged GET returns it.
+    """
+
+    def __init__(
+        self,
+        stream: Readable,
+        *,
+        start_offset: int = 0,
+        first_line: int = 1,
+        fmt: FileFormat | None = None,
+    ) -> None:
+        self.start_offset = start_offset
+        self.first_line = first_line
+        self.line_end = (start_offset, first_line)  # (byte offset, line number) after the last full line
+        self._pieces = _pieces(_CountingReader(stream, self), self)
+        self.bytes_read = start_offset
+        self.format: FileFormat | None = fmt
         self.error: str | None = None  # why reading stopped early (a broken JSON array)
         self.readable = False  # some JSON was read: a value, or at least a whole (empty) array
 
     def __iter__(self) -> Iterator[RawOrder]:
+        if self.format is FileFormat.JSON_LINES:
+            yield from self._lines([])
+            return
         for line, chunk, ends_line in self._pieces:
             piece = chunk.removeprefix(_BOM) if line == 1 else chunk
             if not _first_byte(piece):
@@ -352,7 +376,7 @@ class ImportRun:
     bus_name: str
     bus: OrderBus
     known_orders: KnownOrders
-    report: ReportWriter
+    report: OutcomeSink
     sleep: Callable[[float], None] = time.sleep
     totals: ImportTotals = field(default_factory=ImportTotals)
     _pending: list[OrderOutcome] = field(default_factory=list)
@@ -433,6 +457,10 @@ class ImportRun:
         self._valid.clear()
 
 
+class OutcomeSink(Protocol):
+    def add(self, outcome: OrderOutcome) -> None: ...
+
+
 def import_orders(
     stream: Readable,
     *,
@@ -446,39 +474,117 @@ def import_orders(
 ) -> ImportSummary:
     """Import every order of ``stream`` and finish the report; raises ``UnreadableFileError`` (after
     finishing the report as ``rejected``) when nothing in it could be read as JSON."""
-    reader = OrderFileReader(stream)
-    run = ImportRun(source, bus_name, bus, known_orders, report, sleep=sleep)
-    flushed = 0
+    summary = import_segment(
+        stream,
+        source=source,
+        bus_name=bus_name,
+        bus=bus,
+        known_orders=known_orders,
+        outcomes=report,
+        progress=progress,
+        sleep=sleep,
+    )
+    if not isinstance(summary, ImportSummary):  # without ``should_pause`` it never pauses
+        raise TypeError(f"{source.key}: the import paused with nothing asking it to")
+    report.finish(summary)
+    raise_if_unreadable(summary)
+    return summary
+
+
+def raise_if_unreadable(summary: ImportSummary) -> None:
+    if summary.status is FileStatus.REJECTED:
+        raise UnreadableFileError(f"{summary.source.key}: {summary.error}")
+
+
+def import_segment(
+    stream: Readable,
+    *,
+    source: ImportSource,
+    bus_name: str,
+    bus: OrderBus,
+    known_orders: KnownOrders,
+    outcomes: OutcomeSink,
+    progress: Callable[[int, ImportTotals], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    resume: ImportCheckpoint | None = None,
+    should_pause: Callable[[], bool] | None = None,
+) -> ImportSummary | ImportCheckpoint:
+    """Import orders from where ``resume`` left off (the file's start without it).
+
+    ``stream`` starts at ``resume.offset``. Each decided order goes to ``outcomes``. Returns the file's
+    summary once it is read to its end, or, when ``should_pause()`` turns true between two orders, the
+    checkpoint the next segment starts from: every order before it is decided, published and in
+    ``outcomes``, and its totals include them.
+    """
+    start = resume or ImportCheckpoint(source=source)
+    reader = OrderFileReader(stream, start_offset=start.offset, first_line=start.line, fmt=start.format)
+    run = ImportRun(
+        source, bus_name, bus, known_orders, outcomes, sleep=sleep, totals=start.totals.model_copy()
+    )
+    skip = start.skip
+    judged = 0
+    flushed = run.totals.orders
     for raw in reader:
+        if skip:  # a JSON array read again from its start: these items were decided before
+            skip -= 1
+            continue
         run.add(raw)
+        judged += 1
         if progress is not None and run.totals.orders != flushed:
             flushed = run.totals.orders
             progress(reader.bytes_read, run.totals)
+        if should_pause is None or not should_pause():
+            continue
+        checkpoint = _checkpoint_after(raw, reader, start, judged)
+        if checkpoint is not None:
+            run.flush()
+            return checkpoint.model_copy(update={"totals": run.totals})
     run.flush()
-    if not reader.readable:
+    readable = start.readable or reader.readable
+    error: str | None
+    if not readable:
         error = reader.error or (
             "the file is empty" if reader.format is None else "no line of the file is JSON"
         )
-        summary = ImportSummary(
-            source=source,
-            format=reader.format,
-            status=FileStatus.REJECTED,
-            totals=run.totals,
-            error=error,
-            bytesRead=reader.bytes_read,
-        )
-        report.finish(summary)
-        raise UnreadableFileError(f"{source.key}: {error}")
-    summary = ImportSummary(
+        status = FileStatus.REJECTED
+    else:
+        error = reader.error
+        status = FileStatus.INCOMPLETE if reader.error else FileStatus.COMPLETED
+    return ImportSummary(
         source=source,
         format=reader.format,
-        status=FileStatus.INCOMPLETE if reader.error else FileStatus.COMPLETED,
+        status=status,
         totals=run.totals,
-        error=reader.error,
+        error=error,
         bytesRead=reader.bytes_read,
     )
-    report.finish(summary)
-    return summary
+
+
+def _checkpoint_after(
+    raw: RawOrder, reader: OrderFileReader, start: ImportCheckpoint, judged: int
+) -> ImportCheckpoint | None:
+    """Where the next segment starts, right after ``raw``; None where no segment can start."""
+    readable = start.readable or reader.readable
+    if reader.format is FileFormat.JSON_LINES:
+        offset, next_line = reader.line_end
+        if next_line != raw.line + 1:  # the last line, without its newline: finish instead
+            return None
+        return ImportCheckpoint(
+            source=start.source,
+            segment=start.segment + 1,
+            offset=offset,
+            line=next_line,
+            format=reader.format,
+            readable=readable,
+        )
+    # A JSON array cannot be parsed from the middle: the next segment reads it again and skips what is done.
+    return ImportCheckpoint(
+        source=start.source,
+        segment=start.segment + 1,
+        skip=start.skip + judged,
+        format=None,
+        readable=readable,
+    )
 
 
 class ReportWriter:
@@ -491,12 +597,37 @@ class ReportWriter:
         out.write(b'{"source":' + source.model_dump_json().encode() + b',"orders":[')
 
     def add(self, outcome: OrderOutcome) -> None:
-        self._out.write(
-            (b"\n" if self._first else b",\n") + outcome.model_dump_json(exclude_none=True).encode()
-        )
+        self.add_json(outcome.model_dump_json(exclude_none=True).encode())
+
+    def add_json(self, outcome: bytes) -> None:
+        """One outcome already in JSON, as a segment of a long import saved it."""
+        self._out.write((b"\n" if self._first else b",\n") + outcome)
         self._first = False
 
     def finish(self, summary: ImportSummary) -> None:
         tail = summary.model_dump(mode="json", exclude={"source"})
         self._out.write(b"\n]," + json.dumps(tail)[1:].encode())
         self.summary = summary
+
+
+class SegmentWriter:
+    """One segment's outcomes as JSON Lines: the part of the report a paused import keeps until its end."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+
+    def add(self, outcome: OrderOutcome) -> None:
+        self._out.write(outcome.model_dump_json(exclude_none=True).encode() + b"\n")
+
+
+def assemble_report(
+    out: IO[bytes], source: ImportSource, segments: Iterable[Iterable[bytes]], summary: ImportSummary
+) -> ReportWriter:
+    """The whole report in ``out``: the segments' outcome lines in file order, then the summary."""
+    report = ReportWriter(out, source)
+    for segment in segments:
+        for line in segment:
+            if line.strip():
+                report.add_json(line.rstrip(b"\r\n"))
+    report.finish(summary)
+    return report

@@ -12,6 +12,7 @@ REPORT_PREFIX = "processed/"
 INCOMING_PREFIX = "incoming/"
 REPORT_SUFFIX = ".report.json"
 PROGRESS_SUFFIX = ".progress.json"
+SEGMENTS_SUFFIX = ".segments"
 
 
 def report_key(key: str, suffix: str = REPORT_SUFFIX) -> str:
@@ -22,6 +23,16 @@ def report_key(key: str, suffix: str = REPORT_SUFFIX) -> str:
 class ImporterSettings(ServiceSettings):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
     orders_table: str = Field(alias="ORDERS_TABLE")
+    import_queue_url: str = Field(alias="IMPORT_QUEUE_URL")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    orders_per_second: float = Field(alias="IMPORT_ORDERS_PER_SECOND", gt=0)
+    max_queue_backlog: int = Field(alias="IMPORT_MAX_QUEUE_BACKLOG", ge=0)
+    # Comma-separated URLs of the workflow's callback queues whose backlog holds the import back.
+    backlog_queue_urls: str = Field(default="", alias="BACKLOG_QUEUE_URLS")
+
+    @property
+    def backlog_queues(self) -> list[str]:
+        return [url for url in self.backlog_queue_urls.split(",") if url]
 
 
 class ImportSource(BaseModel):
@@ -91,4 +102,35 @@ class ImportProgress(BaseModel):
 
     source: ImportSource
     bytesRead: int  # noqa: N815 - wire format
+    totals: ImportTotals
+
+
+class ImportCheckpoint(BaseModel):
+    """Where a file's import stands when one invocation hands it on to the next (segment 0: the start).
+
+    JSON Lines resume at a line boundary (``offset``, ``line``); a JSON array is read again from its start
+    and its first ``skip`` items, decided before, are passed over. ``totals`` count every order before it.
+    """
+
+    source: ImportSource
+    segment: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0)
+    line: int = Field(default=1, ge=1)
+    skip: int = Field(default=0, ge=0)
+    format: FileFormat | None = None
+    readable: bool = False
+    totals: ImportTotals = Field(default_factory=ImportTotals)
+
+
+class ImportContinuation(BaseModel):
+    """The import queue message with which a paused import asks for its next segment."""
+
+    importContinuation: ImportCheckpoint  # noqa: N815 - wire format
+
+
+class SegmentDone(BaseModel):
+    """What the idempotency table keeps for a finished segment: a redelivered message replays it."""
+
+    segment: int
+    paused: bool
     totals: ImportTotals

@@ -16,7 +16,8 @@ class FakeLambdaContext:
     aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
     log_group_name: str = "/aws/lambda/orderflow-test"
     log_stream_name: str = "2025/11/23/[$LATEST]abcdef"
+    # A fixed minute left: enough for any handler under test; idempotency's in-progress expiry reads it.
+    remaining_millis: int = 60_000
 
     def get_remaining_time_in_millis(self) -> int:
-        # A fixed minute left: enough for any handler under test; idempotency's in-progress expiry reads it.
-        return 60_000
+        return self.remaining_millis

@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 
+from infra.app import InvalidContextError, import_pace
+from infra.importer import ImportPace
 from infra.naming import InvalidPrefixError, Names
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,3 +44,22 @@ def test_fifo_names_keep_their_suffix_last() -> None:
     assert names("inventory.fifo") == "ab-inventory.fifo"
     assert names.dlq("inventory.fifo") == "ab-inventory-dlq.fifo"
     assert names.dlq("shipping") == "ab-shipping-dlq"
+
+
+def test_the_import_pace_comes_from_the_context() -> None:
+    app = cdk.App(context={"importOrdersPerSecond": "2.5", "importMaxQueueBacklog": 7})
+    assert import_pace(app) == ImportPace(orders_per_second=2.5, max_queue_backlog=7)
+    assert import_pace(cdk.App()) == ImportPace()
+
+
+@pytest.mark.parametrize(
+    ("context", "named"),
+    [
+        ({"importOrdersPerSecond": 0}, "importOrdersPerSecond"),
+        ({"importOrdersPerSecond": "fast"}, "importOrdersPerSecond"),
+        ({"importMaxQueueBacklog": -1}, "importMaxQueueBacklog"),
+    ],
+)
+def test_an_unusable_import_pace_is_refused_by_name(context: dict[str, object], named: str) -> None:
+    with pytest.raises(InvalidContextError, match=named):
+        import_pace(cdk.App(context=context))

@@ -115,3 +115,41 @@ def test_the_importer_reads_incoming_writes_processed_and_puts_on_the_bus(templa
     _, queue = _one(template, "AWS::SQS::Queue", QueueName=f"{PREFIX}-imports")
     assert queue["VisibilityTimeout"] == 6 * 900
     assert function_id
+
+
+def test_the_importer_is_paced_and_may_continue_itself(template: Template) -> None:
+    # Given the importer function and its role's statements
+    _, function = _one(template, "AWS::Lambda::Function", FunctionName=f"{PREFIX}-importer")
+    variables = function["Environment"]["Variables"]
+    queue_id, _ = _one(template, "AWS::SQS::Queue", QueueName=f"{PREFIX}-imports")
+    callback_queues = [
+        _one(template, "AWS::SQS::Queue", QueueName=f"{PREFIX}-{name}")[0]
+        for name in ("inventory.fifo", "payment", "payment-priority.fifo", "shipping")
+    ]
+    # Then its pace is the deployed default, and it watches every callback queue's backlog
+    assert variables["IMPORT_ORDERS_PER_SECOND"] == "10.0"
+    assert variables["IMPORT_MAX_QUEUE_BACKLOG"] == "50"
+    assert variables["BACKLOG_QUEUE_URLS"] == {"Fn::Join": [",", [{"Ref": q} for q in callback_queues]]}
+    assert variables["IMPORT_QUEUE_URL"] == {"Ref": queue_id}
+    assert variables["IDEMPOTENCY_TABLE"] == {
+        "Ref": _one(template, "AWS::DynamoDB::Table", TableName=f"{PREFIX}-idempotency")[0]
+    }
+    role_id = function["Role"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+    def allowed(action: str, resource: Any) -> bool:
+        return any(
+            action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+            and resource in ([s["Resource"]] if isinstance(s["Resource"], dict) else s["Resource"])
+            for s in statements
+        )
+
+    # And it may send its continuation to its own queue and read the callback queues' counts
+    assert allowed("sqs:SendMessage", {"Fn::GetAtt": [queue_id, "Arn"]})
+    assert all(allowed("sqs:GetQueueAttributes", {"Fn::GetAtt": [q, "Arn"]}) for q in callback_queues)
+    assert not allowed("sqs:ReceiveMessage", {"Fn::GetAtt": [callback_queues[1], "Arn"]})
