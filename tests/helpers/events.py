@@ -55,3 +55,22 @@ def kinesis_event(payloads: list[Any], *, first_sequence: int = FIRST_SEQUENCE) 
         record["eventID"] = f"shardId-000000000000:{sequence}"
         records.append(record)
     return {"Records": records}
+
+
+def file_order(order_id: str) -> dict[str, Any]:
+    """A valid order as a partner's import file holds it (one line of JSON Lines, or one array item)."""
+    return {
+        "orderId": order_id,
+        "customerId": "cust-1",
+        "currency": "EUR",
+        "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": "9.99"}],
+        "totalAmount": "19.98",
+        "payment": {"method": "card", "token": "tok_visa"},
+        "shippingAddress": {
+            "name": "Ada Lovelace",
+            "line1": "12 St James's Square",
+            "city": "London",
+            "postalCode": "SW1Y 4JH",
+            "country": "GB",
+        },
+    }

@@ -25,26 +25,9 @@ from services.importer.logic import (
     publish,
 )
 from services.importer.models import ImportSource, ImportSummary
+from tests.helpers.events import file_order as order
 
 SOURCE = ImportSource(bucket="imports", key="incoming/orders.jsonl", versionId="v1")
-
-
-def order(order_id: str) -> dict[str, Any]:
-    return {
-        "orderId": order_id,
-        "customerId": "cust-1",
-        "currency": "EUR",
-        "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": "9.99"}],
-        "totalAmount": "19.98",
-        "payment": {"method": "card", "token": "tok_visa"},
-        "shippingAddress": {
-            "name": "Ada Lovelace",
-            "line1": "12 St James's Square",
-            "city": "London",
-            "postalCode": "SW1Y 4JH",
-            "country": "GB",
-        },
-    }
 
 
 class RecordingBus:

@@ -11,22 +11,9 @@ import pytest
 from services.importer.logic import SegmentWriter, import_segment
 from services.importer.models import FileFormat, ImportCheckpoint, ImportSource, ImportSummary
 from services.importer.pacing import BACKLOG_CHECK_SECONDS, PacedBus, Pacer
+from tests.helpers.events import file_order
 
 SOURCE = ImportSource(bucket="imports", key="incoming/orders.jsonl", versionId="v1")
-ORDER = {
-    "customerId": "cust-1",
-    "currency": "EUR",
-    "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": "9.99"}],
-    "totalAmount": "19.98",
-    "payment": {"method": "card", "token": "tok_visa"},
-    "shippingAddress": {
-        "name": "Ada Lovelace",
-        "line1": "12 St James's Square",
-        "city": "London",
-        "postalCode": "SW1Y 4JH",
-        "country": "GB",
-    },
-}
 
 
 class FakeClock:
@@ -72,7 +59,7 @@ class NothingKnown:
 
 
 def order(order_id: str) -> str:
-    return json.dumps({**ORDER, "orderId": order_id})
+    return json.dumps(file_order(order_id))
 
 
 def test_calls_are_spaced_to_the_rate_without_a_burst() -> None:
