@@ -175,8 +175,8 @@ class CpuMeter:
             own = self._own_end - self._own_start
         seen = sum(components.values())
         components["unattributed (threads that ended between samples)"] = max(0.0, own - seen)
-        # Reading /proc is the meter's cost, not the stack's. The process total counts in 10 ms clock ticks and
-        # a thread's to the nanosecond, so on a mostly idle endpoint the meter's share can exceed the total.
+        # Reading /proc is the meter's cost, not the stack's. The process total counts in 10 ms clock ticks,
+        # a thread's to the nanosecond: on a mostly idle endpoint the meter's share can exceed the total.
         own = max(0.0, own - components.pop(METER, 0.0))
         workers = sum(functions.values())
         per = max(units, 1)
