@@ -333,6 +333,27 @@ class OrderWorkflow(Construct):
         each.item_processor(item)
         return each, item
 
+    def _guard_compensation(
+        self,
+        step: sfn.TaskStateBase | sfn.Map,
+        *,
+        park: str,
+        alert: str,
+        then: sfn.IChainable,
+        retried: sfn.TaskStateBase | None = None,
+    ) -> None:
+        """A compensation step (or its per-item task, ``retried``) is retried; if it still fails, the failure
+        is parked and alerted; either way the saga goes on to ``then``."""
+        (retried or step).add_retry(
+            errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2
+        )
+        step.add_catch(
+            self._park_failed_compensation(park, alert, then=then),
+            errors=["States.ALL"],
+            result_path="$.compensationFailure",
+        )
+        step.next(then)
+
     def _park_failed_compensation(
         self, park_name: str, alert_name: str, *, then: sfn.IChainable
     ) -> sfn.IChainable:
@@ -435,15 +456,9 @@ class OrderWorkflow(Construct):
             wait=t.refund,
             result_path="$.refund",
         )
-        refund.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2)
-        refund.add_catch(
-            self._park_failed_compensation(
-                states.PARK_FAILED_REFUND, states.ALERT_FAILED_REFUND, then=cancel_order
-            ),
-            errors=["States.ALL"],
-            result_path="$.compensationFailure",
+        self._guard_compensation(
+            refund, park=states.PARK_FAILED_REFUND, alert=states.ALERT_FAILED_REFUND, then=cancel_order
         )
-        refund.next(cancel_order)
 
         release_stock, release_item = self._per_item(
             states.RELEASE_STOCK,
@@ -453,17 +468,13 @@ class OrderWorkflow(Construct):
             item_result_path="$.release",
             result_path="$.releases",
         )
-        release_item.add_retry(
-            errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2
+        self._guard_compensation(
+            release_stock,
+            retried=release_item,
+            park=states.PARK_FAILED_RELEASE,
+            alert=states.ALERT_FAILED_RELEASE,
+            then=refund,
         )
-        release_stock.add_catch(
-            self._park_failed_compensation(
-                states.PARK_FAILED_RELEASE, states.ALERT_FAILED_RELEASE, then=refund
-            ),
-            errors=["States.ALL"],
-            result_path="$.compensationFailure",
-        )
-        release_stock.next(refund)
 
         # The ship request timed out (its answer lost, say): the carrier may have booked the parcel.
         cancel_shipment = self._callback(
@@ -473,17 +484,12 @@ class OrderWorkflow(Construct):
             wait=t.shipping,
             result_path="$.shipmentCancellation",
         )
-        cancel_shipment.add_retry(
-            errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2
+        self._guard_compensation(
+            cancel_shipment,
+            park=states.PARK_FAILED_SHIPMENT_CANCEL,
+            alert=states.ALERT_FAILED_SHIPMENT_CANCEL,
+            then=release_stock,
         )
-        cancel_shipment.add_catch(
-            self._park_failed_compensation(
-                states.PARK_FAILED_SHIPMENT_CANCEL, states.ALERT_FAILED_SHIPMENT_CANCEL, then=release_stock
-            ),
-            errors=["States.ALL"],
-            result_path="$.compensationFailure",
-        )
-        cancel_shipment.next(release_stock)
 
         return _CompensationEntries(
             cancel_shipment=cancel_shipment,
