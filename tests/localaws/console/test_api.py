@@ -157,9 +157,12 @@ def test_an_execution_carries_its_status_change_events_and_its_map_iterations(co
     assert failed["error"] == "OrderCancelled"
     assert running["at"][:19] == detail["execution"]["start"][:19]
     assert failed["at"][:19] == detail["execution"]["stop"][:19]
-    # And one Reserve Stock iteration per SKU, the second failed
+    # And one Reserve Stock iteration per SKU, the second failed. The first succeeded if its stock was
+    # answered before the second's refusal; if not, the Map stopped it (MapIterationAborted), shown failed.
     reserving = [i for i in detail["path"]["iterations"] if i["map_state"] == "Reserve Stock"]
-    assert [(i["index"], i["status"]) for i in reserving] == [(0, "succeeded"), (1, "failed")]
+    assert [i["index"] for i in reserving] == [0, 1]
+    assert reserving[0]["status"] in ("succeeded", "failed")
+    assert reserving[1]["status"] == "failed"
     items = [json.loads(detail["path"]["runs"][i["runs"][0]]["input"])["sku"] for i in reserving]
     assert len(set(items)) == 2
 
