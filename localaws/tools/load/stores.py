@@ -92,18 +92,11 @@ class RunStores:
         return []  # not reached: the last attempt returns or raises
 
     def dead_letter_depths(self) -> dict[str, int]:
-        return self._depths(dead_letters=True)
-
-    def in_flight(self) -> dict[str, int]:
-        """The service queues that still hold messages (a refund or a release may outlive its execution)."""
-        return {name: depth for name, depth in self._depths(dead_letters=False).items() if depth}
-
-    def _depths(self, *, dead_letters: bool) -> dict[str, int]:
         urls = self._sqs.list_queues(QueueNamePrefix=self._names.prefix).get("QueueUrls", [])
         depths = {}
         for url in urls:
             name = url.rsplit("/", 1)[1]
-            if name.endswith(_DLQ_SUFFIXES) == dead_letters:
+            if name.endswith(_DLQ_SUFFIXES):
                 attributes = self._sqs.get_queue_attributes(
                     QueueUrl=url,
                     AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
