@@ -33,7 +33,7 @@ class NotificationTap(QueueTap):
         self._keep_per_topic = keep
         self._recent: dict[str, deque[dict[str, Any]]] = {}
         self._subscribed: set[str] = set()
-        self._queue_arn: str | None = None
+        self._queue_arn = ""  # set with the queue URL, by sync
         self._last_sync = 0.0
 
     def topics(self) -> list[str]:
@@ -48,31 +48,14 @@ class NotificationTap(QueueTap):
     def sync(self) -> None:
         """Create the queue if needed and subscribe it to topics it does not hear yet."""
         self._last_sync = time.monotonic()
-        sqs, sns = self._clients("sqs"), self._clients("sns")
+        sns = self._clients("sns")
         if self._queue_url is None:
-            url = sqs.create_queue(QueueName=console_queue_name(self._names))["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
-            self._queue_url, self._queue_arn = url, arn
+            self._queue_url, self._queue_arn = self._make_queue(console_queue_name(self._names))
         topics = self.topics()
         new = [t for t in topics if t not in self._subscribed]
         if not new:
             return
-        # On AWS the queue must let each topic send to it; emulators ignore the policy.
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": self._queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": topics}},
-                }
-            ],
-        }
-        sqs.set_queue_attributes(QueueUrl=self._queue_url, Attributes={"Policy": json.dumps(policy)})
+        self._let_send(self._queue_url, self._queue_arn, "sns.amazonaws.com", topics)
         for topic in new:
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=self._queue_arn)
             self._subscribed.add(topic)

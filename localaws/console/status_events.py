@@ -61,24 +61,10 @@ class StatusEventTap(QueueTap):
 
     def sync(self) -> None:
         """The queue, and the rule on the default bus that sends every status change to it."""
-        sqs, events = self._clients("sqs"), self._clients("events")
-        url = sqs.create_queue(QueueName=self._name)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = self._clients("events")
+        url, arn = self._make_queue(self._name)
         rule_arn = events.put_rule(Name=self._name, EventPattern=json.dumps(PATTERN))["RuleArn"]
-        # On AWS the queue must let the rule send to it; emulators ignore the policy.
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-                }
-            ],
-        }
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        self._let_send(url, arn, "events.amazonaws.com", rule_arn)
         events.put_targets(Rule=self._name, Targets=[{"Id": "console", "Arn": arn}])
         self._queue_url = url
 

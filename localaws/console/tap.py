@@ -6,6 +6,7 @@ the queue (SNS subscriptions, an EventBridge rule) and what is kept of each mess
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -52,6 +53,29 @@ class QueueTap:
 
     def sync(self) -> None:
         raise NotImplementedError
+
+    def _make_queue(self, name: str) -> tuple[str, str]:
+        """The tap's queue (made if missing): its URL and ARN."""
+        sqs = self._clients("sqs")
+        url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, str(arn)
+
+    def _let_send(self, url: str, arn: str, service: str, sources: str | list[str]) -> None:
+        """On AWS the queue must let ``service`` send to it from ``sources``; emulators ignore the policy."""
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": sources}},
+                }
+            ],
+        }
+        self._clients("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
 
     def _sync_due(self) -> bool:
         return self._queue_url is None
