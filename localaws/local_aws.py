@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -69,11 +70,12 @@ class LocalAws:
         watch_assembly: bool = True,
         access: AccessSettings | None = None,
         wait_scale: float | None = None,
+        execution_wait_scales: Iterable[wait_scale_module.ExecutionScale] = (),
     ) -> None:
         """``access``: host names and web origins to serve besides the endpoint's own (none by default).
 
         ``wait_scale`` multiplies the Step Functions engine's own waits (default ``$ORDERFLOW_WAIT_SCALE``,
-        or 1).
+        or 1); ``execution_wait_scales`` gives the executions whose input a rule matches a scale of their own.
         """
         self.cdk_out = cdk_out
         self.region = region
@@ -85,6 +87,7 @@ class LocalAws:
             if wait_scale is None
             else wait_scale_module.parse(str(wait_scale), where="wait_scale")
         )
+        self.execution_wait_scales = tuple(execution_wait_scales)
         self.prewarm = prewarm
         self.watch_assembly = watch_assembly
         self._workers_per_function = workers_per_function
@@ -165,7 +168,7 @@ class LocalAws:
         limits.SIZE_LIMITS.install()
         MOCK_CONFIG.install()
         STATUS_EVENTS.install()
-        wait_scale_module.install(self.wait_scale)
+        wait_scale_module.install(self.wait_scale, self.execution_wait_scales)
         speedups.install()
         self.endpoint.start()
         self.run_dir.mkdir(parents=True, exist_ok=True)

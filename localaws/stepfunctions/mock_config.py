@@ -431,7 +431,8 @@ def _retrier_eval_body(self: Any, env: Any) -> None:
     mocks = env.mock_test_case
     _retrying.scale = mocks.retry_interval_scale if isinstance(mocks, ExecutionMocks) else 1.0
     try:
-        registry.original(f"{_RETRIER}.RetrierDecl._eval_body")(self, env)
+        with wait_scale.waiting_for(env):
+            registry.original(f"{_RETRIER}.RetrierDecl._eval_body")(self, env)
     finally:
         _retrying.scale = 1.0
 

@@ -11,13 +11,23 @@ writes (``TaskScheduled`` still says ``heartbeatInSeconds: 60``), its events com
 its errors keep their names (``States.Timeout``, ``States.HeartbeatTimeout``). What the engine waits for
 from outside (a handler's SendTaskSuccess, a queue's redelivery) still takes real time, so a factor that
 makes a heartbeat shorter than a service's real answer time times that service out.
+
+``ExecutionScale`` rules (``LocalAws(execution_wait_scales=[...])``, local only) give chosen executions a
+scale of their own, in place of the engine's: the first rule whose ``input_contains`` is in the execution's
+input (as JSON) decides it when the execution first waits, and every wait of that execution uses it, in its
+Map iterations and Parallel branches too. A test makes the one order that must time out do so in seconds,
+while every other order keeps the engine's scale; the histories are those of an unscaled run, as above.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from localaws.patches import registry
@@ -32,6 +42,16 @@ _CALLBACK_WAIT = f"{_CALLBACK}.CallbackEndpoint.wait"
 _ACTIVITY_START_WAIT = f"{_CALLBACK}.ActivityTaskStartEndpoint.wait"
 _STATE_THREADING = f"{_PARSER}.component.state.exec.execute_state.threading"
 _PROGRAM_THREADING = f"{_PARSER}.component.program.program.threading"
+# Where a wait begins with the execution's environment at hand: the scale of that execution is set there,
+# for the thread that waits.
+_STATE_TIMEOUT = f"{_PARSER}.component.state.exec.execute_state.ExecutionState._evaluate_with_timeout"
+_PROGRAM_EVAL = f"{_PARSER}.component.program.program.Program.eval"
+_CALLBACK_TASK = f"{_PARSER}.component.state.exec.state_task.service.state_task_service_callback"
+_TOKEN_HEARTBEAT = f"{_CALLBACK_TASK}.StateTaskServiceCallback._wait_for_task_token_heartbeat"
+_TOKEN_TIMEOUT = f"{_CALLBACK_TASK}.StateTaskServiceCallback._wait_for_task_token_timeout"
+_ACTIVITY_EXECUTION = (
+    f"{_PARSER}.component.state.exec.state_task.state_task_activitiy.StateTaskActivity._eval_execution"
+)
 
 registry.register_attributes(
     f"{_CALLBACK}.HeartbeatEndpoint",
@@ -45,8 +65,8 @@ registry.register_attributes(
 )
 registry.register_attributes(
     f"{_PARSER}.eval.environment.Environment",
-    ["is_running", "program_state_event"],
-    "a Wait ends early when the execution stops, as moto's does",
+    ["is_running", "program_state_event", "states"],
+    "a Wait ends early when the execution stops, as moto's does; the context object names the execution",
 )
 
 
@@ -70,11 +90,30 @@ def from_environment() -> float:
     return parse(os.environ.get(ENVIRONMENT_VARIABLE, "1"))
 
 
+@dataclass(frozen=True)
+class ExecutionScale:
+    """Executions whose input (as JSON) contains ``input_contains`` wait ``scale`` x their written time."""
+
+    input_contains: str
+    scale: float
+
+    def __post_init__(self) -> None:
+        if not self.input_contains:
+            raise WaitScaleError("ExecutionScale.input_contains: expected a non-empty text")
+        parse(str(self.scale), where=f"ExecutionScale({self.input_contains!r}).scale")
+
+
 _scale = 1.0
+_rules: tuple[ExecutionScale, ...] = ()
+_chosen: dict[str, float] = {}  # execution ARN -> its scale, while rules are set
+_chosen_lock = threading.Lock()
+_CHOSEN_KEPT = 10_000
+_waiting = threading.local()  # .scale: the scale of the execution this thread waits for
 
 
 def current() -> float:
-    return _scale
+    """The scale of the execution this thread is waiting for, or the engine's."""
+    return float(getattr(_waiting, "scale", _scale))
 
 
 def set_scale(scale: float) -> None:
@@ -82,8 +121,53 @@ def set_scale(scale: float) -> None:
     _scale = parse(str(scale), where="wait scale")
 
 
+def set_execution_scales(rules: Iterable[ExecutionScale]) -> None:
+    """Executions matched by a rule wait by its scale (the first that matches); the others by the engine's."""
+    global _rules  # noqa: PLW0603 - one setting for the whole engine, read when an execution first waits
+    with _chosen_lock:
+        _rules = tuple(rules)
+        _chosen.clear()
+
+
+def execution_scales() -> tuple[ExecutionScale, ...]:
+    return _rules
+
+
+def scale_of(env: Any) -> float:
+    """The scale of the execution ``env`` belongs to."""
+    if not _rules:
+        return _scale
+    execution = env.states.context_object.context_object_data["Execution"]
+    arn = str(execution["Id"])
+    with _chosen_lock:
+        chosen = _chosen.get(arn)
+    if chosen is not None:
+        return chosen
+    text = json.dumps(execution.get("Input"), ensure_ascii=False)
+    chosen = next((rule.scale for rule in _rules if rule.input_contains in text), _scale)
+    with _chosen_lock:
+        if len(_chosen) >= _CHOSEN_KEPT:
+            _chosen.clear()
+        _chosen[arn] = chosen
+    return chosen
+
+
+@contextmanager
+def waiting_for(env: Any) -> Iterator[None]:
+    """Within: this thread waits at the scale of the execution ``env`` belongs to."""
+    before = getattr(_waiting, "scale", None)
+    _waiting.scale = scale_of(env)
+    try:
+        yield
+    finally:
+        if before is None:
+            del _waiting.scale
+        else:
+            _waiting.scale = before
+
+
 def scaled(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * _scale
+    return None if seconds is None else seconds * current()
 
 
 # -- the replacements --------------------------------------------------------------------------------------
@@ -92,7 +176,7 @@ def scaled(seconds: float | None) -> float | None:
 def _wait_state_body(self: Any, env: Any) -> None:
     # moto's own loop rounds what it waited to whole seconds, which never adds up for a scaled wait.
     seconds = self._get_wait_seconds(env=env)
-    deadline = time.monotonic() + max(0, seconds) * _scale
+    deadline = time.monotonic() + max(0, seconds) * scale_of(env)
     while env.is_running():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -105,7 +189,7 @@ def _heartbeat_clear_and_wait(self: Any) -> bool:
         if self._next_heartbeat_event.is_set():
             self._next_heartbeat_event.clear()
             return True
-    return bool(self._next_heartbeat_event.wait(timeout=self._heartbeat_seconds * _scale))
+    return bool(self._next_heartbeat_event.wait(timeout=self._heartbeat_seconds * current()))
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> Any:
@@ -114,6 +198,16 @@ def _callback_wait(self: Any, timeout: float | None = None) -> Any:
 
 def _activity_start_wait(self: Any, timeout_seconds: float) -> Any:
     return registry.original(_ACTIVITY_START_WAIT)(self, scaled(timeout_seconds))
+
+
+def _for_the_execution(path: str) -> Callable[..., Any]:
+    """moto's ``path`` (a method taking the environment first), its waits at the scale of env's execution."""
+
+    def waiting(self: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
+        with waiting_for(env):
+            return registry.original(path)(self, env, *args, **kwargs)
+
+    return waiting
 
 
 class _ScaledEvent(threading.Event):
@@ -153,14 +247,26 @@ WAIT_SCALE = registry.PatchSet(
         ),
         registry.Patch(_STATE_THREADING, _Threading(), "a state's TimeoutSeconds x the scale"),
         registry.Patch(_PROGRAM_THREADING, _Threading(), "the state machine's TimeoutSeconds x the scale"),
+        *(
+            registry.Patch(path, _for_the_execution(path), f"{what}: at the scale of its execution")
+            for path, what in (
+                (_STATE_TIMEOUT, "a state's TimeoutSeconds"),
+                (_PROGRAM_EVAL, "the state machine's TimeoutSeconds"),
+                (_TOKEN_HEARTBEAT, "a .waitForTaskToken task's HeartbeatSeconds"),
+                (_TOKEN_TIMEOUT, "a .waitForTaskToken task's TimeoutSeconds"),
+                (_ACTIVITY_EXECUTION, "an activity task's waits"),
+            )
+        ),
     ],
 )
 
 
-def install(scale: float) -> None:
-    """Scale the engine's waits by ``scale`` (1 keeps moto's own waits, exactly as they are)."""
+def install(scale: float, executions: Iterable[ExecutionScale] = ()) -> None:
+    """Scale the engine's waits by ``scale``, and those of the executions a rule matches by its own (1 and
+    no rules keep moto's own waits, exactly as they are)."""
     set_scale(scale)
-    if scale == 1:
+    set_execution_scales(executions)
+    if scale == 1 and not _rules:
         WAIT_SCALE.uninstall()
     else:
         WAIT_SCALE.install()
@@ -169,3 +275,4 @@ def install(scale: float) -> None:
 def uninstall() -> None:
     WAIT_SCALE.uninstall()
     set_scale(1.0)
+    set_execution_scales(())

@@ -22,6 +22,7 @@ from infra.naming import DEFAULT_PREFIX, Names
 from localaws.local_aws import LocalAws
 from localaws.stepfunctions import wait_scale
 from localaws.stepfunctions.mock_config import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
+from services.shared.contract import TOKEN_HANG
 from tests.helpers.assembly import CDK_OUT, synthesized_app
 from tests.workflows import scenarios
 from tests.workflows.backends import (
@@ -45,6 +46,10 @@ TIME_SCALE = 1 / 60
 # machine (with 6 s and 20 s heartbeats, orders timed out there on the shared 2-core machine; at 0.25 an
 # inventory callback timed out).
 WAIT_SCALE = 0.5
+# The heartbeat-timeout order (and it alone: its input holds the payment token that never answers) waits at
+# this scale instead: its 120 s heartbeat runs out 6 s after the payment service took the request and
+# renewed it. Its own refund is answered by the same, warm, service and is retried if it is late.
+HANG_WAIT_SCALE = 0.05
 
 
 # The order the modules run in: the session's executions start with the first test that needs them, and
@@ -176,6 +181,7 @@ def _start_embedded(
         run_dir=tmp_path_factory.mktemp("localaws-workflows"),
         time_scale=TIME_SCALE,
         watch_assembly=False,
+        execution_wait_scales=[wait_scale.ExecutionScale(TOKEN_HANG, HANG_WAIT_SCALE)],
     )
     local.start()  # a start that fails stops what it started
     result.local = local

@@ -209,3 +209,35 @@ def test_the_environment_variable_sets_the_scale_and_a_bad_one_is_refused(
     monkeypatch.setenv(wait_scale.ENVIRONMENT_VARIABLE, "fast")
     with pytest.raises(wait_scale.WaitScaleError, match="ORDERFLOW_WAIT_SCALE='fast'"):
         wait_scale.from_environment()
+
+
+def test_an_execution_rule_scales_the_executions_it_matches_and_no_other(engine: None) -> None:
+    # Given the engine at scale 1, and a rule: executions whose input holds "hang" wait 0.01 x their time
+    wait_scale.install(1, [wait_scale.ExecutionScale("hang", SCALE)])
+    asks = queue()
+    arn = callback_machine(asks, heartbeat=100, timeout=300)
+    sfn = client("stepfunctions")
+
+    # When two executions of the same machine ask, and nobody answers either
+    matched = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
+    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "visa"}))["executionArn"]
+    described = finish(matched, timeout=30)
+
+    # Then the matched one missed its 100 s heartbeat within seconds, with the history of a real one,
+    # while the other still waits on its own clock
+    assert described["status"] == "FAILED"
+    events = history(matched)
+    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == [
+        "States.Timeout"
+    ]
+    scheduled = next(e["taskScheduledEventDetails"] for e in events if e["type"] == "TaskScheduled")
+    assert scheduled["heartbeatInSeconds"] == 100
+    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=other)
+
+
+def test_an_execution_rule_with_an_empty_text_or_a_bad_scale_is_refused() -> None:
+    with pytest.raises(wait_scale.WaitScaleError, match="input_contains"):
+        wait_scale.ExecutionScale("", 0.1)
+    with pytest.raises(wait_scale.WaitScaleError, match=r"ExecutionScale\('hang'\).scale='0'"):
+        wait_scale.ExecutionScale("hang", 0)
