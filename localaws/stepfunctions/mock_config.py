@@ -53,9 +53,8 @@ from moto.stepfunctions.responses import ActionResult
 
 from localaws.patches import registry
 from localaws.stepfunctions import wait_scale
+from localaws.stepfunctions.mock_config_names import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 
-ENVIRONMENT_VARIABLE = "SFN_MOCK_CONFIG"
-RETRY_INTERVAL_SCALE_VARIABLE = "SFN_MOCK_RETRY_INTERVAL_SCALE"
 TEST_CASE_SEPARATOR = "#"
 
 _MOCKING = "moto.stepfunctions.parser.mocking.mock_config"

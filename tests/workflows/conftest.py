@@ -13,15 +13,14 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.naming import DEFAULT_PREFIX, Names
-from localaws.local_aws import LocalAws
 from localaws.stepfunctions import wait_scale
-from localaws.stepfunctions.mock_config import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
+from localaws.stepfunctions.mock_config_names import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 from services.shared.contract import TOKEN_HANG
 from tests.helpers.assembly import CDK_OUT, synthesized_app
 from tests.workflows import scenarios
@@ -33,6 +32,9 @@ from tests.workflows.backends import (
 )
 from tests.workflows.integration import OrderDesk, PostedOrder
 from tests.workflows.polling import ExecutionRecord, wait_for_execution
+
+if TYPE_CHECKING:
+    from localaws.local_aws import LocalAws
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTED = Path(__file__).with_name("documented")
@@ -175,6 +177,10 @@ def _start_embedded(
     run_id: str,
     names: Names,
 ) -> None:
+    # Imported here: a run against AWS alone (ORDERFLOW_E2E=1, or the backend-selection test's child
+    # pytest) never starts LocalAws, and importing it (moto, the deployer, the runtime) is most of its CPU.
+    from localaws.local_aws import LocalAws  # noqa: PLC0415 - only the embedded target needs it
+
     local = LocalAws(
         cdk_out=cdk_out,
         port=0,

@@ -133,7 +133,11 @@ def _start(name: str, home: Path) -> _Child:
             "AWS_ENDPOINT_URL_SFN": "http://127.0.0.1:8083",
         }
         return _python(_AWS_ENDPOINTS, _clean_environment(home, **local_endpoints, **FAKE_CREDENTIALS))
-    pytest_run = ["-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/workflows/test_integration.py"]
+    # Hypothesis's plugin is left out: no test of this run uses it, and loading it is a second of CPU.
+    pytest_run = [
+        *("-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"),
+        *("-q", "tests/workflows/test_integration.py"),
+    ]
     return _Child(
         [sys.executable, *pytest_run, "-k", "aws and happy-path"],
         _clean_environment(home, **opted_in, **FAKE_CREDENTIALS),
