@@ -72,8 +72,11 @@ test: lint browser python-note ## the whole suite: lint, cdk-nag, infrastructure
 unit: dev ## unit and handler tests only
 	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/unit tests/handlers
 
+# No test of the workflow suite uses Hypothesis: its plugin is left out (a second of CPU at every start).
+SFN_PYTEST := $(BIN)/pytest -p no:hypothesispytest tests/workflows
+
 test-sfn: dev synth ## the workflow scenario suite only (with AWS_ENDPOINT_URL_SFN set: on Step Functions Local)
-	$(LOCAL_AWS_ENV) $(BIN)/pytest tests/workflows
+	$(LOCAL_AWS_ENV) $(SFN_PYTEST)
 
 # LocalStack, the second engine (peers/localstack): its own venv from its own lock, on CPython 3.13 only.
 LOCALSTACK_VENV := .localstack/venv
@@ -86,7 +89,7 @@ $(LOCALSTACK_VENV)/.synced: $(BIN)/python peers/localstack/pyproject.toml peers/
 
 test-sfn-localstack: dev synth $(LOCALSTACK_VENV)/.synced ## the workflow scenario suite on LocalStack (host mode, loopback only, no Docker)
 	$(LOCAL_AWS_ENV) $(BIN)/python -m peers.localstack.server --mock-config tests/workflows/mock_config.json \
-		-- $(BIN)/pytest tests/workflows
+		-- $(SFN_PYTEST)
 
 e2e: dev synth ## the integration scenarios against the deployed stack (your AWS credentials)
 	ORDERFLOW_E2E=1 $(BIN)/pytest tests/workflows -m e2e

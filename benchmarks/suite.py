@@ -32,7 +32,8 @@ def suite_part() -> dict[str, Any]:
     """Run ``pytest tests/workflows`` once; its wall time, CPU and outcome."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     environment |= _LOCAL_AWS_ENV
-    command = [sys.executable, "-m", "pytest", "tests/workflows", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:hypothesispytest", "tests/workflows", "-q"]
+    command += ["-p", "no:cacheprovider"]
     load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()

@@ -187,6 +187,11 @@ def _start_embedded(
         run_dir=tmp_path_factory.mktemp("localaws-workflows"),
         time_scale=TIME_SCALE,
         watch_assembly=False,
+        # One worker per function: every one is started (and imports its handler) before the orders come,
+        # where a second one would be started mid-run for each function that gets two requests at once, and
+        # cost as much CPU as the requests it takes. Concurrency within a function is not what this suite
+        # tests; the requests of one function queue as on a function with reserved concurrency 1.
+        workers_per_function=1,
         execution_wait_scales=[wait_scale.ExecutionScale(TOKEN_HANG, HANG_WAIT_SCALE)],
     )
     local.start()  # a start that fails stops what it started

@@ -104,8 +104,15 @@ def read_execution(sfn: Any, execution_arn: str) -> ExecutionRecord:
     )
 
 
+# Polls start this often and slow down by this factor to at most the last: most executions end within a
+# second, and each poll costs the endpoint and this process a request's CPU, which the executions need.
+FIRST_POLL_INTERVAL = 0.1
+POLL_BACKOFF = 1.5
+LAST_POLL_INTERVAL = 0.5
+
+
 def wait_for_execution(
-    sfn: Any, execution_arn: str, *, timeout: float = 60.0, interval: float = 0.1
+    sfn: Any, execution_arn: str, *, timeout: float = 60.0, interval: float = FIRST_POLL_INTERVAL
 ) -> ExecutionRecord:
     """Poll until the execution reaches any terminal status; then read its whole (paginated) history."""
     deadline = time.monotonic() + timeout
@@ -117,6 +124,7 @@ def wait_for_execution(
             record = read_execution(sfn, execution_arn)
             raise ExecutionNotFinishedError(f"still {status} after {timeout:.0f} s\n{record.history_text()}")
         time.sleep(interval)
+        interval = min(interval * POLL_BACKOFF, max(interval, LAST_POLL_INTERVAL))
 
 
 @contextmanager
