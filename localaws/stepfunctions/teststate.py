@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import itertools
 import json
 import uuid
@@ -691,16 +692,24 @@ class _OneStatePreprocessor(TestStatePreprocessor):
             self.nesting -= 1
 
 
-def _parse_state(test: TestStateRequest) -> Any:
-    """The tested state, parsed as moto's ``TestStateAmazonStateLanguageParser.parse`` does."""
+@functools.lru_cache(maxsize=256)
+def _syntax_tree(text: str) -> tuple[Any, tuple[Any, ...]]:
+    """The ANTLR parse of a state's JSON, with its syntax errors. The parse is most of a request's CPU and
+    a test suite sends the same states again and again; the tree is only read, and every request builds
+    its own state from it (the preprocessor), so requests share nothing they change."""
     errors = SyntaxErrorListener()
-    parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(json.dumps(test.state)))))
+    parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(text))))
     parser.removeErrorListeners()
     parser.addErrorListener(errors)
-    tree = parser.state_decl_body()
+    return parser.state_decl_body(), tuple(errors.errors)
+
+
+def _parse_state(test: TestStateRequest) -> Any:
+    """The tested state, parsed as moto's ``TestStateAmazonStateLanguageParser.parse`` does."""
+    tree, errors = _syntax_tree(json.dumps(test.state))
     try:
-        if errors.errors:
-            raise ASLParserException(errors=errors.errors)
+        if errors:
+            raise ASLParserException(errors=list(errors))
         program = _OneStatePreprocessor().visit(tree)
     except ASLParserException as exc:
         raise TestStateRequestError(INVALID_DEFINITION, f"Invalid State Machine Definition: {exc}") from exc
