@@ -223,36 +223,40 @@ def _resolved() -> _Moto:
     return _moto
 
 
-_url_environs: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_url_environs: OrderedDict[tuple[str, str], tuple[dict[str, Any], str]] = OrderedDict()
 _url_environs_lock = threading.Lock()
 
 
-def moto_request(prepared: Any) -> Any:
-    """``moto.core.request.normalize_request(prepared)``, without rebuilding the URL's part of the environ.
+def moto_request(prepared: Any) -> tuple[Any, str]:
+    """``moto.core.request.normalize_request(prepared)`` and its ``raw_url``, the URL's part kept.
 
     moto builds the request through werkzeug's ``EnvironBuilder``, which re-derives the WSGI keys of the
     method and URL (``_URL_ENVIRON_KEYS``) on every call. Those are taken from moto's own request the first
     time a (method, URL) is seen; the rest is built here exactly as ``EnvironBuilder.get_environ`` and
     ``Request.from_primitives`` build it for a non-empty body: the body as ``wsgi.input`` and its length,
     ``Content-Type`` as ``CONTENT_TYPE``, each other header as ``HTTP_*`` (repeated names joined with ", "),
-    then the preserved header names. An empty or streaming body takes moto's own path.
+    then the preserved header names. An empty or streaming body takes moto's own path. ``raw_url``, which
+    the stubber hands the handler, derives from those URL keys alone, so it is kept with them.
     """
     moto = _resolved()
     body = prepared.body
     if isinstance(body, str):
         body = body.encode("utf-8")
     if not isinstance(body, bytes) or not body:
-        return moto.normalize_request(prepared)
+        request = moto.normalize_request(prepared)
+        return request, request.raw_url
     key = (prepared.method, prepared.url)
     with _url_environs_lock:
-        url_environ = _url_environs.get(key)
-    if url_environ is None:
+        known = _url_environs.get(key)
+    if known is None:
         request = moto.normalize_request(prepared)
+        raw_url: str = request.raw_url
         with _url_environs_lock:
-            _url_environs[key] = {name: request.environ[name] for name in _URL_ENVIRON_KEYS}
+            _url_environs[key] = ({name: request.environ[name] for name in _URL_ENVIRON_KEYS}, raw_url)
             while len(_url_environs) > _ROUTES_MAX:
                 _url_environs.popitem(last=False)
-        return request
+        return request, raw_url
+    url_environ, raw_url = known
     header_items = [
         (name, value.decode("utf-8") if isinstance(value, bytes) else value)
         for name, value in prepared.headers.items()
@@ -280,7 +284,7 @@ def moto_request(prepared: Any) -> Any:
         moto.environ_key(name): name for name, _ in header_items if moto.preserve(name)
     }
     request.environ.setdefault("CONTENT_LENGTH", "0")
-    return request
+    return request, raw_url
 
 
 def clear_url_environs() -> None:
@@ -380,7 +384,7 @@ class DirectClient:
 
     def _request(
         self, operation: _Operation, params: dict[str, Any]
-    ) -> tuple[Any, Callable[..., Any]] | None:
+    ) -> tuple[Any, str, Callable[..., Any]] | None:
 
         request_dict = self._client._serializer.serialize_to_request(params, operation.model)
         prepare_request_dict(request_dict, endpoint_url=self.meta.endpoint_url)
@@ -408,14 +412,16 @@ class DirectClient:
         prepared = AWSRequest(
             method=request_dict["method"], url=url, headers=headers, data=request_dict["body"]
         ).prepare()
-        return moto_request(prepared), handler
+        return (*moto_request(prepared), handler)
 
-    def _dispatch(self, operation: _Operation, request: Any, handler: Callable[..., Any]) -> Any:
+    def _dispatch(
+        self, operation: _Operation, request: Any, raw_url: str, handler: Callable[..., Any]
+    ) -> Any:
 
         moto = _resolved()
         moto.recorder._record_request(request)
         try:
-            status, headers, body = handler(request, request.raw_url, request.headers)
+            status, headers, body = handler(request, raw_url, request.headers)
         except moto.http_exception as error:
             status, headers, body = error.code, error.get_headers(), error.get_body()
         if isinstance(body, str):

@@ -59,14 +59,15 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     seen = {"compared": 0, "from_moto": 0}
     ours = direct_dispatch.moto_request
 
-    def compare(prepared: Any) -> Any:
+    def compare(prepared: Any) -> tuple[Any, str]:
         cached_before = len(direct_dispatch._url_environs)
-        fast = ours(prepared)
+        fast, raw_url = ours(prepared)
         if len(direct_dispatch._url_environs) > cached_before:
             seen["from_moto"] += 1  # the first call for a URL is moto's own request
         expected = normalize_request(prepared)
         assert _environ_view(fast) == _environ_view(expected)
         assert _what_handlers_read(fast) == _what_handlers_read(expected)
+        assert raw_url == expected.raw_url
         seen["compared"] += 1
         return ours(prepared)
 
@@ -126,8 +127,12 @@ def test_an_empty_body_takes_moto_own_path() -> None:
     prepared = AWSRequest(method="POST", url="https://lambda.us-east-1.amazonaws.com/x", data=b"").prepare()
 
     # When the fast path builds it, twice
-    first, second = direct_dispatch.moto_request(prepared), direct_dispatch.moto_request(prepared)
+    (first, first_url), (second, _) = (
+        direct_dispatch.moto_request(prepared),
+        direct_dispatch.moto_request(prepared),
+    )
 
     # Then both are moto's own and nothing was kept for the URL
     assert _environ_view(first) == _environ_view(second) == _environ_view(normalize_request(prepared))
+    assert first_url == "https://lambda.us-east-1.amazonaws.com/x"
     assert direct_dispatch._url_environs == {}
