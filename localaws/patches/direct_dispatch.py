@@ -21,6 +21,7 @@ import io
 import re
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -223,6 +224,22 @@ def _resolved() -> _Moto:
     return _moto
 
 
+_SECONDS_PER_DAY = 86400
+_utc_day: tuple[int, str] = (-1, "")
+_clock = time.time
+
+
+def utc_day() -> str:
+    """``datetime.now(UTC).strftime("%Y%m%d")``, formatted once a day rather than once a call."""
+    global _utc_day  # noqa: PLW0603 - one (day number, text) pair, replaced whole
+    day = int(_clock() // _SECONDS_PER_DAY)
+    known_day, text = _utc_day
+    if day != known_day:
+        text = datetime.datetime.fromtimestamp(day * _SECONDS_PER_DAY, datetime.UTC).strftime("%Y%m%d")
+        _utc_day = (day, text)
+    return text
+
+
 _url_environs: OrderedDict[tuple[str, str], tuple[dict[str, Any], str]] = OrderedDict()
 _url_environs_lock = threading.Lock()
 
@@ -404,7 +421,7 @@ class DirectClient:
         # scope; this is the Authorization header botocore's signer would send, minus a real signature.
         credentials = self._client._get_credentials()
         access_key = credentials.access_key if credentials is not None else "AKIAEXAMPLE"
-        today = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+        today = utc_day()
         headers["Authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={access_key}/{today}/{self.meta.region_name}/"
             f"{self._signing_name}/aws4_request, SignedHeaders=host, Signature=direct"

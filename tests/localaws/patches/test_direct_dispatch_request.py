@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 from collections.abc import Iterator
@@ -136,3 +137,17 @@ def test_an_empty_body_takes_moto_own_path() -> None:
     assert _environ_view(first) == _environ_view(second) == _environ_view(normalize_request(prepared))
     assert first_url == "https://lambda.us-east-1.amazonaws.com/x"
     assert direct_dispatch._url_environs == {}
+
+
+def test_the_credential_scope_day_is_today_in_utc_across_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the clock just before, at and after a UTC midnight, and now
+    midnight = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC).timestamp()
+    days = []
+    for moment in (midnight - 0.001, midnight, midnight + 86399.999):
+        monkeypatch.setattr(direct_dispatch, "_clock", lambda moment=moment: moment)
+        days.append(direct_dispatch.utc_day())
+    monkeypatch.undo()
+
+    # Then each is that moment's UTC date, as strftime gives it; and now is today
+    assert days == ["20261127", "20261128", "20261128"]
+    assert direct_dispatch.utc_day() == datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
