@@ -17,8 +17,11 @@ client unchanged. Every moto and botocore internal used here is registered in ``
 from __future__ import annotations
 
 import datetime
+import io
 import re
+import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -49,6 +52,19 @@ _GET_BACKEND = registry.register("moto.backends.get_backend", "a service's backe
 _BACKEND_DICT = registry.register("moto.core.base_backend.BackendDict", "as the stubber picks a backend")
 _DEFAULT_ACCOUNT = registry.register("moto.core.DEFAULT_ACCOUNT_ID", "as the stubber picks a backend")
 _NORMALIZE = registry.register("moto.core.request.normalize_request", "the request type handlers take")
+_REQUEST = registry.register(
+    "moto.core.request.Request", "the request type handlers take, from its WSGI environ"
+)
+_PRESERVED_KEY = registry.register(
+    "moto.core.request.PRESERVED_HEADER_NAMES_ENVIRON_KEY",
+    "set on the environ as Request.from_primitives does",
+)
+_PRESERVE = registry.register(
+    "moto.core.request.should_preserve_original_header_name", "as Request.from_primitives does"
+)
+_ENVIRON_KEY = registry.register(
+    "moto.core.request.environ_key_for_header", "as Request.from_primitives does"
+)
 _RECORDER = registry.register("moto.moto_api.recorder", "record the request as the stubber does")
 registry.register(
     "moto.moto_api._internal.recorder.models.Recorder._record_request",
@@ -84,6 +100,21 @@ for _path, _why in (
     registry.register(_path, _why)
 
 _ROUTES_MAX = 512
+# The WSGI environ keys werkzeug's EnvironBuilder derives from the method and URL alone, in its order.
+_URL_ENVIRON_KEYS: tuple[str, ...] = (
+    "REQUEST_METHOD",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REQUEST_URI",
+    "RAW_URI",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "HTTP_HOST",
+    "SERVER_PROTOCOL",
+    "wsgi.version",
+    "wsgi.url_scheme",
+)
 
 
 class DirectDispatchStats:
@@ -154,6 +185,7 @@ def _search_route(clean_url: str) -> tuple[str, Callable[..., Any]] | None:
 def clear_routes() -> None:
     with _routes_lock:
         _routes.clear()
+    clear_url_environs()
 
 
 class _Moto:
@@ -162,6 +194,10 @@ class _Moto:
     def __init__(self) -> None:
         self.stubber = registry.resolve(_STUBBER)
         self.normalize_request = registry.resolve(_NORMALIZE)
+        self.request_type = registry.resolve(_REQUEST)
+        self.preserved_key = registry.resolve(_PRESERVED_KEY)
+        self.preserve = registry.resolve(_PRESERVE)
+        self.environ_key = registry.resolve(_ENVIRON_KEY)
         self.recorder = registry.resolve(_RECORDER)
         self.http_exception = registry.resolve(_HTTP_EXCEPTION)
         self.passthrough_url = registry.resolve(_PASSTHROUGH_URL)
@@ -186,6 +222,91 @@ def _resolved() -> _Moto:
     if _moto is None:
         _moto = _Moto()
     return _moto
+
+
+_SECONDS_PER_DAY = 86400
+_utc_day: tuple[int, str] = (-1, "")
+_clock = time.time
+
+
+def utc_day() -> str:
+    """``datetime.now(UTC).strftime("%Y%m%d")``, formatted once a day rather than once a call."""
+    global _utc_day  # noqa: PLW0603 - one (day number, text) pair, replaced whole
+    day = int(_clock() // _SECONDS_PER_DAY)
+    known_day, text = _utc_day
+    if day != known_day:
+        text = datetime.datetime.fromtimestamp(day * _SECONDS_PER_DAY, datetime.UTC).strftime("%Y%m%d")
+        _utc_day = (day, text)
+    return text
+
+
+_url_environs: OrderedDict[tuple[str, str], tuple[dict[str, Any], str]] = OrderedDict()
+_url_environs_lock = threading.Lock()
+
+
+def moto_request(prepared: Any) -> tuple[Any, str]:
+    """``moto.core.request.normalize_request(prepared)`` and its ``raw_url``, the URL's part kept.
+
+    moto builds the request through werkzeug's ``EnvironBuilder``, which re-derives the WSGI keys of the
+    method and URL (``_URL_ENVIRON_KEYS``) on every call. Those are taken from moto's own request the first
+    time a (method, URL) is seen; the rest is built here exactly as ``EnvironBuilder.get_environ`` and
+    ``Request.from_primitives`` build it for a non-empty body: the body as ``wsgi.input`` and its length,
+    ``Content-Type`` as ``CONTENT_TYPE``, each other header as ``HTTP_*`` (repeated names joined with ", "),
+    then the preserved header names. An empty or streaming body takes moto's own path. ``raw_url``, which
+    the stubber hands the handler, derives from those URL keys alone, so it is kept with them.
+    """
+    moto = _resolved()
+    body = prepared.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not isinstance(body, bytes) or not body:
+        request = moto.normalize_request(prepared)
+        return request, request.raw_url
+    key = (prepared.method, prepared.url)
+    with _url_environs_lock:
+        known = _url_environs.get(key)
+    if known is None:
+        request = moto.normalize_request(prepared)
+        raw_url: str = request.raw_url
+        with _url_environs_lock:
+            _url_environs[key] = ({name: request.environ[name] for name in _URL_ENVIRON_KEYS}, raw_url)
+            while len(_url_environs) > _ROUTES_MAX:
+                _url_environs.popitem(last=False)
+        return request, raw_url
+    url_environ, raw_url = known
+    header_items = [
+        (name, value.decode("utf-8") if isinstance(value, bytes) else value)
+        for name, value in prepared.headers.items()
+        if name.lower() != "transfer-encoding"
+    ]
+    environ = dict(url_environ)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.errors"] = sys.stderr
+    environ["wsgi.multithread"] = False
+    environ["wsgi.multiprocess"] = False
+    environ["wsgi.run_once"] = False
+    content_type = next((value for name, value in header_items if name.lower() == "content-type"), None)
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    environ["CONTENT_LENGTH"] = str(len(body))
+    combined: dict[str, list[str]] = {}
+    for name, value in header_items:
+        if name.lower() in ("content-type", "content-length"):
+            continue
+        combined.setdefault(f"HTTP_{name.upper().replace('-', '_')}", []).append(value)
+    for environ_name, values in combined.items():
+        environ[environ_name] = ", ".join(values)
+    request = moto.request_type(environ)
+    request.environ[moto.preserved_key] = {
+        moto.environ_key(name): name for name, _ in header_items if moto.preserve(name)
+    }
+    request.environ.setdefault("CONTENT_LENGTH", "0")
+    return request, raw_url
+
+
+def clear_url_environs() -> None:
+    with _url_environs_lock:
+        _url_environs.clear()
 
 
 class _Operation:
@@ -280,7 +401,7 @@ class DirectClient:
 
     def _request(
         self, operation: _Operation, params: dict[str, Any]
-    ) -> tuple[Any, Callable[..., Any]] | None:
+    ) -> tuple[Any, str, Callable[..., Any]] | None:
 
         request_dict = self._client._serializer.serialize_to_request(params, operation.model)
         prepare_request_dict(request_dict, endpoint_url=self.meta.endpoint_url)
@@ -300,7 +421,7 @@ class DirectClient:
         # scope; this is the Authorization header botocore's signer would send, minus a real signature.
         credentials = self._client._get_credentials()
         access_key = credentials.access_key if credentials is not None else "AKIAEXAMPLE"
-        today = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+        today = utc_day()
         headers["Authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={access_key}/{today}/{self.meta.region_name}/"
             f"{self._signing_name}/aws4_request, SignedHeaders=host, Signature=direct"
@@ -308,14 +429,16 @@ class DirectClient:
         prepared = AWSRequest(
             method=request_dict["method"], url=url, headers=headers, data=request_dict["body"]
         ).prepare()
-        return moto.normalize_request(prepared), handler
+        return (*moto_request(prepared), handler)
 
-    def _dispatch(self, operation: _Operation, request: Any, handler: Callable[..., Any]) -> Any:
+    def _dispatch(
+        self, operation: _Operation, request: Any, raw_url: str, handler: Callable[..., Any]
+    ) -> Any:
 
         moto = _resolved()
         moto.recorder._record_request(request)
         try:
-            status, headers, body = handler(request, request.raw_url, request.headers)
+            status, headers, body = handler(request, raw_url, request.headers)
         except moto.http_exception as error:
             status, headers, body = error.code, error.get_headers(), error.get_body()
         if isinstance(body, str):

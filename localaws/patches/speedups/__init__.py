@@ -82,6 +82,7 @@ def stats() -> dict[str, dict[str, int]]:
 def clear_caches() -> None:
     for cache in stepfunctions.CACHES.values():
         cache.clear()
+    stepfunctions.tmp_threads.reset()
     events.event_jsonpaths.clear()
     dynamodb.clear()
     server.clear()

@@ -128,10 +128,39 @@ def _snapshot_state_machine(state_machine: Any) -> Any:
     return snapshot
 
 
+class _ThreadList:
+    """moto's TMP_THREADS, resolved once (resolving imports: far too slow per StartExecution), and when to
+    prune it next: past twice what was alive after the last pruning, so that a burst with many executions in
+    flight is not scanned on every start (each scan is amortised over as many starts as it keeps threads)."""
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] | None = None
+        self._lock = threading.Lock()
+        self.prune_at = _TMP_THREADS_PRUNE_AT
+
+    def prune(self) -> None:
+        threads = self._threads
+        if threads is None:
+            threads = self._threads = registry.resolve(_TMP_THREADS)
+        if len(threads) <= self.prune_at or not self._lock.acquire(blocking=False):
+            return
+        try:
+            threads[:] = [thread for thread in threads if thread.is_alive()]
+            self.prune_at = max(_TMP_THREADS_PRUNE_AT, 2 * len(threads))
+        finally:
+            self._lock.release()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._threads = None
+            self.prune_at = _TMP_THREADS_PRUNE_AT
+
+
+tmp_threads = _ThreadList()
+
+
 def _prune_finished_threads() -> None:
-    threads: list[threading.Thread] = registry.resolve(_TMP_THREADS)
-    if len(threads) > _TMP_THREADS_PRUNE_AT:
-        threads[:] = [thread for thread in threads if thread.is_alive()]
+    tmp_threads.prune()
 
 
 def _execution_input(execution_input: str | None) -> str:
