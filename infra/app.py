@@ -42,12 +42,14 @@ def build_app(app: cdk.App) -> OrderflowStack:
 
 
 def import_pace(app: cdk.App) -> ImportPace:
-    """``importOrdersPerSecond`` and ``importMaxQueueBacklog`` (``-c name=value`` or cdk.json)."""
+    """``importOrdersPerSecond``, ``importMaxQueueBacklog`` and ``importMaxRunningOrders`` (``-c name=value``
+    or cdk.json)."""
     default = ImportPace()
     try:
         return ImportPace(
             orders_per_second=_number(app, "importOrdersPerSecond", float, default.orders_per_second),
             max_queue_backlog=_number(app, "importMaxQueueBacklog", int, default.max_queue_backlog),
+            max_running_orders=_number(app, "importMaxRunningOrders", int, default.max_running_orders),
         )
     except ValueError as exc:
         raise InvalidContextError(str(exc)) from exc

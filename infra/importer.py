@@ -22,6 +22,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.functions import RUNTIME, ServiceFunction
@@ -32,7 +33,7 @@ from infra.nag import (
 )
 from infra.naming import Names
 from infra.queues import ServiceQueue
-from services.importer.models import INCOMING_PREFIX, REPORT_PREFIX
+from services.importer.models import INCOMING_PREFIX, LIST_EXECUTIONS_MAX_RESULTS, REPORT_PREFIX
 
 # Formats the importer reads; S3 filters take one prefix and one suffix per rule, so one rule each.
 IMPORT_SUFFIXES = (".json", ".jsonl")
@@ -44,17 +45,24 @@ LAYER_DIR = Path(__file__).resolve().parent / "layers" / "importer"
 
 @dataclass(frozen=True)
 class ImportPace:
-    """How fast an import may publish (context ``importOrdersPerSecond``), and the backlog of the workflow's
-    callback queues at which it holds (context ``importMaxQueueBacklog``)."""
+    """How fast an import may publish (context ``importOrdersPerSecond``), the backlog of the workflow's
+    callback queues at which it holds (context ``importMaxQueueBacklog``), and the running orders at which
+    it holds (context ``importMaxRunningOrders``)."""
 
     orders_per_second: float = 10.0
     max_queue_backlog: int = 50
+    max_running_orders: int = 100
 
     def __post_init__(self) -> None:
         if not self.orders_per_second > 0:
             raise ValueError(f"importOrdersPerSecond: must be above 0, got {self.orders_per_second}")
         if self.max_queue_backlog < 0:
             raise ValueError(f"importMaxQueueBacklog: must be 0 or more, got {self.max_queue_backlog}")
+        if not 0 <= self.max_running_orders < LIST_EXECUTIONS_MAX_RESULTS:
+            raise ValueError(
+                f"importMaxRunningOrders: must be 0 to {LIST_EXECUTIONS_MAX_RESULTS - 1} (it is read from one"
+                f" ListExecutions page), got {self.max_running_orders}"
+            )
 
 
 @jsii.implements(ILocalBundling)
@@ -113,6 +121,7 @@ class Importer(Construct):
         idempotency_table: dynamodb.ITable,
         pace: ImportPace,
         backlog_queues: Sequence[sqs.IQueue],
+        order_workflow: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery granted by bucket policy, not the legacy LogDeliveryWrite ACL (ACLs stay disabled).
@@ -194,6 +203,8 @@ class Importer(Construct):
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
                 "IMPORT_ORDERS_PER_SECOND": str(pace.orders_per_second),
                 "IMPORT_MAX_QUEUE_BACKLOG": str(pace.max_queue_backlog),
+                "IMPORT_MAX_RUNNING_ORDERS": str(pace.max_running_orders),
+                "ORDER_STATE_MACHINE_ARN": order_workflow.state_machine_arn,
                 "BACKLOG_QUEUE_URLS": Fn.join(",", [queue.queue_url for queue in backlog_queues]),
             },
         ).function
@@ -217,6 +228,12 @@ class Importer(Construct):
         idempotency_table.grant_read_write_data(self.function)
         for queue in backlog_queues:
             queue.grant(self.function, "sqs:GetQueueAttributes")
+        # ListExecutions is authorised on the state machine: the running orders, one page of them.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:ListExecutions"], resources=[order_workflow.state_machine_arn]
+            )
+        )
         # One file per invocation: a file may take minutes, and one that fails must not take others along.
         self.function.add_event_source(
             sources.SqsEventSource(self.requests.queue, batch_size=1, report_batch_item_failures=True)

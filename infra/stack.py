@@ -100,6 +100,7 @@ class OrderflowStack(Stack):
                 payment.priority_requests.queue,
                 shipping.requests.queue,
             ],
+            order_workflow=workflow.state_machine,
         )
         ExecutionAlerts(
             self, "ExecutionAlerts", names=names, state_machine=workflow.state_machine, alerts=alerts

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from services.importer.logic import PublishCallError, Readable
 from services.importer.models import (
+    LIST_EXECUTIONS_MAX_RESULTS,
     PROGRESS_SUFFIX,
     SEGMENTS_SUFFIX,
     ImportCheckpoint,
@@ -78,7 +79,7 @@ class SqsBacklog:
     def __init__(self, queue_urls: list[str]) -> None:
         self._queue_urls = queue_urls
 
-    def waiting(self) -> int:
+    def count(self) -> int:
         most = 0
         for url in self._queue_urls:
             attributes = aws.sqs().get_queue_attributes(
@@ -86,6 +87,23 @@ class SqsBacklog:
             )["Attributes"]
             most = max(most, int(attributes.get("ApproximateNumberOfMessages", "0")))
         return most
+
+
+class RunningOrders:
+    """How many executions of the order workflow are running, counted up to one past ``ceiling``.
+
+    One ListExecutions page of ``ceiling + 1`` answers "more than the ceiling?" without listing them all.
+    """
+
+    def __init__(self, state_machine_arn: str, ceiling: int) -> None:
+        self._state_machine_arn = state_machine_arn
+        self._page = min(ceiling + 1, LIST_EXECUTIONS_MAX_RESULTS)
+
+    def count(self) -> int:
+        page = aws.stepfunctions().list_executions(
+            stateMachineArn=self._state_machine_arn, statusFilter="RUNNING", maxResults=self._page
+        )
+        return len(page["executions"])
 
 
 def report_file() -> IO[bytes]:

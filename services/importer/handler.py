@@ -27,7 +27,7 @@ from services.importer.models import (
     ImportSummary,
     SegmentDone,
 )
-from services.importer.pacing import PacedBus, Pacer
+from services.importer.pacing import Limit, PacedBus, Pacer
 from services.shared.batch import process_sqs_batch
 from services.shared.idempotency import run_once
 from services.shared.observability import logger, metrics, tracer
@@ -113,6 +113,22 @@ def import_file(
         metrics.add_metric(name="ImportSegmentsDuplicated", unit="Count", value=1)
 
 
+def _limits(settings: ImporterSettings) -> list[Limit]:
+    limits = []
+    if settings.backlog_queues:
+        limits.append(
+            Limit(
+                "callback-queue-backlog", dal.SqsBacklog(settings.backlog_queues), settings.max_queue_backlog
+            )
+        )
+    if settings.order_state_machine_arn:
+        ceiling = settings.max_running_orders
+        limits.append(
+            Limit("running-orders", dal.RunningOrders(settings.order_state_machine_arn, ceiling), ceiling)
+        )
+    return limits
+
+
 def _import_segment(
     source: ImportSource,
     settings: ImporterSettings,
@@ -121,13 +137,7 @@ def _import_segment(
 ) -> SegmentDone:
     segment = resume.segment if resume is not None else 0
     should_pause = _time_running_short(lambda_context, settings)
-    backlog = dal.SqsBacklog(settings.backlog_queues) if settings.backlog_queues else None
-    pacer = Pacer(
-        settings.orders_per_second,
-        backlog=backlog,
-        max_backlog=settings.max_queue_backlog,
-        give_up=should_pause,
-    )
+    pacer = Pacer(settings.orders_per_second, limits=_limits(settings), give_up=should_pause)
     with dal.report_file() as outcomes:
         result = import_segment(
             dal.open_object(source, resume.offset if resume is not None else 0),
@@ -141,6 +151,8 @@ def _import_segment(
             should_pause=should_pause,
         )
         metrics.add_metric(name="ImportHeldSeconds", unit="Seconds", value=pacer.held_seconds)
+        if pacer.held_by:
+            logger.info("Import held back", extra={"held_seconds_by_limit": pacer.held_by})
         if isinstance(result, ImportCheckpoint):
             # Saved before the continuation is sent: the next segment may be the last, and assemble it.
             dal.save_segment(source, segment, outcomes)

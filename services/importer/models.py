@@ -13,6 +13,7 @@ INCOMING_PREFIX = "incoming/"
 REPORT_SUFFIX = ".report.json"
 PROGRESS_SUFFIX = ".progress.json"
 SEGMENTS_SUFFIX = ".segments"
+LIST_EXECUTIONS_MAX_RESULTS = 1000  # ListExecutions' largest page: the running-orders ceiling stays below it
 
 
 def report_key(key: str, suffix: str = REPORT_SUFFIX) -> str:
@@ -29,6 +30,9 @@ class ImporterSettings(ServiceSettings):
     max_queue_backlog: int = Field(alias="IMPORT_MAX_QUEUE_BACKLOG", ge=0)
     # Comma-separated URLs of the workflow's callback queues whose backlog holds the import back.
     backlog_queue_urls: str = Field(default="", alias="BACKLOG_QUEUE_URLS")
+    # The order workflow whose running executions hold the import back (none: no such limit).
+    order_state_machine_arn: str = Field(default="", alias="ORDER_STATE_MACHINE_ARN")
+    max_running_orders: int = Field(alias="IMPORT_MAX_RUNNING_ORDERS", ge=0, lt=LIST_EXECUTIONS_MAX_RESULTS)
 
     @property
     def backlog_queues(self) -> list[str]:

@@ -1,21 +1,26 @@
 """Backpressure: the importer publishes no faster than the workflow behind the bus can take orders.
 
-Two limits, both deployable as they are:
+A rate, and limits that hold it, all deployable as they are:
 
-- a rate, in orders per second (``IMPORT_ORDERS_PER_SECOND``): PutEvents calls are spaced so that the
+- the rate, in orders per second (``IMPORT_ORDERS_PER_SECOND``): PutEvents calls are spaced so that the
   orders they carry never run ahead of it (a steady pace, no burst at the start of each second);
 - the backlog of the workflow's callback queues (payment, inventory, shipping): while more messages than
   ``IMPORT_MAX_QUEUE_BACKLOG`` wait in any of them, nothing is published. A request waiting in a queue
   counts against its task's heartbeat (``infra/timing.py``), so an import that outruns the services would
-  turn orders into timeouts; held back here, the import goes at what the stack sustains, on AWS as locally.
+  turn orders into timeouts;
+- the orders in flight: while more than ``IMPORT_MAX_RUNNING_ORDERS`` executions of the order workflow run,
+  nothing is published. Orders between the workflow's steps wait in no queue (they wait for the engine), so
+  the queues alone do not see a workflow that has fallen behind; its running executions do.
 
-Nothing here knows boto3: the queues' backlog is the small ``Backlog`` interface.
+Held back by these, the import goes at what the stack sustains, on AWS as locally.
+
+Nothing here knows boto3: each limit reads a small ``Gauge``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,27 +29,36 @@ from services.importer.logic import OrderBus
 BACKLOG_CHECK_SECONDS = 1.0
 
 
-class Backlog(Protocol):
-    def waiting(self) -> int:
-        """The most messages waiting (visible, not yet received) in any of the watched queues."""
+class Gauge(Protocol):
+    def count(self) -> int:
+        """How many there are now (queued messages, running executions)."""
         ...
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Publishing holds while ``gauge`` counts more than ``ceiling``; ``name`` says which limit held."""
+
+    name: str
+    gauge: Gauge
+    ceiling: int
 
 
 @dataclass
 class Pacer:
-    """Spaces publishing to ``orders_per_second`` and holds it while the queues are backed up.
+    """Spaces publishing to ``orders_per_second`` and holds it while any limit is exceeded.
 
     ``give_up()`` ends a hold early (the invocation is running out of time: it must checkpoint), and the
     orders then go out at the rate alone; there are at most a flush's worth of them.
     """
 
     orders_per_second: float
-    backlog: Backlog | None = None
-    max_backlog: int = 0
+    limits: Sequence[Limit] = ()
     give_up: Callable[[], bool] = lambda: False
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     held_seconds: float = 0.0
+    held_by: dict[str, float] = field(default_factory=dict)
     _next: float | None = None
     _checked_at: float | None = field(default=None, repr=False)
 
@@ -60,16 +74,20 @@ class Pacer:
         now = self.clock()
         self._next = max(self._next or now, now) + orders / self.orders_per_second
 
+    def _exceeded(self) -> Limit | None:
+        return next((limit for limit in self.limits if limit.gauge.count() > limit.ceiling), None)
+
     def _hold(self) -> None:
-        if self.backlog is None:
+        if not self.limits:
             return
         now = self.clock()
         if self._checked_at is not None and now - self._checked_at < BACKLOG_CHECK_SECONDS:
             return
         self._checked_at = now
-        while self.backlog.waiting() > self.max_backlog and not self.give_up():
+        while (limit := self._exceeded()) is not None and not self.give_up():
             self.sleep(BACKLOG_CHECK_SECONDS)
             self.held_seconds += BACKLOG_CHECK_SECONDS
+            self.held_by[limit.name] = self.held_by.get(limit.name, 0.0) + BACKLOG_CHECK_SECONDS
         # After a hold the pace starts again from now, not with a burst to catch up.
         if self._next is not None:
             self._next = max(self._next, self.clock())

@@ -10,8 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from services.importer.handler import handler
+from services.importer import dal
+from services.importer.handler import _limits, handler
+from services.importer.models import ImporterSettings
 from services.shared import aws, idempotency
+from services.shared.settings import read_settings
 from tests.helpers.events import load_event, sqs_event
 from tests.helpers.lambda_context import FakeLambdaContext
 
@@ -28,6 +31,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("ORDERS_TABLE", "orderflow-orders")
     monkeypatch.setenv("IMPORT_ORDERS_PER_SECOND", "1000")
     monkeypatch.setenv("IMPORT_MAX_QUEUE_BACKLOG", "5")
+    monkeypatch.setenv("IMPORT_MAX_RUNNING_ORDERS", "100")
     with mock_aws():
         aws.reset_clients()
         idempotency.reset_persistence()
@@ -261,3 +265,31 @@ def test_a_json_array_goes_on_from_the_item_it_reached(cloud: dict[str, Any]) ->
     assert [o["outcome"] for o in report["orders"]].count("rejected") == 1
     assert sorted(_all_published(cloud)) == sorted(f"arr-{i}" for i in range(12) if i != 7)
     assert report["totals"] == {"orders": 12, "accepted": 11, "known": 0, "rejected": 1}
+
+
+def test_the_running_orders_limit_counts_executions_one_page_past_its_ceiling(
+    cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the order workflow with three running executions and one ended
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(
+        name="orderflow-order-workflow",
+        definition=json.dumps(
+            {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60, "End": True}}}
+        ),
+        roleArn="arn:aws:iam::123456789012:role/orderflow-workflow",
+    )["stateMachineArn"]
+    executions = [sfn.start_execution(stateMachineArn=arn, name=f"o-{i}")["executionArn"] for i in range(4)]
+    sfn.stop_execution(executionArn=executions[0])
+    monkeypatch.setenv("ORDER_STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("IMPORT_MAX_RUNNING_ORDERS", "1")
+
+    # When the importer builds its limits from its settings
+    limits = {limit.name: limit for limit in _limits(read_settings(ImporterSettings))}
+
+    # Then the running-orders limit reads the running ones only, one page of ceiling + 1, and is exceeded
+    running = limits["running-orders"]
+    assert running.ceiling == 1
+    assert running.gauge.count() == 2
+    assert dal.RunningOrders(arn, 10).count() == 3
+    assert limits["callback-queue-backlog"].gauge.count() == 0

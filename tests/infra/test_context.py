@@ -47,8 +47,10 @@ def test_fifo_names_keep_their_suffix_last() -> None:
 
 
 def test_the_import_pace_comes_from_the_context() -> None:
-    app = cdk.App(context={"importOrdersPerSecond": "2.5", "importMaxQueueBacklog": 7})
-    assert import_pace(app) == ImportPace(orders_per_second=2.5, max_queue_backlog=7)
+    app = cdk.App(
+        context={"importOrdersPerSecond": "2.5", "importMaxQueueBacklog": 7, "importMaxRunningOrders": 40}
+    )
+    assert import_pace(app) == ImportPace(orders_per_second=2.5, max_queue_backlog=7, max_running_orders=40)
     assert import_pace(cdk.App()) == ImportPace()
 
 
@@ -58,6 +60,8 @@ def test_the_import_pace_comes_from_the_context() -> None:
         ({"importOrdersPerSecond": 0}, "importOrdersPerSecond"),
         ({"importOrdersPerSecond": "fast"}, "importOrdersPerSecond"),
         ({"importMaxQueueBacklog": -1}, "importMaxQueueBacklog"),
+        ({"importMaxRunningOrders": -1}, "importMaxRunningOrders"),
+        ({"importMaxRunningOrders": 1000}, "importMaxRunningOrders"),
     ],
 )
 def test_an_unusable_import_pace_is_refused_by_name(context: dict[str, object], named: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk.assertions import Match, Template
 
 from tests.infra.conftest import PREFIX
+from workflows.states import STATE_MACHINE_NAME_SUFFIX
 
 
 def _one(template: Template, resource_type: str, **properties: Any) -> tuple[str, dict[str, Any]]:
@@ -129,6 +130,11 @@ def test_the_importer_is_paced_and_may_continue_itself(template: Template) -> No
     # Then its pace is the deployed default, and it watches every callback queue's backlog
     assert variables["IMPORT_ORDERS_PER_SECOND"] == "10.0"
     assert variables["IMPORT_MAX_QUEUE_BACKLOG"] == "50"
+    assert variables["IMPORT_MAX_RUNNING_ORDERS"] == "100"
+    workflow_id, _ = _one(
+        template, "AWS::StepFunctions::StateMachine", StateMachineName=f"{PREFIX}-{STATE_MACHINE_NAME_SUFFIX}"
+    )
+    assert variables["ORDER_STATE_MACHINE_ARN"] == {"Ref": workflow_id}
     assert variables["BACKLOG_QUEUE_URLS"] == {"Fn::Join": [",", [{"Ref": q} for q in callback_queues]]}
     assert variables["IMPORT_QUEUE_URL"] == {"Ref": queue_id}
     assert variables["IDEMPOTENCY_TABLE"] == {
@@ -153,3 +159,6 @@ def test_the_importer_is_paced_and_may_continue_itself(template: Template) -> No
     assert allowed("sqs:SendMessage", {"Fn::GetAtt": [queue_id, "Arn"]})
     assert all(allowed("sqs:GetQueueAttributes", {"Fn::GetAtt": [q, "Arn"]}) for q in callback_queues)
     assert not allowed("sqs:ReceiveMessage", {"Fn::GetAtt": [callback_queues[1], "Arn"]})
+    # And count the running orders, on the order workflow only
+    assert allowed("states:ListExecutions", {"Ref": workflow_id})
+    assert not allowed("states:StartExecution", {"Ref": workflow_id})

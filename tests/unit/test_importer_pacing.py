@@ -10,7 +10,7 @@ import pytest
 
 from services.importer.logic import SegmentWriter, import_segment
 from services.importer.models import FileFormat, ImportCheckpoint, ImportSource, ImportSummary
-from services.importer.pacing import BACKLOG_CHECK_SECONDS, PacedBus, Pacer
+from services.importer.pacing import BACKLOG_CHECK_SECONDS, Limit, PacedBus, Pacer
 from tests.helpers.events import file_order
 
 SOURCE = ImportSource(bucket="imports", key="incoming/orders.jsonl", versionId="v1")
@@ -38,7 +38,7 @@ class ScriptedBacklog:
         self._counts = list(counts)
         self.asked = 0
 
-    def waiting(self) -> int:
+    def count(self) -> int:
         self.asked += 1
         return self._counts.pop(0) if len(self._counts) > 1 else self._counts[0]
 
@@ -92,7 +92,7 @@ def test_publishing_holds_while_a_callback_queue_is_backed_up() -> None:
     # Given queues whose backlog is over the limit for three looks, then under it
     clock = FakeClock()
     backlog = ScriptedBacklog(80, 60, 51, 50)
-    pacer = Pacer(1000, backlog=backlog, max_backlog=50, clock=clock, sleep=clock.sleep)
+    pacer = Pacer(1000, limits=[Limit("queues", backlog, 50)], clock=clock, sleep=clock.sleep)
 
     # When a call is about to go out
     pacer.before_publishing(10)
@@ -102,13 +102,32 @@ def test_publishing_holds_while_a_callback_queue_is_backed_up() -> None:
     assert pacer.held_seconds == pytest.approx(3 * BACKLOG_CHECK_SECONDS)
 
 
+def test_publishing_holds_while_any_limit_is_exceeded_and_says_which() -> None:
+    # Given queues under their limit, and running orders over theirs for two looks
+    clock = FakeClock()
+    queues, running = ScriptedBacklog(0), ScriptedBacklog(150, 101, 100)
+    pacer = Pacer(
+        1000,
+        limits=[Limit("queues", queues, 50), Limit("running-orders", running, 100)],
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+    # When a call is about to go out
+    pacer.before_publishing(10)
+
+    # Then it held two intervals, both on the running orders, and looked at both limits each time
+    assert pacer.held_by == {"running-orders": 2 * BACKLOG_CHECK_SECONDS}
+    assert pacer.held_seconds == pytest.approx(2 * BACKLOG_CHECK_SECONDS)
+    assert (queues.asked, running.asked) == (3, 3)
+
+
 def test_a_hold_ends_when_the_invocation_must_checkpoint() -> None:
     clock = FakeClock()
     deadline = clock() + 5
     pacer = Pacer(
         10,
-        backlog=ScriptedBacklog(500),
-        max_backlog=50,
+        limits=[Limit("queues", ScriptedBacklog(500), 50)],
         give_up=lambda: clock() >= deadline,
         clock=clock,
         sleep=clock.sleep,
