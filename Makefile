@@ -41,8 +41,13 @@ node_modules/.installed: package.json package-lock.json
 
 dev: $(VENV)/.synced-compiled node_modules/.installed ## create the venv from the lock and install the CDK CLI
 
-cdk.out/manifest.json: dev $(shell find app.py cdk.json infra workflows services -name '*.py' -o -name '*.json' 2>/dev/null)
+# The cloud assembly the embedded stack deploys: synthesized again only when a source it is made from (or
+# the venv, or the CDK CLI) changed. `make synth` always synthesizes.
+ASSEMBLY := cdk.out/manifest.json
+$(ASSEMBLY): $(VENV)/.synced-compiled node_modules/.installed \
+		$(shell find app.py cdk.json infra workflows services -name '*.py' -o -name '*.json' 2>/dev/null)
 	$(CDK) synth --quiet
+	@touch $@
 
 synth: dev ## synthesize the CloudFormation template into cdk.out/ (cdk-nag runs here)
 	$(CDK) synth --quiet
@@ -75,7 +80,7 @@ unit: dev ## unit and handler tests only
 # No test of the workflow suite uses Hypothesis: its plugin is left out (a second of CPU at every start).
 SFN_PYTEST := $(BIN)/pytest -p no:hypothesispytest tests/workflows
 
-test-sfn: dev synth ## the workflow scenario suite only (with AWS_ENDPOINT_URL_SFN set: on Step Functions Local)
+test-sfn: dev $(ASSEMBLY) ## the workflow scenario suite only (with AWS_ENDPOINT_URL_SFN set: on Step Functions Local)
 	$(LOCAL_AWS_ENV) $(SFN_PYTEST)
 
 # LocalStack, the second engine (peers/localstack): its own venv from its own lock, on CPython 3.13 only.
@@ -87,7 +92,7 @@ $(LOCALSTACK_VENV)/.synced: $(BIN)/python peers/localstack/pyproject.toml peers/
 		--python $(PYTHON_313)
 	@touch $@
 
-test-sfn-localstack: dev synth $(LOCALSTACK_VENV)/.synced ## the workflow scenario suite on LocalStack (host mode, loopback only, no Docker)
+test-sfn-localstack: dev $(ASSEMBLY) $(LOCALSTACK_VENV)/.synced ## the workflow scenario suite on LocalStack (host mode, loopback only, no Docker)
 	$(LOCAL_AWS_ENV) $(BIN)/python -m peers.localstack.server --mock-config tests/workflows/mock_config.json \
 		-- $(SFN_PYTEST)
 
@@ -110,10 +115,10 @@ mutation: dev ## mutation testing (mutmut) of services/ and localaws/delivery/ o
 	@echo; echo "Surviving mutants ('$(BIN)/mutmut show <name>' prints the change):"
 	@$(BIN)/mutmut results | grep -E ': (survived|timeout|suspicious)$$' || echo "  none"
 
-demo: dev synth ## the main job: run a batch of sample orders through the embedded local AWS
+demo: dev $(ASSEMBLY) ## the main job: run a batch of sample orders through the embedded local AWS
 	$(LOCAL_AWS_ENV) $(BIN)/orderflow demo
 
-local: dev synth ## start the embedded local AWS on 127.0.0.1:4566 and deploy the stack
+local: dev $(ASSEMBLY) ## start the embedded local AWS on 127.0.0.1:4566 and deploy the stack
 	$(LOCAL_AWS_ENV) $(BIN)/orderflow local up
 
 # The peer we measure against, MiniStack, lives in its own venv so its dependencies never meet ours.
@@ -124,7 +129,7 @@ $(PEER_VENV)/bin/python:
 	$(PYTHON) -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check ministack==$(MINISTACK_VERSION)
 
-bench: dev synth $(PEER_VENV)/bin/python $(LOCALSTACK_VENV)/.synced ## benchmarks (engine vs stock moto vs MiniStack and LocalStack, whole orders), JSON on stdout
+bench: dev $(ASSEMBLY) $(PEER_VENV)/bin/python $(LOCALSTACK_VENV)/.synced ## benchmarks (engine vs stock moto vs MiniStack and LocalStack, whole orders), JSON on stdout
 	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python LOCALSTACK_PYTHON=$(LOCALSTACK_VENV)/bin/python \
 		$(BIN)/python -m benchmarks
 
@@ -137,11 +142,11 @@ SOAK_WORKERS ?= 4
 SOAK_FAULTS ?= all
 SOAK_SEED ?= 1
 
-soak: dev synth ## 10,000 orders with every fault through the embedded stack, then the order promise checked
+soak: dev $(ASSEMBLY) ## 10,000 orders with every fault through the embedded stack, then the order promise checked
 	$(LOCAL_AWS_ENV) $(BIN)/orderflow load --orders $(SOAK_ORDERS) --rate $(SOAK_RATE) --workers $(SOAK_WORKERS) \
 		--faults $(SOAK_FAULTS) --seed $(SOAK_SEED)
 
-soak-import: dev synth ## a 10,000-line order file through the import pipeline until every order ends (hours here)
+soak-import: dev $(ASSEMBLY) ## a 10,000-line order file through the import pipeline until every order ends (hours here)
 	$(LOCAL_AWS_ENV) $(BIN)/pytest -m soak -s tests/localaws/importer
 
 deploy: dev ## deploy to the AWS account of your current credentials
