@@ -29,7 +29,7 @@ import socket
 import struct
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -178,25 +178,35 @@ class SdkChannel:
 
 _installed: SdkChannel | None = None
 _HANDLERS_MODULE = "botocore.handlers"
+_after_handlers: list[Callable[[Any], None]] = []  # run once botocore.handlers has run
 
 
 def install(socket_path: str, endpoint_url: str) -> SdkChannel:
     """Route every botocore session's requests for ``endpoint_url`` through the socket (idempotent).
 
     botocore registers ``BUILTIN_HANDLERS`` on each session it creates, so the handler is added to that
-    list as soon as botocore loads it -- now if it is loaded, else right after its module runs -- and so
-    before the function's code can make its first client. A function that never imports botocore pays
-    nothing for it.
+    list as soon as botocore loads it (``when_botocore_loads``), and so before the function's code can make
+    its first client.
     """
     global _installed  # noqa: PLW0603 - one channel per worker process, as botocore's handlers are global
     if _installed is None:
         _installed = SdkChannel(socket_path, endpoint_url)
-        loaded = sys.modules.get(_HANDLERS_MODULE)
-        if loaded is not None:
-            _register(loaded)
-        else:
-            sys.meta_path.insert(0, _AfterBotocoreHandlers())
+        when_botocore_loads(_register)
     return _installed
+
+
+def when_botocore_loads(callback: Callable[[Any], None]) -> None:
+    """``callback(botocore.handlers)`` now if botocore is loaded, else right after that module runs.
+
+    A function that never imports botocore pays nothing for it.
+    """
+    loaded = sys.modules.get(_HANDLERS_MODULE)
+    if loaded is not None:
+        callback(loaded)
+        return
+    if not _after_handlers:
+        sys.meta_path.insert(0, _AfterBotocoreHandlers())
+    _after_handlers.append(callback)
 
 
 def _register(handlers_module: Any) -> None:
@@ -205,7 +215,7 @@ def _register(handlers_module: Any) -> None:
 
 
 class _AfterBotocoreHandlers(importlib.abc.MetaPathFinder):
-    """Finds ``botocore.handlers`` as the other finders would, and registers our handler once it ran."""
+    """Finds ``botocore.handlers`` as the other finders would, and runs the callbacks once it ran."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
         if fullname != _HANDLERS_MODULE:
@@ -219,7 +229,10 @@ class _AfterBotocoreHandlers(importlib.abc.MetaPathFinder):
 
         def exec_module(module: Any) -> None:
             run_module(module)
-            _register(module)
+            callbacks = list(_after_handlers)
+            _after_handlers.clear()
+            for callback in callbacks:
+                callback(module)
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec

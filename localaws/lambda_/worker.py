@@ -4,8 +4,8 @@ Started by ``localaws.lambda_.runtime`` with exactly the function's environment,
 working directory, and two pipe file descriptors (requests in, replies out) given on the command line.
 Protocol: one JSON document per line. The handler's own stdout/stderr go to the function's log file.
 
-Keep this module free of moto and of the rest of ``localaws`` (but ``sdk_channel``, made to run here): it
-runs in the Lambda's process.
+Keep this module free of moto and of the rest of ``localaws`` (but ``sdk_channel`` and ``sdk_speedups``, made
+to run here): it runs in the Lambda's process.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 import traceback
 from typing import Any, BinaryIO
 
-from localaws.lambda_ import sdk_channel
+from localaws.lambda_ import sdk_channel, sdk_speedups
 
 
 class LambdaContext:
@@ -108,6 +108,7 @@ def main(argv: list[str]) -> int:
     sys.path[:] = [task_root, *[p for p in sys.path if p not in ("", task_root, os.getcwd())]]
     try:
         sdk_channel.install_from_environment()  # before the handler's module makes its first client
+        sdk_channel.when_botocore_loads(lambda _: sdk_speedups.install())
         handler = _load_handler(os.environ["_HANDLER"])
     except Exception as exc:
         traceback.print_exc()
