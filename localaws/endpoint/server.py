@@ -38,6 +38,7 @@ from localaws.endpoint.defaults import (
     MOTO_CONFIG,
 )
 from localaws.endpoint.faults import EndpointFaults
+from localaws.endpoint.plain_response import plain_response
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
@@ -173,6 +174,9 @@ class LeanDispatcher:
             response: Any = exc.get_response(environ)
         else:
             status, headers, content = result if len(result) == 3 else (200, {}, result)
+            plain = plain_response(status, headers, content, start_response)
+            if plain is not None:
+                return plain
             response = Response(response=content, status=status, headers=headers)
         answer: Iterable[bytes] = response(environ, start_response)
         return answer
