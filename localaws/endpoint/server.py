@@ -14,10 +14,12 @@ de-chunked) and drained before the next request line is read, which is what werk
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -281,7 +283,7 @@ def _keep_alive_handler() -> type:
             """Status code, reason, the headers sent and the body sent (also the Unix channel's answer)."""
             code_text, _, reason = status.partition(" ")
             code = int(code_text)
-            lines = [("Server", self.version_string()), ("Date", self.date_time_string())]
+            lines = [("Server", self.version_string()), ("Date", _http_date())]
             length = None
             for key, value in headers:
                 if key.lower() == "content-length":
@@ -303,6 +305,20 @@ def _keep_alive_handler() -> type:
             return code, reason, lines, body
 
     return KeepAliveRequestHandler
+
+
+_date_line: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """``date_time_string()`` of now, formatted once per second rather than per response."""
+    global _date_line  # noqa: PLW0603 - one second's text, shared by every connection's thread
+    now = time.time()
+    second, text = _date_line
+    if int(now) != second:
+        text = email.utils.formatdate(now, usegmt=True)
+        _date_line = (int(now), text)
+    return text
 
 
 def _drain(stream: Any) -> None:
