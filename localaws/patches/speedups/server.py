@@ -5,10 +5,15 @@
   life of the process.
 * ``action_lookup`` -- every moto API call lists its handler class's methods with ``inspect.getmembers``
   (about 0.1 ms) to check the action exists; the list changes only when a method is added to the class.
+* ``request_ids`` -- every answer gets a 52-character request id from moto's random strings: 52 calls of
+  ``Random.choice``, three Python calls a character (about 47 us of a call's 700). The same draws of
+  ``getrandbits`` in one loop give the very same string, so a seeded moto still gives the same ids.
 """
 
 from __future__ import annotations
 
+import random
+import string
 import threading
 from typing import Any
 
@@ -18,6 +23,8 @@ from localaws.patches.speedups.cache import LruCache
 _MOTO_MODULES = "moto.backends.list_of_moto_modules"
 _BACKEND_FOR_HOST = "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host"
 _METHOD_NAMES = "moto.core.responses.method_names_from_class"
+_MOTO_RANDOM = "moto.moto_api._internal.moto_random.MotoRandom"
+_RANDOM_STRING = f"{_MOTO_RANDOM}.get_random_string"
 # Hosts a process sees: one per service and region it is called for.
 _HOSTS_MAX = 1024
 
@@ -64,6 +71,34 @@ def _cached_method_names(clazz: Any) -> list[str]:
     return names
 
 
+# --- request_ids --------------------------------------------------------------------------------------
+
+_WITH_GETRANDBITS = random.Random._randbelow_with_getrandbits  # type: ignore[attr-defined]
+
+
+def _random_string(self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+    """``MotoRandom.get_random_string``: ``length`` times ``choice(pool)``, each drawn as ``choice`` draws it.
+
+    ``choice`` takes ``_randbelow(len(pool))``, which asks ``getrandbits(k)`` until the number is below the
+    pool's size; so does this loop, in the same order. A subclass that draws otherwise gets moto's own code.
+    """
+    if type(self)._randbelow is not _WITH_GETRANDBITS:
+        text: str = registry.original(_RANDOM_STRING)(self, length, include_digits, lower_case)
+        return text
+    pool = string.ascii_letters + string.digits if include_digits else string.ascii_letters
+    size = len(pool)
+    bits = size.bit_length()
+    getrandbits = self.getrandbits
+    chars = []
+    for _ in range(length):
+        drawn = getrandbits(bits)
+        while drawn >= size:
+            drawn = getrandbits(bits)
+        chars.append(pool[drawn])
+    text = "".join(chars)
+    return text.lower() if lower_case else text
+
+
 def clear() -> None:
     global _moto_modules  # noqa: PLW0603 - listed again after a reset
     hosts.clear()
@@ -87,5 +122,19 @@ ACTION_LOOKUP = registry.PatchSet(
         registry.Patch(
             _METHOD_NAMES, _cached_method_names, "list a response class's methods once, not per API call"
         )
+    ],
+)
+REQUEST_IDS = registry.PatchSet(
+    "request_ids",
+    [
+        registry.Patch(
+            _RANDOM_STRING,
+            _random_string,
+            "draw a random string (every answer's request id) in one loop: the same draws, less CPU",
+        )
+    ],
+    reads=[
+        (f"{_MOTO_RANDOM}._randbelow", "how MotoRandom's choice() draws (the stdlib picks it per class)"),
+        (f"{_MOTO_RANDOM}._randbelow_with_getrandbits", "the drawing the loop reproduces"),
     ],
 )
