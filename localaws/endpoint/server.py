@@ -40,8 +40,8 @@ from localaws.endpoint.defaults import (
     MOTO_CONFIG,
 )
 from localaws.endpoint.faults import EndpointFaults
+from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.plain_response import plain_response
-from localaws.endpoint.request_headers import request_headers
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
@@ -170,7 +170,7 @@ class LeanDispatcher:
         try:
             self._recorder._record_request(request)
             try:
-                result = callback(request, request.raw_url, request_headers(request.environ))
+                result = callback(request, raw_url(request), request_headers(request.environ))
             except ClientError as exc:
                 result = 400, {}, exc.response["Error"]["Message"]
         except HTTPException as exc:  # what Flask would answer for it

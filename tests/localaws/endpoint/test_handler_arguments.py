@@ -1,4 +1,4 @@
-"""The headers dict the lean path hands a handler: ``dict(request.headers)`` of moto's request, exactly."""
+"""What the lean path hands a handler: ``raw_url`` and ``dict(request.headers)`` of moto's request."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, Request
 
-from localaws.endpoint.request_headers import request_headers
+from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.server import make_keep_alive_server
 from localaws.endpoint.unix_channel import UnixChannel
 
@@ -55,3 +55,24 @@ def test_the_headers_of_a_frame_with_an_underscored_name_are_moto_s() -> None:
     # Then the handler gets the name as sent, as from moto's own request
     assert request_headers(environ) == dict(Request(environ).headers)
     assert "X-Amz-Meta-my_key" in request_headers(environ)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"HTTP_HOST": "127.0.0.1:4566", "wsgi.url_scheme": "http", "SERVER_PORT": "4566"},
+        {"HTTP_HOST": "localhost:80", "wsgi.url_scheme": "http", "SERVER_PORT": "80"},  # default port dropped
+        {"HTTP_HOST": "[::1]:4566", "QUERY_STRING": "Action=ListQueues&x=%C3%A9"},
+        {"SERVER_PORT": "4566", "PATH_INFO": "/bucket/a/b", "RAW_URI": "/bucket/a%2Fb"},  # no Host header
+        {"HTTP_HOST": "h", "SCRIPT_NAME": "/root", "PATH_INFO": "//double", "RAW_URI": "//double?q=1"},
+        {"HTTP_HOST": "h", "wsgi.url_scheme": "https", "SERVER_PORT": "443", "PATH_INFO": "/\xc3\xa9"},
+    ],
+)
+def test_the_raw_url_is_moto_s_each_time(environ: dict[str, Any]) -> None:
+    environ = {**_BASE, "SERVER_PORT": "4566", **environ}
+    expected = Request(dict(environ)).raw_url
+    # Computed, then taken from what was kept, then for a request differing only in its Host
+    assert raw_url(Request(dict(environ))) == expected
+    assert raw_url(Request(dict(environ))) == expected
+    other = {**environ, "HTTP_HOST": "other:1"}
+    assert raw_url(Request(other)) == Request(dict(other)).raw_url != expected
