@@ -6,6 +6,8 @@ import random
 from typing import Any
 
 import pytest
+from moto.core.responses import BaseResponse
+from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.moto_random import MotoRandom
 
 from localaws.patches.speedups import server
@@ -58,3 +60,29 @@ def test_the_patch_is_installed_with_the_speed_ups() -> None:
     finally:
         speedups.uninstall()
     assert MotoRandom.get_random_string is not server._random_string
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"status": 200}, '{"TableNames": []}'),
+        (
+            {},
+            "<PublishResponse><ResponseMetadata><RequestId>old</RequestId></ResponseMetadata></PublishResponse>",
+        ),
+        ({"status": "400"}, "<ErrorResponse><Error/><RequestId>x</RequestId>\n</ErrorResponse>"),
+        ({}, b"<RequestId>bytes</RequestId>"),
+        ({"status": 201}, None),
+        ({}, ""),
+    ],
+)
+def test_answers_are_enriched_as_moto_enriches_them(headers: dict[str, Any], body: Any) -> None:
+    # Given moto's enrichment and ours, with request ids drawn from generators seeded alike
+    stock_headers, our_headers = dict(headers), dict(headers)
+    mock_random.seed(5)
+    stock = BaseResponse._enrich_response(stock_headers, body)
+    mock_random.seed(5)
+    ours = server._enrich_response(our_headers, body)
+    # Then the headers (status text, request id) and the body are the same
+    assert ours == stock
+    assert our_headers == stock_headers and len(our_headers["x-amzn-requestid"]) == 52
