@@ -227,6 +227,16 @@ class AccessPolicy:
         )
 
 
+def _without_cors(start_response: Callable[..., Any]) -> Callable[..., Any]:
+    """``start_response`` dropping the application's ``Access-Control-*`` headers (no origin to answer)."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        ours = [(key, value) for key, value in headers if not key.lower().startswith("access-control-")]
+        return start_response(status, ours, exc_info)
+
+    return start
+
+
 def cors_headers(origin: str) -> list[tuple[str, str]]:
     """What an allowed origin's responses carry. No credentials: the endpoint uses no cookies."""
     return [
@@ -246,6 +256,14 @@ class AccessGuard:
         self.policy = policy
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # Not from a browser page (the SDKs, the CLI, the Lambda workers): with neither header the policy's
+        # decision is its Host check's, read here without building a request object.
+        if (
+            "HTTP_ORIGIN" not in environ
+            and "HTTP_SEC_FETCH_SITE" not in environ
+            and self.policy.check_host(environ.get("HTTP_HOST")).allowed
+        ):
+            return self.app(environ, _without_cors(start_response))
         request = Request(environ)  # headers are read from environ on demand, the body is not touched
         decision = self.policy.decide(request.headers, method=request.method, path=request.path)
         if not decision.allowed:

@@ -14,10 +14,12 @@ de-chunked) and drained before the next request line is read, which is what werk
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,6 +40,8 @@ from localaws.endpoint.defaults import (
     MOTO_CONFIG,
 )
 from localaws.endpoint.faults import EndpointFaults
+from localaws.endpoint.handler_arguments import raw_url, request_headers
+from localaws.endpoint.plain_response import plain_response
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
@@ -166,13 +170,16 @@ class LeanDispatcher:
         try:
             self._recorder._record_request(request)
             try:
-                result = callback(request, request.raw_url, dict(request.headers))
+                result = callback(request, raw_url(request), request_headers(request.environ))
             except ClientError as exc:
                 result = 400, {}, exc.response["Error"]["Message"]
         except HTTPException as exc:  # what Flask would answer for it
             response: Any = exc.get_response(environ)
         else:
             status, headers, content = result if len(result) == 3 else (200, {}, result)
+            plain = plain_response(status, headers, content, start_response)
+            if plain is not None:
+                return plain
             response = Response(response=content, status=status, headers=headers)
         answer: Iterable[bytes] = response(environ, start_response)
         return answer
@@ -277,7 +284,7 @@ def _keep_alive_handler() -> type:
             """Status code, reason, the headers sent and the body sent (also the Unix channel's answer)."""
             code_text, _, reason = status.partition(" ")
             code = int(code_text)
-            lines = [("Server", self.version_string()), ("Date", self.date_time_string())]
+            lines = [("Server", self.version_string()), ("Date", _http_date())]
             length = None
             for key, value in headers:
                 if key.lower() == "content-length":
@@ -299,6 +306,20 @@ def _keep_alive_handler() -> type:
             return code, reason, lines, body
 
     return KeepAliveRequestHandler
+
+
+_date_line: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """``date_time_string()`` of now, formatted once per second rather than per response."""
+    global _date_line  # noqa: PLW0603 - one second's text, shared by every connection's thread
+    now = time.time()
+    second, text = _date_line
+    if int(now) != second:
+        text = email.utils.formatdate(now, usegmt=True)
+        _date_line = (int(now), text)
+    return text
 
 
 def _drain(stream: Any) -> None:

@@ -34,6 +34,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     server.HTTP_DISPATCH,
     stepfunctions.DIRECT_DISPATCH,
     server.ACTION_LOOKUP,
+    server.REQUEST_IDS,
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,

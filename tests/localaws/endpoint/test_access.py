@@ -424,3 +424,44 @@ def test_cors_headers_are_the_guards_alone() -> None:
     assert from_page.headers.getlist("Access-Control-Allow-Origin") == ["http://localhost:3000"]
     assert from_cli.headers["x-amzn-requestid"] == "r"
     assert inner.calls == ["POST /", "POST /"]
+
+
+@pytest.mark.parametrize(
+    "host", [f"127.0.0.1:{PORT}", f"LOCALHOST:{PORT}", "attacker.example", "127.0.0.1:1", None]
+)
+@pytest.mark.parametrize(
+    "browser",
+    [
+        {},
+        {"Origin": f"http://localhost:{PORT}"},
+        {"Origin": "http://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ],
+)
+@pytest.mark.parametrize("checks", [True, False])
+def test_the_guard_serves_exactly_what_the_policy_allows(
+    host: str | None, browser: dict[str, str], checks: bool
+) -> None:
+    # Given the guard (whose callers without Origin or Sec-Fetch-Site are decided by their Host alone)
+    client, inner = guarded(origin_checks=checks)
+    headers = {**AMZ_JSON, **browser, **({} if host is None else {"Host": host})}
+    expected = request(
+        policy(origin_checks=checks), host=host, **{k.replace("-", "_"): v for k, v in browser.items()}
+    )
+
+    # When the request is sent (werkzeug's client adds Host: localhost when none is given: sent bare instead)
+    if host is None:
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "wsgi.input": None}
+        environ.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+        started: list[str] = []
+        AccessGuard(inner, policy(origin_checks=checks))(
+            environ, lambda status, lines, exc=None: started.append(status)
+        )
+        status = int(started[0].split()[0])
+    else:
+        status = client.post("/", headers=headers, data="{}").status_code
+
+    # Then it reaches the app exactly when the policy allows it, and is refused otherwise
+    assert (status == 200) == expected.allowed
+    assert (inner.calls == ["POST /"]) == expected.allowed
+    assert status in (200, 403)

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,13 @@ def test_a_client_that_leaves_mid_body_or_idles_out_costs_no_traceback(
     errors = capfd.readouterr().err
     assert "Traceback" not in errors
     assert "Request timed out" not in errors
+
+
+def test_the_date_header_is_the_one_http_server_writes() -> None:
+    # Given the stdlib's Date for now, read on both sides of ours (a second may turn in between)
+    before = BaseHTTPRequestHandler.date_time_string(BaseHTTPRequestHandler.__new__(BaseHTTPRequestHandler))
+    ours = server._http_date()
+    after = BaseHTTPRequestHandler.date_time_string(BaseHTTPRequestHandler.__new__(BaseHTTPRequestHandler))
+    # Then ours is one of them, in the same format
+    assert ours in (before, after)
+    assert ours.endswith(" GMT") and len(ours) == len(before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from localaws.endpoint import unix_channel
 from localaws.endpoint.defaults import TEST_CREDENTIALS
 from localaws.endpoint.server import make_keep_alive_server
 from localaws.endpoint.unix_channel import UnixChannel
@@ -265,3 +267,48 @@ def test_a_closed_socket_is_a_connection_error_botocore_retries(tmp_path: Any) -
     # When / Then: the call fails as an unreachable endpoint does
     with pytest.raises(Exception, match="Could not connect to the endpoint URL"):
         client.list_queues()
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers"),
+    [
+        ("POST", "/", [["Host", "127.0.0.1:4566"], ["Content-Type", "application/x-amz-json-1.0"]]),
+        (
+            "POST",
+            "/",
+            [["Host", "h"], ["X-Amz-Target", "DynamoDB_20120810.GetItem"], ["Content-Length", "2"]],
+        ),
+        ("GET", "/?Action=ListQueues&Version=2012-11-05", [["Host", "h"], ["Accept", "a"], ["accept", "b"]]),
+        ("PUT", "/bucket/a%2Fkey%20%C3%A9?x=1", [["Host", "h"], ["X-Amz-Meta-Note", "line\r\nbreak"]]),
+        ("POST", "/", [["Host", "h"], ["X-Amz-Meta-my_key", "underscored"], ["X-Amz-Meta-My-Key", "dashed"]]),
+        ("POST", "/", [["Host", "h"], ["Transfer-Encoding", "chunked"]]),
+        ("GET", "http://other:1/path", [["Host", "h"]]),
+        ("DELETE", "//double/slash", []),
+    ],
+)
+def test_frame_environs_are_make_environ_s(method: str, target: str, headers: list[list[str]]) -> None:
+    # Given the HTTP server's request handler, and the channel's environ for a frame
+    server = make_keep_alive_server("127.0.0.1", 0, _EnvironRecorder())
+    channel = UnixChannel(server)
+    try:
+
+        def handler() -> Any:
+            handler_class: Any = server.RequestHandlerClass
+            made = handler_class.__new__(handler_class)
+            made.server, made.client_address, made.connection = server, ("127.0.0.1", 0), None
+            made.command, made.path, made.request_version = method, target, "HTTP/1.1"
+            made.rfile = io.BytesIO(b"{}")
+            return made
+
+        # When the same frame is turned into an environ twice (the second from a kept template)
+        # and by make_environ itself
+        environs = [channel._environs.environ(handler(), headers) for _ in range(2)]
+        expected = unix_channel._handler_environ(handler(), headers)
+    finally:
+        channel.stop()
+        server.server_close()
+
+    # Then they are the same, but for the input stream object (of the same kind: de-chunked or not)
+    kinds = {type(environ.pop("wsgi.input")) for environ in (*environs, expected)}
+    assert len(kinds) == 1
+    assert environs[0] == environs[1] == expected
