@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import io
 import json
-from collections.abc import Iterator
 from typing import Any, cast
 
 import boto3
@@ -15,17 +14,15 @@ from moto import mock_aws
 from moto.core.request import normalize_request
 
 from localaws.endpoint.defaults import MOTO_CONFIG
-from localaws.patches import direct_dispatch, speedups
+from localaws.patches import direct_dispatch
 from localaws.patches.direct_dispatch import DirectClient, stats
-from tests.localaws.patches.test_direct_dispatch import REGION, _function_zip, make_table, task_client
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    speedups.uninstall()
-    stats.reset()
-    yield
-    speedups.uninstall()
+from tests.localaws.patches.test_direct_dispatch import (  # _fresh: the same clean state around each test
+    REGION,
+    _fresh,  # noqa: F401 - an autouse fixture, used by being here
+    _function_zip,
+    make_table,
+    task_client,
+)
 
 
 def _environ_view(request: Any) -> list[tuple[str, Any]]:
