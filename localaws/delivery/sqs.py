@@ -327,19 +327,8 @@ class _MappingPoller:
             self._cond.wait_for(lambda: self._stopped or self._generation != generation, timeout)
 
     def _visibility_timeout(self, queue: Any) -> int:
-        """How long a batch that was not deleted stays invisible once its invocation has ended (scaled)."""
         # moto counts visibility in whole seconds, and 0 would make the batch visible at once.
         return max(1, math.ceil(int(queue.visibility_timeout) * self.source.time_scale))
-
-    @staticmethod
-    def _held_visibility(queue: Any) -> int:
-        """How long a received batch stays invisible while its invocation runs: the queue's own timeout.
-
-        On AWS a mapping's queue times out no sooner than its function, so no poller receives a message
-        again while an invocation of it may still run. Scaled, the timeout could be shorter than a real
-        invocation on a busy machine, and a second invocation would get the same message meanwhile.
-        """
-        return max(1, int(queue.visibility_timeout))
 
     def _seconds_until_next_visible(self, queue: Any) -> float | None:
         """The earliest moment a message in the queue can be received again (delay or visibility)."""
@@ -362,7 +351,7 @@ class _MappingPoller:
                 queue.pending_messages.discard(message)
             return list(
                 self._backend().receive_message(
-                    self.queue_name, count, 0, self._held_visibility(queue), ["All"]
+                    self.queue_name, count, 0, self._visibility_timeout(queue), ["All"]
                 )
             )
 
@@ -420,36 +409,28 @@ class _MappingPoller:
         event = {"Records": [sqs_record(m, self.queue_arn, self.queue_region, fifo) for m in batch]}
         report_item_failures = "ReportBatchItemFailures" in (self.esm.function_response_types or [])
         ids = [m.id for m in batch]
-        held_until = {m.id: m.visible_at for m in batch}
         try:
             result = self.source.invoker.invoke(self.esm.function_arn, event)
         except Exception:
             logger.exception("invoking %s for %s failed", self.esm.function_arn, self.queue_arn)
-            failed = set(ids)  # the whole batch returns to the queue
-        else:
-            failed = failed_message_ids(result, ids, report_item_failures)
-            if failed:
-                logger.info(
-                    "%s: %d of %d messages return to %s (%s)",
-                    self.esm.function_arn,
-                    len(failed),
-                    len(batch),
-                    self.queue_name,
-                    result.error_type or "batchItemFailures",
-                )
+            return  # the whole batch returns to the queue when its visibility timeout expires
+        failed = failed_message_ids(result, ids, report_item_failures)
+        if failed:
+            logger.info(
+                "%s: %d of %d messages return to %s (%s)",
+                self.esm.function_arn,
+                len(failed),
+                len(batch),
+                self.queue_name,
+                result.error_type or "batchItemFailures",
+            )
         backend = self._backend()
         for message in batch:
-            try:
-                if message.id not in failed:
+            if message.id not in failed:
+                try:
                     backend.delete_message(self.queue_name, message.receipt_handle)
-                elif message.visible_at == held_until[message.id]:
-                    # Returned, and the function set no retry delay of its own: visible again after the
-                    # queue's (scaled) visibility timeout, counted from the invocation's end.
-                    backend.change_message_visibility(
-                        self.queue_name, message.receipt_handle, self._visibility_timeout(queue)
-                    )
-            except Exception:
-                logger.warning("could not settle %s in %s", message.id, self.queue_name, exc_info=True)
+                except Exception:
+                    logger.warning("could not delete %s from %s", message.id, self.queue_name, exc_info=True)
 
 
 DEFAULT_CONCURRENCY_PER_MAPPING = 2

@@ -208,52 +208,6 @@ def test_function_error_returns_the_whole_batch(
     wait_until(lambda: queue_depth(sqs, url) == 0)
 
 
-def test_a_message_is_not_delivered_again_while_its_invocation_runs(
-    sqs: Any, function_arn: str, start_source: Callable[..., SqsEventSource]
-) -> None:
-    # Given a 60 s visibility timeout scaled to 1 s, two pollers, and a function that takes 2.5 s
-    url, arn = make_queue(sqs, "slow-payment", visibility=60)
-    map_queue(arn, function_arn, BatchSize=1)
-    invoker = RecordingInvoker(lambda event: time.sleep(2.5))
-    start_source(invoker, time_scale=1 / 60, concurrency_per_mapping=2)
-
-    # When one message is sent
-    sqs.send_message(QueueUrl=url, MessageBody="charge")
-
-    # Then it is invoked once, and deleted: the scaled second did not hand it to the other poller meanwhile
-    invoker.wait_for(lambda: len(invoker.events) == 1)
-    wait_until(lambda: queue_depth(sqs, url) == 0)
-    time.sleep(1.5)
-    assert [r["attributes"]["ApproximateReceiveCount"] for r in invoker.records()] == ["1"]
-
-
-def test_a_returned_message_is_visible_again_a_scaled_timeout_after_its_invocation(
-    sqs: Any, function_arn: str, start_source: Callable[..., SqsEventSource]
-) -> None:
-    # Given a 60 s visibility timeout scaled to 1 s, and a function that fails its first, slow invocation
-    url, arn = make_queue(sqs, "slow-failure", visibility=60)
-    map_queue(arn, function_arn, BatchSize=1)
-    ended: list[float] = []
-
-    def handler(event: dict[str, Any]) -> None:
-        if not ended:
-            time.sleep(1.5)
-            ended.append(time.monotonic())
-            raise RuntimeError("card network down")
-
-    invoker = RecordingInvoker(handler)
-    start_source(invoker, time_scale=1 / 60)
-
-    # When a message is sent
-    sqs.send_message(QueueUrl=url, MessageBody="charge")
-
-    # Then it comes back once, about a second after the failed invocation ended, not 60 s after
-    invoker.wait_for(lambda: len(invoker.events) == 2, timeout=15)
-    retried_after = time.monotonic() - ended[0]
-    assert [r["attributes"]["ApproximateReceiveCount"] for r in invoker.records()] == ["1", "2"]
-    assert 0.9 <= retried_after < 10
-
-
 def test_message_goes_to_the_dlq_after_max_receive_count(
     sqs: Any, function_arn: str, start_source: Callable[..., SqsEventSource]
 ) -> None:
