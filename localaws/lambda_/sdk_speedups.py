@@ -30,7 +30,7 @@ BOTOCORE_INTERNALS = (
 )
 # The client Config's settings that ``to_string`` reads.
 _CONFIG_FIELDS = ("user_agent", "user_agent_extra", "user_agent_appid", "endpoint_discovery_enabled")
-_NOT_SET = object()
+
 # Inputs are few (a handful of clients, one or two feature sets each); the bound only guards against a
 # caller whose inputs never repeat.
 MAX_KEPT = 256
@@ -50,8 +50,10 @@ def _hashable(value: Any) -> Any:
 def _config_inputs(config: Any) -> Any:
     if config is None:
         return None
+    # The Config itself (by identity; it defines no equality): botocore's client creation also sets on it the
+    # user agent the caller supplied, which ``to_string`` reads, once, before any call.
     return (
-        getattr(config, "_supplied_user_agent", _NOT_SET),
+        config,
         *(getattr(config, name, None) for name in _CONFIG_FIELDS),
         _hashable(getattr(config, "retries", None)),
     )
