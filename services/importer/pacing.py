@@ -57,7 +57,6 @@ class Pacer:
     give_up: Callable[[], bool] = lambda: False
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    held_seconds: float = 0.0
     held_by: dict[str, float] = field(default_factory=dict)
     _next: float | None = None
     _checked_at: float | None = field(default=None, repr=False)
@@ -65,6 +64,11 @@ class Pacer:
     def __post_init__(self) -> None:
         if self.orders_per_second <= 0:
             raise ValueError(f"orders_per_second: must be above 0, got {self.orders_per_second}")
+
+    @property
+    def held_seconds(self) -> float:
+        """How long publishing was held, whichever limit held it."""
+        return sum(self.held_by.values())
 
     def before_publishing(self, orders: int) -> None:
         now = self.clock()
@@ -86,7 +90,6 @@ class Pacer:
         self._checked_at = now
         while (limit := self._exceeded()) is not None and not self.give_up():
             self.sleep(BACKLOG_CHECK_SECONDS)
-            self.held_seconds += BACKLOG_CHECK_SECONDS
             self.held_by[limit.name] = self.held_by.get(limit.name, 0.0) + BACKLOG_CHECK_SECONDS
         # After a hold the pace starts again from now, not with a burst to catch up.
         if self._next is not None:
