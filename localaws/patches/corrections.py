@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
@@ -26,6 +27,7 @@ ERROR_EQUALS = (
     "moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl.ErrorEqualsDecl._eval_body"
 )
 GET_EXECUTION_HISTORY = "moto.stepfunctions.responses.StepFunctionResponse.get_execution_history"
+DYNAMODB_CALL = "moto.dynamodb.responses.DynamoHandler.call_action"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 # GetExecutionHistory's page size: AWS's default, and the largest it accepts (0 means the default).
 HISTORY_PAGE_DEFAULT = 100
@@ -116,6 +118,18 @@ def _get_execution_history(self: Any) -> ActionResult:
     return ActionResult(page)
 
 
+# DynamoDB checks a write's condition and applies the write as one step: two PutItems of one key under
+# attribute_not_exists cannot both succeed. moto checks, then writes, with nothing in between to stop a second
+# request thread doing the same, and its UpdateItem changes the stored item in place, field by field. So every
+# DynamoDB call (the backend's work and the answer made from it) runs under this lock, one at a time.
+_dynamodb_lock = threading.RLock()
+
+
+def _dynamodb_call_action(self: Any) -> Any:
+    with _dynamodb_lock:
+        return registry.original(DYNAMODB_CALL)(self)
+
+
 CORRECTIONS = registry.PatchSet(
     "corrections",
     [
@@ -137,6 +151,11 @@ CORRECTIONS = registry.PatchSet(
             ERROR_EQUALS,
             _error_equals_eval_body,
             "ErrorEquals: States.HeartbeatTimeout matches a missed heartbeat",
+        ),
+        registry.Patch(
+            DYNAMODB_CALL,
+            _dynamodb_call_action,
+            "a conditional write is checked and applied as one step, not raced by another request thread",
         ),
     ],
     reads=[
