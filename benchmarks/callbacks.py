@@ -3,10 +3,11 @@
 moto walks every execution it holds to find the task waiting on a token (SendTaskSuccess, SendTaskFailure,
 SendTaskHeartbeat) and walks a state machine's executions to find one by ARN (DescribeExecution) or by name
 (StartExecution's idempotency check); ``localaws.patches.speedups.execution_index`` answers from an index.
-In one in-process moto world with every speed-up installed, this part finishes N executions of a one-state
-machine (N rising, e.g. 0, 1,000, 10,000), then times each call on the backend with and without the index
-(the ablation switch, uninstalled and reinstalled in the same world): CPU of the calling thread per call,
-median over ``calls`` calls. The executions that wait on a token are started fresh for each measurement.
+In one in-process moto world with every speed-up installed, this part finishes N executions of a state
+machine (N rising, e.g. 0, 1,000, 10,000; a Choice sends them straight to the end), then times each call
+on the backend with and without the index (the ablation switch, uninstalled and reinstalled in the same
+world): CPU of the calling thread per call, median over ``calls`` calls. The executions that wait on a
+token (same state machine, as in a soak) are started fresh for each measurement.
 """
 
 from __future__ import annotations
@@ -42,11 +43,16 @@ CALLS = (
 )
 
 
-def _waiting_definition(queue_url: str) -> str:
+def _definition(queue_url: str) -> str:
     return json.dumps(
         {
-            "StartAt": "Ask",
+            "StartAt": "Waits",
             "States": {
+                "Waits": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.wait", "BooleanEquals": True, "Next": "Ask"}],
+                    "Default": "Done",
+                },
                 "Ask": {
                     "Type": "Task",
                     "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
@@ -60,9 +66,6 @@ def _waiting_definition(queue_url: str) -> str:
             },
         }
     )
-
-
-_ONE_STATE = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 
 
 def _wait_until(done: Callable[[], bool], what: str) -> None:
@@ -80,21 +83,20 @@ def _cpu_us(call: Callable[[], Any]) -> float:
 
 
 class _World:
-    """One moto world: a machine whose finished executions are held, and one whose executions wait."""
+    """One moto world, one state machine: held executions end at once, measured ones wait on a token."""
 
     def __init__(self) -> None:
         client = cached_clients()
         sfn, sqs = client("stepfunctions"), client("sqs")
         self.sqs = sqs
         self.queue_url = sqs.create_queue(QueueName="bench-callbacks")["QueueUrl"]
-        self.held_arn = sfn.create_state_machine(name="bench-held", definition=_ONE_STATE, roleArn=ROLE)[
-            "stateMachineArn"
-        ]
-        self.waiting_arn = sfn.create_state_machine(
-            name="bench-waiting", definition=_waiting_definition(self.queue_url), roleArn=ROLE
+        # One state machine, as in a soak: the held executions end at once, the measured ones wait.
+        self.arn = sfn.create_state_machine(
+            name="bench-callbacks", definition=_definition(self.queue_url), roleArn=ROLE
         )["stateMachineArn"]
         self.backend = stepfunctions_parser_backends[DEFAULT_ACCOUNT_ID][DEFAULT_REGION]
         self._names = 0
+        self.measured = 0  # executions started by the measurements, beside the held ones
 
     def _name(self) -> str:
         self._names += 1
@@ -104,11 +106,11 @@ class _World:
         return self.backend.describe_state_machine(arn)
 
     def hold(self, count: int) -> None:
-        """Finish executions of the held machine until it holds ``count``."""
-        executions = self._machine(self.held_arn).executions
-        while len(executions) < count:
-            for _ in range(min(HELD_BATCH, count - len(executions))):
-                self.backend.start_execution(self.held_arn, self._name(), "{}")
+        """Finish executions that wait for nothing until ``count`` are held beside the measured ones."""
+        executions = self._machine(self.arn).executions
+        while len(executions) - self.measured < count:
+            for _ in range(min(HELD_BATCH, count + self.measured - len(executions))):
+                self.backend.start_execution(self.arn, self._name(), '{"wait": false}')
             _wait_until(
                 lambda: all(e.status != "RUNNING" for e in executions), "held executions still running"
             )
@@ -116,7 +118,7 @@ class _World:
     def waiting(self, count: int) -> list[tuple[str, str]]:
         """Start ``count`` executions that wait on a token; (execution ARN, token) of each."""
         arns = [
-            self.backend.start_execution(self.waiting_arn, self._name(), "{}").execution_arn
+            self.backend.start_execution(self.arn, self._name(), '{"wait": true}').execution_arn
             for _ in range(count)
         ]
         tokens: list[str] = []
@@ -130,9 +132,11 @@ class _World:
             return len(tokens) >= count
 
         _wait_until(received, "tokens not all sent")
+        wanted = set(arns)
         by_execution = {
             e.execution_arn: e.exec_worker.env.callback_pool_manager
-            for e in self._machine(self.waiting_arn).executions
+            for e in self._machine(self.arn).executions
+            if e.execution_arn in wanted
         }
         return [(arn, next(t for t in tokens if by_execution[arn].get(t) is not None)) for arn in arns]
 
@@ -144,6 +148,7 @@ class _World:
     def measure(self, calls: int) -> dict[str, float]:
         """Median CPU per call, in µs, of each call."""
         waiting = self.waiting(calls)
+        self.measured += 2 * calls
         spent: dict[str, list[float]] = {name: [] for name in CALLS}
         backend = self.backend
         for arn, token in waiting:
@@ -158,10 +163,10 @@ class _World:
         for _ in range(calls):
             name = self._name()
             spent["start_execution"].append(
-                _cpu_us(partial(backend.start_execution, self.held_arn, name, "{}"))
+                _cpu_us(partial(backend.start_execution, self.arn, name, '{"wait": false}'))
             )
         _wait_until(
-            lambda: all(e.status != "RUNNING" for e in self._machine(self.waiting_arn).executions),
+            lambda: all(e.status != "RUNNING" for e in self._machine(self.arn).executions),
             "waiting executions did not end",
         )
         return {name: round(statistics.median(values), 1) for name, values in spent.items()}

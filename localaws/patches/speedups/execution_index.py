@@ -33,6 +33,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from typing import Any
@@ -227,17 +228,35 @@ def _adopt(pool: Any) -> None:
         _tokens.record(token, pool)
 
 
-_machines: weakref.WeakKeyDictionary[Any, _Listed] = weakref.WeakKeyDictionary()
+# id(state machine) -> (a weak reference to it, its index); plainer and faster than a WeakKeyDictionary.
+_machines: dict[int, tuple[weakref.ref[Any], _Listed]] = {}
+
+
+# State machines gone (a reset, a deletion), whose entries ``_listed`` drops: a weakref callback runs
+# whenever the collector does, so it only appends here and never touches ``_machines`` itself.
+_gone: list[tuple[int, weakref.ref[Any]]] = []
+
+
+def _forget(key: int, ref: weakref.ref[Any]) -> None:
+    _gone.append((key, ref))
 
 
 def _listed(machine: Any) -> _Listed:
     """The index of ``machine.executions``, brought up to date with the list as it is now."""
     with _lock:
+        while _gone:
+            key, ref = _gone.pop()
+            entry = _machines.get(key)
+            if entry is not None and entry[0] is ref:  # not an id reused since
+                del _machines[key]
         executions = machine.executions
         length = len(executions)
-        listed = _machines.get(machine)
+        entry = _machines.get(id(machine))
+        listed = entry[1] if entry is not None and entry[0]() is machine else None
         if listed is None or listed.stale(executions, length):
-            listed = _machines[machine] = _Listed(executions)
+            listed = _Listed(executions)
+            key = id(machine)
+            _machines[key] = (weakref.ref(machine, functools.partial(_forget, key)), listed)
         if length > listed.count:
             listed.extend(executions, length)
         return listed
@@ -388,6 +407,7 @@ def clear() -> None:
     with _lock:
         _tokens.clear()
         _machines.clear()
+        _gone.clear()
         _hooked_pools.clear()
 
 
