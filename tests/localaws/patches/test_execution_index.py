@@ -504,3 +504,52 @@ def test_through_the_client_the_errors_are_moto_errors() -> None:
 
     record = both_ways(scenario)
     assert [kind for kind, _ in record] == ["InvalidToken"] * 3 + ["ExecutionDoesNotExist"] * 2 + ["ok"]
+
+
+def plain_backend_record() -> list[Any]:
+    sfn = client("stepfunctions")
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+    machine_arn = sfn.create_state_machine(name="plain", definition=definition, roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    arns = [
+        sfn.start_execution(stateMachineArn=machine_arn, name=f"run-{n}")["executionArn"] for n in range(3)
+    ]
+    missing = f"{PREFIX}:execution:plain:nope"
+    record: list[Any] = []
+    for call in (
+        lambda: sfn.start_execution(stateMachineArn=machine_arn, name="run-1")["executionArn"] == arns[1],
+        lambda: sfn.start_execution(stateMachineArn=machine_arn, name="run-1", input='{"a": 1}'),
+        lambda: sfn.describe_execution(executionArn=arns[2])["status"],
+        lambda: len(sfn.get_execution_history(executionArn=arns[1])["events"]),
+        lambda: sfn.describe_state_machine_for_execution(executionArn=arns[0])["name"],
+        lambda: sfn.stop_execution(executionArn=arns[0])["ResponseMetadata"]["HTTPStatusCode"],
+        lambda: sfn.describe_execution(executionArn=arns[0])["status"],
+        lambda: sfn.describe_execution(executionArn=missing),
+        lambda: sfn.stop_execution(executionArn=missing),
+        lambda: sfn.describe_state_machine_for_execution(executionArn=missing),
+    ):
+        try:
+            record.append(("ok", call()))
+        except sfn.exceptions.ClientError as error:
+            record.append((error.response["Error"]["Code"], error.response["Error"].get("Message")))
+    return record
+
+
+def test_the_backend_without_an_interpreter_answers_as_moto() -> None:
+    """moto's default backend (``execute_state_machine`` off) keeps plain records: the same lookups."""
+    records = []
+    for with_index in (False, True):
+        speedups.install()
+        if not with_index:
+            EXECUTION_INDEX.uninstall()
+        try:
+            with mock_aws():
+                records.append(plain_backend_record())
+        finally:
+            speedups.uninstall()
+    on_moto, on_index = records
+    assert on_index == on_moto
+    assert on_moto[0] == ("ok", True)
+    assert on_moto[6] == ("ok", "ABORTED")
+    assert on_moto[7][0] == "ExecutionDoesNotExist"
