@@ -297,18 +297,18 @@ def _pool_init(self: Any, *args: Any, **kwargs: Any) -> None:
     _hooked_pools.add(self)
 
 
+# Recorded before moto adds it: a lookup in between finds the pool without the token and answers
+# InvalidToken, as moto's walk would at that instant; recorded after, it could miss a token just added.
 def _pool_add(self: Any, callback_id: str) -> Any:
-    endpoint = registry.original(_POOL_ADD)(self, callback_id)
     with _lock:
         _tokens.record(callback_id, self)
-    return endpoint
+    return registry.original(_POOL_ADD)(self, callback_id)
 
 
 def _pool_add_activity_task(self: Any, callback_id: str, activity_arn: str, activity_input: str) -> Any:
-    endpoint = registry.original(_POOL_ADD_ACTIVITY)(self, callback_id, activity_arn, activity_input)
     with _lock:
         _tokens.record(callback_id, self)
-    return endpoint
+    return registry.original(_POOL_ADD_ACTIVITY)(self, callback_id, activity_arn, activity_input)
 
 
 def _send_task_success(self: Any, task_token: str, outcome: str) -> Any:
