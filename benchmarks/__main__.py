@@ -18,6 +18,8 @@
   from PutEvents to the order's execution reaching a terminal status. The sustained rate is the highest step
   that kept up (completions at >= 90 % of the offered rate, P95 under 5 s). Each step reports the CPU per
   order of the whole stack (``benchmarks.cpu``), by process and by component.
+* ``callbacks``: what SendTaskSuccess/Failure/Heartbeat, DescribeExecution and StartExecution cost with
+  N executions held, with and without the execution index (``benchmarks.callbacks``).
 * ``suite``: the wall time and CPU of the workflow scenario suite (``make test-sfn``), run once.
 
 Every part is a function returning a dict (``engine.engine_part``, ``peer.peer_part``,
@@ -35,6 +37,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks.callbacks import callbacks_part
 from benchmarks.chaos import chaos_part
 from benchmarks.engine import engine_part, serve_moto
 from benchmarks.localstack_peer import localstack_part
@@ -58,6 +61,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--localstack-python", help="LocalStack's venv Python (or LOCALSTACK_PYTHON)")
     parser.add_argument("--no-orders", dest="orders_part", action="store_false", help="skip the orders run")
     parser.add_argument("--no-engine", dest="engine_part", action="store_false", help="skip parts 1 and 2")
+    parser.add_argument(
+        "--no-callbacks", dest="callbacks", action="store_false", help="skip the callbacks-vs-held run"
+    )
+    parser.add_argument(
+        "--callbacks-held",
+        type=lambda text: tuple(int(count) for count in text.split(",")),
+        default=(0, 1_000, 10_000),
+        help="executions held at each step of the callbacks run (0,1000,10000)",
+    )
     parser.add_argument("--no-suite", dest="suite", action="store_false", help="skip the test-sfn timing")
     parser.add_argument("--orders", type=int, default=200, help="orders per rate step (200)")
     parser.add_argument(
@@ -124,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         orders_part(orders=args.orders, rates=args.order_rates, workers=args.workers)
         if args.orders_part
         else {"ran": False, "reason": "--no-orders"}
+    )
+    report["callbacks"] = (
+        callbacks_part(held=args.callbacks_held)
+        if args.callbacks
+        else {"ran": False, "reason": "--no-callbacks"}
     )
     report["suite"] = suite_part() if args.suite else {"ran": False, "reason": "--no-suite"}
     report["chaos"] = (

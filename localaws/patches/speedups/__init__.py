@@ -16,6 +16,7 @@ from localaws.patches.speedups import (
     core,
     dynamodb,
     events,
+    execution_index,
     json_copy,
     server,
     sns,
@@ -29,6 +30,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.START_SNAPSHOT,
     stepfunctions.CLIENT_CACHE,
     stepfunctions.JSONPATH_CACHE,
+    execution_index.EXECUTION_INDEX,
     json_copy.JSON_COPIES,
     task_threads.TASK_THREADS,
     server.HTTP_DISPATCH,
@@ -77,6 +79,7 @@ def stats() -> dict[str, dict[str, int]]:
         "jsonpath_plain": stepfunctions.plain_jsonpaths.counts(),
         "http_dispatch_hosts": server.hosts.counts(),
         "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
+        "execution_index": execution_index.counts(),
     }
 
 
@@ -85,6 +88,7 @@ def clear_caches() -> None:
         cache.clear()
     stepfunctions.tmp_threads.reset()
     events.event_jsonpaths.clear()
+    execution_index.clear()
     dynamodb.clear()
     server.clear()
     sqs.clear()
