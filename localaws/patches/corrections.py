@@ -19,6 +19,9 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeou
 from localaws.patches import registry
 
 NOTIFY_HEARTBEAT = "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.notify_heartbeat"
+SETUP_HEARTBEAT = (
+    "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.setup_heartbeat_endpoint"
+)
 SEND_TASK_FAILURE = "moto.stepfunctions.responses.StepFunctionResponse.send_task_failure"
 TASK_FROM_ERROR = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task.StateTask._from_error"
@@ -49,6 +52,16 @@ def _notify_heartbeat(self: Any) -> bool:
     if endpoint is not None:
         endpoint.notify()
     return True
+
+
+def _setup_heartbeat_endpoint(self: Any, heartbeat_seconds: int) -> Any:
+    # A task sends its message first and starts its heartbeat clock after. A service that answers in between
+    # (a fast worker, a busy engine thread) notified no clock, and moto's task then waits the whole heartbeat
+    # for a sign of life that already came, and fails the task with a missed heartbeat. AWS keeps the answer.
+    endpoint = registry.original(SETUP_HEARTBEAT)(self, heartbeat_seconds)
+    if self._notify_event.is_set():
+        endpoint.notify()
+    return endpoint
 
 
 class MissedHeartbeat(StatesErrorName):
@@ -136,6 +149,11 @@ CORRECTIONS = registry.PatchSet(
         registry.Patch(
             NOTIFY_HEARTBEAT, _notify_heartbeat, "SendTaskHeartbeat on a task without a heartbeat"
         ),
+        registry.Patch(
+            SETUP_HEARTBEAT,
+            _setup_heartbeat_endpoint,
+            "an answer that came before the task started its heartbeat clock is kept, not timed out",
+        ),
         registry.Patch(SEND_TASK_FAILURE, _send_task_failure, "SendTaskFailure drops the cause"),
         registry.Patch(
             GET_EXECUTION_HISTORY,
@@ -186,6 +204,10 @@ CORRECTIONS = registry.PatchSet(
         (
             "moto.stepfunctions.responses.StepFunctionResponse.stepfunction_backend",
             "SendTaskFailure's and GetExecutionHistory's backend",
+        ),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint._notify_event",
+            "set once the task's answer came (or its waits were interrupted)",
         ),
         (
             "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint._heartbeat_endpoint",

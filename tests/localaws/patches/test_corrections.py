@@ -11,6 +11,7 @@ from typing import Any, cast
 import boto3
 import pytest
 from moto import mock_aws
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
 
 from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import corrections, speedups
@@ -92,6 +93,21 @@ def test_a_task_nobody_answers_fails_on_its_heartbeat(engine_with_fixes: None) -
     assert described["status"] == "FAILED"
     assert described["error"] == "States.Timeout"
     assert time.monotonic() - started >= 2
+
+
+def test_an_answer_that_came_before_the_heartbeat_clock_started_is_kept(engine_with_fixes: None) -> None:
+    # Given a task whose service answered between the task's send and the start of its heartbeat clock
+    endpoint = CallbackEndpoint(callback_id="token")
+    endpoint.notify(CallbackOutcomeSuccess(callback_id="token", output='{"reserved": 1}'))
+    clock = endpoint.setup_heartbeat_endpoint(heartbeat_seconds=2)
+    # When the task waits on its clock, as moto's callback loop does
+    signed = clock.clear_and_wait()
+    # Then the sign of life is there already (moto would wait the 2 s and call it a missed heartbeat),
+    # and the answer is the service's
+    assert signed is True
+    outcome = endpoint.get_outcome()
+    assert isinstance(outcome, CallbackOutcomeSuccess)
+    assert json.loads(outcome.output) == {"reserved": 1}
 
 
 def test_a_catch_on_heartbeat_timeout_sees_the_missed_heartbeat(engine_with_fixes: None) -> None:
