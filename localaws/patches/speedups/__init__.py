@@ -15,6 +15,7 @@ from localaws.patches.registry import PatchSet
 from localaws.patches.speedups import (
     core,
     dynamodb,
+    dynamodb_conditions,
     events,
     json_copy,
     server,
@@ -38,6 +39,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
+    dynamodb_conditions.DYNAMODB_CONDITION_EXPRESSIONS,
     dynamodb.DYNAMODB_VALIDATOR_TRAVERSAL,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
@@ -77,6 +79,7 @@ def stats() -> dict[str, dict[str, int]]:
         "jsonpath_plain": stepfunctions.plain_jsonpaths.counts(),
         "http_dispatch_hosts": server.hosts.counts(),
         "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
+        "dynamodb_condition_expressions": dynamodb_conditions.conditions.counts(),
     }
 
 
@@ -86,6 +89,7 @@ def clear_caches() -> None:
     stepfunctions.tmp_threads.reset()
     events.event_jsonpaths.clear()
     dynamodb.clear()
+    dynamodb_conditions.clear()
     server.clear()
     sqs.clear()
     sns.clear()
