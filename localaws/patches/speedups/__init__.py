@@ -15,6 +15,7 @@ from localaws.patches.registry import PatchSet
 from localaws.patches.speedups import (
     core,
     dynamodb,
+    dynamodb_conditions,
     events,
     execution_index,
     json_copy,
@@ -40,6 +41,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
+    dynamodb_conditions.DYNAMODB_CONDITION_EXPRESSIONS,
     dynamodb.DYNAMODB_VALIDATOR_TRAVERSAL,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
@@ -80,6 +82,7 @@ def stats() -> dict[str, dict[str, int]]:
         "http_dispatch_hosts": server.hosts.counts(),
         "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
         "execution_index": execution_index.counts(),
+        "dynamodb_condition_expressions": dynamodb_conditions.conditions.counts(),
     }
 
 
@@ -90,6 +93,7 @@ def clear_caches() -> None:
     events.event_jsonpaths.clear()
     execution_index.clear()
     dynamodb.clear()
+    dynamodb_conditions.clear()
     server.clear()
     sqs.clear()
     sns.clear()
