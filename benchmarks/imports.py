@@ -11,10 +11,8 @@ endpoint process by component, each Lambda function's workers).
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -230,21 +228,3 @@ def import_part(
         **result,
         "cpu_ms_per_order": result["cpu"].get("cpu_ms_per_order"),
     }
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--time-scale", type=float, default=1.0)
-    parser.add_argument("--keep-logs", type=Path)
-    args = parser.parse_args()
-    json.dump(
-        import_part(
-            orders=args.orders, workers=args.workers, time_scale=args.time_scale, keep_logs=args.keep_logs
-        ),
-        sys.stdout,
-        indent=2,
-        default=str,
-    )
-    sys.stdout.write("\n")
