@@ -11,6 +11,7 @@ endpoint process by component, each Lambda function's workers).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -18,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from benchmarks import cpu
 from benchmarks.workload import REPO_ROOT, free_port
@@ -101,18 +104,23 @@ class _Sampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            page = self._sfn.list_executions(
-                stateMachineArn=self._arn, statusFilter="RUNNING", maxResults=RUNNING_PAGE
-            )
-            self.running.append((time.time() - self.started_at, len(page["executions"])))
-            for url in self._queue_urls:
-                attributes = self._sqs.get_queue_attributes(
-                    QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
-                )["Attributes"]
-                name = url.rsplit("/", 1)[-1]
-                waiting = int(attributes["ApproximateNumberOfMessages"])
-                self.most_waiting[name] = max(self.most_waiting.get(name, 0), waiting)
+            # An endpoint too busy to answer in time: the next poll asks again.
+            with contextlib.suppress(BotoCoreError, ClientError):
+                self._sample()
             self._stop.wait(POLL_S)
+
+    def _sample(self) -> None:
+        page = self._sfn.list_executions(
+            stateMachineArn=self._arn, statusFilter="RUNNING", maxResults=RUNNING_PAGE
+        )
+        self.running.append((time.time() - self.started_at, len(page["executions"])))
+        for url in self._queue_urls:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            name = url.rsplit("/", 1)[-1]
+            waiting = int(attributes["ApproximateNumberOfMessages"])
+            self.most_waiting[name] = max(self.most_waiting.get(name, 0), waiting)
 
     def wait_until_ended(self, ended_before: int, expected: int, deadline: float) -> int:
         """Wait until no execution runs and ``expected`` more have ended; returns how many ended."""
