@@ -48,12 +48,19 @@ def order_file(orders: int, tag: str) -> bytes:
     return "".join(lines).encode()
 
 
-def _count(sfn: Any, machine_arn: str, status: str | None = None) -> int:
-    filters = {} if status is None else {"statusFilter": status}
+def _count(sfn: Any, machine_arn: str) -> int:
+    """Every execution of the machine, page by page (none leaves the unfiltered list)."""
     return sum(
         len(page["executions"])
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn, **filters)
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn)
     )
+
+
+def _running(sfn: Any, machine_arn: str) -> int:
+    """The running executions, from one page: moto refuses the next page's token when the execution it
+    points at has ended meanwhile (InvalidToken), and the importer keeps far fewer than a page running."""
+    page = sfn.list_executions(stateMachineArn=machine_arn, statusFilter="RUNNING", maxResults=RUNNING_PAGE)
+    return len(page["executions"])
 
 
 def _statuses(sfn: Any, machine_arn: str) -> dict[str, int]:
@@ -110,10 +117,7 @@ class _Sampler:
             self._stop.wait(POLL_S)
 
     def _sample(self) -> None:
-        page = self._sfn.list_executions(
-            stateMachineArn=self._arn, statusFilter="RUNNING", maxResults=RUNNING_PAGE
-        )
-        self.running.append((time.time() - self.started_at, len(page["executions"])))
+        self.running.append((time.time() - self.started_at, _running(self._sfn, self._arn)))
         for url in self._queue_urls:
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
@@ -127,7 +131,7 @@ class _Sampler:
         ended = 0
         while time.monotonic() < deadline:
             if self.running and self.running[-1][1] == 0:
-                ended = _count(self._sfn, self._arn) - _count(self._sfn, self._arn, "RUNNING") - ended_before
+                ended = _count(self._sfn, self._arn) - _running(self._sfn, self._arn) - ended_before
                 if ended >= expected:
                     break
             time.sleep(POLL_S)
@@ -170,7 +174,7 @@ def run_import(
     environment = local.client("lambda").get_function_configuration(FunctionName=importer)["Environment"]
     queue_urls = [url for url in environment["Variables"].get("BACKLOG_QUEUE_URLS", "").split(",") if url]
     sampler = _Sampler(sfn, machine_arn, local.client("sqs"), queue_urls)
-    ended_before = _count(sfn, machine_arn) - _count(sfn, machine_arn, "RUNNING")
+    ended_before = _count(sfn, machine_arn) - _running(sfn, machine_arn)
     meter = cpu.CpuMeter().start() if cpu.available() else None
     started = time.monotonic()
     sampler.start()
