@@ -20,6 +20,9 @@
   order of the whole stack (``benchmarks.cpu``), by process and by component.
 * ``callbacks``: what SendTaskSuccess/Failure/Heartbeat, DescribeExecution and StartExecution cost with
   N executions held, with and without the execution index (``benchmarks.callbacks``).
+* ``imports``: one order file of ``--import-orders`` lines through the bulk-import pipeline
+  (``imports.import_part``): when its report came, when every order ended, orders per second, and the CPU
+  per imported order of the whole stack, with what held the importer back.
 * ``suite``: the wall time and CPU of the workflow scenario suite (``make test-sfn``), run once.
 
 Every part is a function returning a dict (``engine.engine_part``, ``peer.peer_part``,
@@ -40,6 +43,7 @@ from typing import Any
 from benchmarks.callbacks import callbacks_part
 from benchmarks.chaos import chaos_part
 from benchmarks.engine import engine_part, serve_moto
+from benchmarks.imports import import_part
 from benchmarks.localstack_peer import localstack_part
 from benchmarks.orders import orders_part
 from benchmarks.peer import peer_part
@@ -79,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="offered orders/s, one step each, stopping at the first that does not keep up (5,10,20,40,100)",
     )
     parser.add_argument("--workers", type=int, default=2, help="Lambda workers per function (2)")
+    parser.add_argument(
+        "--import-orders", type=int, default=300, help="lines in the import run's order file, 0 to skip (300)"
+    )
     parser.add_argument("--no-chaos", dest="chaos_part", action="store_false", help="skip the chaos run")
     parser.add_argument(
         "--chaos-orders", type=int, default=60, help="orders in the chaos run, every fault (60)"
@@ -141,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         callbacks_part(held=args.callbacks_held)
         if args.callbacks
         else {"ran": False, "reason": "--no-callbacks"}
+    )
+    report["imports"] = (
+        import_part(orders=args.import_orders, workers=args.workers)
+        if args.import_orders > 0
+        else {"ran": False, "reason": "--import-orders 0"}
     )
     report["suite"] = suite_part() if args.suite else {"ran": False, "reason": "--no-suite"}
     report["chaos"] = (

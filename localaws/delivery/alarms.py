@@ -33,6 +33,7 @@ from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.responses import get_backend
 
+from localaws.delivery.ended_executions import EndedExecutions, as_utc
 from localaws.patches import registry
 
 if TYPE_CHECKING:
@@ -135,19 +136,6 @@ def _aws_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
-def _as_utc(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    if isinstance(value, str) and value:
-        try:
-            return _as_utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return None
-    if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
-    return None
-
-
 def statistic_of(values: list[float], statistic: str) -> float:
     """One CloudWatch statistic over raw samples (percentiles as ``pNN``)."""
     if statistic == "SampleCount":
@@ -221,6 +209,8 @@ class AlarmEvaluator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsupported_logged: set[str] = set()
+        self._ended = EndedExecutions()
+        self._longest_span = dt.timedelta(0)
 
     def start(self) -> None:
         self._stop.clear()
@@ -311,22 +301,19 @@ class AlarmEvaluator:
                 window.value = statistic_of(samples, statistic)
 
     def _executions_ended(self, alarm: Any, windows: list[_Window]) -> None:
-
         arn = self._dimension(alarm, "StateMachineArn")
         status = _STATES_STATUSES[alarm.metric_name]
-        stops: list[dt.datetime] = []
-        for machine in list(get_backend(self.account_id, self.region).state_machines):
-            if arn is not None and machine.arn != arn:
-                continue
-            for execution in list(machine.executions):
-                stopped = _as_utc(getattr(execution, "stop_date", None))
-                if stopped is not None and str(execution.status) == status:
-                    stops.append(stopped)
+        machines = list(get_backend(self.account_id, self.region).state_machines)
+        stops = self._ended.stops(machines, arn, status, since=windows[0].start)
         for window in windows:
             count = sum(1 for at in stops if window.start < at <= window.end)
             if count:
                 # Each ended execution is a datapoint of 1; Sum counts them, Maximum/Average are 1.
                 window.value = statistic_of([1.0] * count, self._statistic(alarm))
+        # What ended before every period still asked about is of no use to any alarm.
+        span = windows[-1].end - windows[0].start
+        self._longest_span = max(self._longest_span, span)
+        self._ended.forget_before(windows[-1].end - self._longest_span)
 
     def _published(self, alarm: Any, windows: list[_Window]) -> None:
         wanted = {(d.name, d.value) for d in alarm.dimensions}
@@ -342,7 +329,7 @@ class AlarmEvaluator:
             values: list[float] = []
             aggregated: list[Any] = []
             for datum in data:
-                at = _as_utc(datum.timestamp)
+                at = as_utc(datum.timestamp)
                 if at is None or not (window.start < at <= window.end):
                     continue
                 if hasattr(datum, "value"):
@@ -435,7 +422,7 @@ class AlarmEvaluator:
             "AlarmDescription": alarm.description or None,
             "AWSAccountId": self.account_id,
             "AlarmConfigurationUpdatedTimestamp": _aws_time(
-                _as_utc(alarm.configuration_updated_timestamp) or dt.datetime.now(tz=dt.UTC)
+                as_utc(alarm.configuration_updated_timestamp) or dt.datetime.now(tz=dt.UTC)
             ),
             "NewStateValue": new_state,
             "NewStateReason": reason,
