@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from moto.core.utils import utcnow
@@ -311,45 +312,51 @@ def _pool_add_activity_task(self: Any, callback_id: str, activity_arn: str, acti
     return registry.original(_POOL_ADD_ACTIVITY)(self, callback_id, activity_arn, activity_input)
 
 
-def _send_task_success(self: Any, task_token: str, outcome: str) -> Any:
-    holders = _holders(self, task_token, running_only=True)
+def _answered(backend: Any, token: str, *, running_only: bool, answer: Callable[[Any], bool]) -> bool:
+    """``answer`` the pool of the one execution holding ``token``, as moto's walk would find it; False when
+    several hold it (the caller then leaves it to moto's walk). Raises moto's errors otherwise."""
+    holders = _holders(backend, token, running_only=running_only)
     if len(holders) > 1:
-        return registry.original(_SEND_SUCCESS)(self, task_token, outcome)
-    success = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
+        return False
     for pool, _execution in holders:
         try:
-            if pool.notify(callback_id=task_token, outcome=success):
-                return None
+            if answer(pool):
+                return True
         except CallbackNotifyConsumerError as consumer_error:
             raise _consumer_error(consumer_error) from None
     raise InvalidToken()
+
+
+def _send_task_success(self: Any, task_token: str, outcome: str) -> Any:
+    success = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
+    if _answered(
+        self,
+        task_token,
+        running_only=True,
+        answer=lambda pool: pool.notify(callback_id=task_token, outcome=success),
+    ):
+        return None
+    return registry.original(_SEND_SUCCESS)(self, task_token, outcome)
 
 
 def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> Any:
-    holders = _holders(self, task_token, running_only=False)
-    if len(holders) > 1:
-        return registry.original(_SEND_FAILURE)(self, task_token, error=error, cause=cause)
     failure = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
-    for pool, _execution in holders:
-        try:
-            if pool.notify(callback_id=task_token, outcome=failure):
-                return SendTaskFailureOutput()
-        except CallbackNotifyConsumerError as consumer_error:
-            raise _consumer_error(consumer_error) from None
-    raise InvalidToken()
+    if _answered(
+        self,
+        task_token,
+        running_only=False,
+        answer=lambda pool: pool.notify(callback_id=task_token, outcome=failure),
+    ):
+        return SendTaskFailureOutput()
+    return registry.original(_SEND_FAILURE)(self, task_token, error=error, cause=cause)
 
 
 def _send_task_heartbeat(self: Any, task_token: str) -> Any:
-    holders = _holders(self, task_token, running_only=True)
-    if len(holders) > 1:
-        return registry.original(_SEND_HEARTBEAT)(self, task_token)
-    for pool, _execution in holders:
-        try:
-            if pool.heartbeat(callback_id=task_token):
-                return None
-        except CallbackNotifyConsumerError as consumer_error:
-            raise _consumer_error(consumer_error) from None
-    raise InvalidToken()
+    if _answered(
+        self, task_token, running_only=True, answer=lambda pool: pool.heartbeat(callback_id=task_token)
+    ):
+        return None
+    return registry.original(_SEND_HEARTBEAT)(self, task_token)
 
 
 def _execution_of(state_machine: Any, execution_arn: str) -> Any:
