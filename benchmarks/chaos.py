@@ -11,17 +11,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workload import REPO_ROOT
+from benchmarks.workload import CDK_OUT, without_app
 from localaws.tools.load.faults import parse_fault_spec
 from localaws.tools.load.run import LoadOptions, run_embedded
 
 
 def chaos_part(*, orders: int, rate: float, faults: str, seed: int) -> dict[str, Any]:
-    cdk_out = REPO_ROOT / "cdk.out"
-    if not (cdk_out / "manifest.json").is_file():
-        return {"ran": False, "reason": f"no synthesized app in {cdk_out} (run `make synth`)"}
+    if (missing := without_app()) is not None:
+        return missing
     options = LoadOptions(
-        orders=orders, rate=rate, mix=parse_fault_spec(faults), seed=seed, live=False, cdk_out=cdk_out
+        orders=orders, rate=rate, mix=parse_fault_spec(faults), seed=seed, live=False, cdk_out=CDK_OUT
     )
     with tempfile.TemporaryDirectory(prefix="localaws-chaos-") as run_dir:
         try:

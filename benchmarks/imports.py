@@ -23,7 +23,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from benchmarks import cpu
-from benchmarks.workload import REPO_ROOT, free_port
+from benchmarks.orders import bench_stack, count_executions, order_machine
+from benchmarks.workload import without_app
 from infra.naming import Names, configured_prefix
 from localaws.local_aws import LocalAws
 from localaws.tools.imports import wait_for_report
@@ -46,14 +47,6 @@ def order_file(orders: int, tag: str) -> bytes:
         detail["totalAmount"] = "9.99"
         lines.append(json.dumps(detail) + "\n")
     return "".join(lines).encode()
-
-
-def _count(sfn: Any, machine_arn: str) -> int:
-    """Every execution of the machine, page by page (none leaves the unfiltered list)."""
-    return sum(
-        len(page["executions"])
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn)
-    )
 
 
 def _running(sfn: Any, machine_arn: str) -> int:
@@ -131,7 +124,7 @@ class _Sampler:
         ended = 0
         while time.monotonic() < deadline:
             if self.running and self.running[-1][1] == 0:
-                ended = _count(self._sfn, self._arn) - _running(self._sfn, self._arn) - ended_before
+                ended = count_executions(self._sfn, self._arn) - _running(self._sfn, self._arn) - ended_before
                 if ended >= expected:
                     break
             time.sleep(POLL_S)
@@ -174,7 +167,7 @@ def run_import(
     environment = local.client("lambda").get_function_configuration(FunctionName=importer)["Environment"]
     queue_urls = [url for url in environment["Variables"].get("BACKLOG_QUEUE_URLS", "").split(",") if url]
     sampler = _Sampler(sfn, machine_arn, local.client("sqs"), queue_urls)
-    ended_before = _count(sfn, machine_arn) - _running(sfn, machine_arn)
+    ended_before = count_executions(sfn, machine_arn) - _running(sfn, machine_arn)
     meter = cpu.CpuMeter().start() if cpu.available() else None
     started = time.monotonic()
     sampler.start()
@@ -202,23 +195,15 @@ def import_part(
     *, orders: int, workers: int, time_scale: float = 1.0, keep_logs: Path | None = None
 ) -> dict[str, Any]:
     """One file of ``orders`` lines through the import pipeline of the synthesized app (module docstring)."""
-    cdk_out = REPO_ROOT / "cdk.out"
-    if not (cdk_out / "manifest.json").is_file():
-        return {"ran": False, "reason": f"no synthesized app in {cdk_out} (run `make synth`)"}
+    if (missing := without_app()) is not None:
+        return missing
     names = Names(configured_prefix())
     with tempfile.TemporaryDirectory(prefix="localaws-bench-import-") as run_dir:
-        local = LocalAws(
-            cdk_out=cdk_out,
-            port=free_port(),
-            run_dir=Path(run_dir),
-            watch_assembly=False,
-            workers_per_function=workers,
-            time_scale=time_scale,
-        )
+        local = bench_stack(Path(run_dir), workers=workers, time_scale=time_scale)
         try:
             local.start()
             seed_catalogue(local.report, local.region)
-            machine_arn = local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"]
+            machine_arn = order_machine(local)
             bucket = names.import_bucket(local.account_id, local.region)
             # Every function's workers have served once (imports and clients made) before the meter starts.
             warm = run_import(local, bucket, machine_arn, names("importer"), orders=WARMUP_ORDERS, tag="warm")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import cpu
-from benchmarks.workload import REPO_ROOT, free_port, percentile
+from benchmarks.workload import CDK_OUT, free_port, percentile, without_app
 from infra.naming import Names, configured_prefix
 from localaws.local_aws import LocalAws
 from localaws.stepfunctions.history import TERMINAL_STATUSES
@@ -56,7 +56,8 @@ def _executions_by_order(sfn: Any, machine_arn: str, order_ids: set[str]) -> dic
     return found
 
 
-def _count(sfn: Any, machine_arn: str, status: str | None = None) -> int:
+def count_executions(sfn: Any, machine_arn: str, status: str | None = None) -> int:
+    """The machine's executions (with ``status`` only, if given), page by page."""
     filters = {} if status is None else {"statusFilter": status}
     return sum(
         len(page["executions"])
@@ -65,7 +66,7 @@ def _count(sfn: Any, machine_arn: str, status: str | None = None) -> int:
 
 
 def _count_terminal(sfn: Any, machine_arn: str) -> int:
-    return _count(sfn, machine_arn) - _count(sfn, machine_arn, "RUNNING")
+    return count_executions(sfn, machine_arn) - count_executions(sfn, machine_arn, "RUNNING")
 
 
 def _put_paced(events: Any, bus: str, order_ids: list[str], rate: float) -> _Sent:
@@ -90,7 +91,7 @@ def _drain(sfn: Any, machine_arn: str, terminal_before: int, expected: int) -> N
     while time.monotonic() < deadline:
         # Listing only the running ones while some run: the full list grows with every step, and serving
         # it would count in the stack's CPU per order.
-        if _count(sfn, machine_arn, "RUNNING") == 0 and (
+        if count_executions(sfn, machine_arn, "RUNNING") == 0 and (
             _count_terminal(sfn, machine_arn) - terminal_before >= expected
         ):
             return
@@ -162,25 +163,35 @@ def _sustained(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def bench_stack(run_dir: Path, *, workers: int, time_scale: float = 1.0) -> LocalAws:
+    """The synthesized app on an embedded stack of its own (not started yet), on a free loopback port."""
+    return LocalAws(
+        cdk_out=CDK_OUT,
+        port=free_port(),
+        run_dir=run_dir,
+        watch_assembly=False,
+        workers_per_function=workers,
+        time_scale=time_scale,
+    )
+
+
+def order_machine(local: LocalAws) -> str:
+    """The ARN of the order workflow of a started stack (the stack's output)."""
+    return str(local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"])
+
+
 def orders_part(*, orders: int, rates: list[float], workers: int) -> dict[str, Any]:
     """Whole orders through LocalAws at paced rates (see the module docstring)."""
-    cdk_out = REPO_ROOT / "cdk.out"
-    if not (cdk_out / "manifest.json").is_file():
-        return {"ran": False, "reason": f"no synthesized app in {cdk_out} (run `make synth`)"}
+    if (missing := without_app()) is not None:
+        return missing
     names = Names(configured_prefix())
     steps: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="localaws-bench-") as run_dir:
-        local = LocalAws(
-            cdk_out=cdk_out,
-            port=free_port(),
-            run_dir=Path(run_dir),
-            watch_assembly=False,
-            workers_per_function=workers,
-        )
+        local = bench_stack(Path(run_dir), workers=workers)
         try:
             local.start()
             table = seed_catalogue(local.report, local.region)
-            machine_arn = local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"]
+            machine_arn = order_machine(local)
             bus = names("orders")
             warm = run_order_step(local, machine_arn, bus, orders=WARMUP_ORDERS, rate=WARMUP_RATE, tag="warm")
             for rate in rates:

@@ -39,6 +39,14 @@ WARMUP_EXECUTIONS = 5
 # The HTTP runs' measured executions are named from here: clear of the warm-up's names (bench-0...).
 HTTP_FIRST_INDEX = 100_000
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CDK_OUT = REPO_ROOT / "cdk.out"
+
+
+def without_app() -> dict[str, Any] | None:
+    """The report of a part that needs the synthesized app when there is none (None when there is one)."""
+    if (CDK_OUT / "manifest.json").is_file():
+        return None
+    return {"ran": False, "reason": f"no synthesized app in {CDK_OUT} (run `make synth`)"}
 
 
 def five_state_definition(table: str, queue_url: str, topic_arn: str) -> str:
