@@ -7,6 +7,7 @@ be the same. Read-only lookups are also compared call for call in one world, aga
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -117,6 +118,15 @@ def wait_until(done: Callable[[], bool], what: str) -> None:
 def wait_ended(arn: str) -> str:
     wait_until(lambda: execution(arn).status != "RUNNING", f"{arn} still RUNNING")
     return str(execution(arn).status)
+
+
+def wake(token: str) -> str:
+    """Answer the task a stopped execution was waiting in. moto's StopExecution does not wake a task waiting
+    on its token (on both paths alike): now and then the execution stays RUNNING until the task is answered.
+    Whether this answer still finds the task depends on that race, so it is not part of the record."""
+    with contextlib.suppress(Exception):
+        backend().send_task_success(token, "{}")
+    return "woken"
 
 
 def finish(arn: str, output: str = '"done"') -> str:
@@ -361,13 +371,15 @@ def test_stop_execution_answers_as_moto() -> None:
         sfn = backend()
         machine_arn = two_asks("asks-0")
         arn = start(machine_arn, "run-0")
-        tokens(arn, 1)
+        (first,) = tokens(arn, 1)
         record: list[Any] = [
             answer(lambda: sfn.stop_execution(f"{PREFIX}:execution:asks-0:nope")),
             answer(lambda: sfn.stop_execution(f"{PREFIX}:execution:nope:run-0")),
             answer(lambda: sfn.stop_execution("not-an-arn")),
             answer(lambda: sfn.stop_execution(arn)),
-            wait_ended(arn),
+            wake(first),
+            # ABORTED or FAILED: which one is a race in moto's stop, in either world.
+            wait_ended(arn) in ("ABORTED", "FAILED"),
             answer(lambda: sfn.stop_execution(arn)),
             answer(lambda: start(machine_arn, "run-0")),
             answer(lambda: sfn.describe_state_machine_for_execution(arn).arn),
@@ -376,8 +388,8 @@ def test_stop_execution_answers_as_moto() -> None:
 
     record = both_ways(scenario)
     assert record[0][0] == "ExecutionDoesNotExist"
-    assert record[4] != "RUNNING"
-    assert record[6][0] == "ExecutionAlreadyExists"
+    assert record[5] is True
+    assert record[7][0] == "ExecutionAlreadyExists"
 
 
 def test_start_execution_idempotency_answers_as_moto() -> None:
