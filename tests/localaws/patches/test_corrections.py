@@ -25,7 +25,7 @@ def client(service: str) -> Any:
 
 
 @pytest.fixture
-def engine_with_fixes() -> Iterator[None]:
+def engine_with_fixes(still_heap: None) -> Iterator[None]:
     with mock_aws(config=MOTO_CONFIG):
         speedups.install()
         corrections.CORRECTIONS.install()

@@ -23,7 +23,7 @@ QUEUES = "https://sqs.us-east-1.amazonaws.com/123456789012"
 
 
 @pytest.fixture
-def engine() -> Iterator[None]:
+def engine(still_heap: None) -> Iterator[None]:
     with mock_aws(config=MOTO_CONFIG):
         speedups.install()
         corrections.CORRECTIONS.install()
