@@ -23,6 +23,7 @@ from localaws.patches.speedups import (
     sns,
     sqs,
     stepfunctions,
+    task_adapters,
     task_threads,
 )
 
@@ -36,6 +37,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     task_threads.TASK_THREADS,
     server.HTTP_DISPATCH,
     stepfunctions.DIRECT_DISPATCH,
+    task_adapters.TASK_ADAPTERS,
     server.ACTION_LOOKUP,
     server.REQUEST_IDS,
     sqs.SQS_QUEUE_ATTRIBUTES,
@@ -99,3 +101,4 @@ def clear_caches() -> None:
     sns.clear()
     direct_dispatch.clear_routes()
     direct_dispatch.stats.reset()
+    task_adapters.clear()
