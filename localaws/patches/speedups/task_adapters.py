@@ -30,11 +30,15 @@ from typing import Any
 
 from botocore.validate import ParamValidationDecorator, ParamValidator
 
+from localaws.delivery import sns as sns_delivery
 from localaws.patches import direct_dispatch, registry
 
 _SQS_BACKENDS = "moto.sqs.models.sqs_backends"
 _SQS_MAX_DELAY = "moto.sqs.models.MAXIMUM_MESSAGE_DELAY"
 _SQS_RESPONSE = "moto.sqs.responses.SQSResponse"
+_SNS_BACKENDS = "moto.sns.models.sns_backends"
+_SNS_MAX_LENGTH = "moto.sns.models.MAXIMUM_MESSAGE_LENGTH"
+_SNS_RESPONSE = "moto.sns.responses.SNSResponse"
 _VALIDATE_SQS_ATTRIBUTES = "moto.sqs.utils.validate_message_attributes"
 _IAM_MODELS = "moto.iam.models"
 _ACCOUNT_FROM_KEY = f"{_IAM_MODELS}.get_account_id_from"
@@ -58,7 +62,7 @@ TASK_ADAPTERS = registry.PatchSet(
         (
             # Not an attribute path: Queue sets delay_seconds with setattr from its attribute names.
             "moto.sqs.models.Queue._set_attributes",
-            "sets delay_seconds: SendMessage's delay when none is given",
+            "sets delay_seconds and maximum_message_size: the queue's delay and size limit",
         ),
         (_VALIDATE_SQS_ATTRIBUTES, "SendMessage: the handler's attribute check"),
         (f"{_SQS_RESPONSE}.region_regex", "the region as the SQS handler reads it from the URL"),
@@ -68,6 +72,22 @@ TASK_ADAPTERS = registry.PatchSet(
         ("moto.sqs.models.Message.attribute_md5", "SendMessage's MD5OfMessageAttributes"),
         ("moto.sqs.models.Message.message_attributes", "whether SendMessage answers MD5OfMessageAttributes"),
         ("moto.sqs.models.Message.sequence_number", "SendMessage's SequenceNumber"),
+        (_SNS_BACKENDS, "Publish: the SNS backend the handler uses"),
+        (
+            "moto.sns.models.SNSBackend.topics",
+            "Publish: the topic (a missing one or an endpoint: moto's path)",
+        ),
+        ("moto.sns.models.SNSBackend.list_subscriptions_by_topic", "Publish: where the fan-out goes"),
+        (_SNS_MAX_LENGTH, "Publish: moto's message limit, checked before adapting"),
+        ("moto.sns.models.Topic.publish", "Publish: the fan-out the backend's publish makes"),
+        ("moto.sns.models.Topic.fifo_topic", "Publish: moto's FIFO checks, before adapting"),
+        ("moto.sns.models.Topic.content_based_deduplication", "Publish: moto's FIFO checks"),
+        ("moto.sns.models.Subscription.protocol", "Publish: only fan-outs that cannot fail are adapted"),
+        ("moto.sns.models.Subscription.endpoint", "Publish: the subscribed queue"),
+        ("moto.sns.models.Subscription.attributes", "Publish: raw delivery to a queue"),
+        (f"{_SNS_RESPONSE}._transform_message_attributes", "Publish: the handler's attribute transform"),
+        (f"{_SNS_RESPONSE}.region_regex", "the region as the SNS handler reads it from the URL"),
+        ("moto.sqs.models.SQSBackend.queues", "Publish to a queue: the subscribed queue exists"),
         (_ACCOUNT_FROM_KEY, "the account, as BaseResponse.get_current_account finds it"),
         (_MARK_VISITED, "the IAM bookkeeping every handled request does"),
         (_REQUEST_ID, "the request id, with moto's random draws"),
@@ -96,6 +116,10 @@ class _Moto:
         self.sqs_backends = registry.resolve(_SQS_BACKENDS)
         self.sqs_max_delay: int = registry.resolve(_SQS_MAX_DELAY)
         self.sqs_region_regex = registry.resolve(f"{_SQS_RESPONSE}.region_regex")
+        self.sns_backends = registry.resolve(_SNS_BACKENDS)
+        self.sns_max_length: int = registry.resolve(_SNS_MAX_LENGTH)
+        self.sns_region_regex = registry.resolve(f"{_SNS_RESPONSE}.region_regex")
+        self.sns_response = registry.resolve(_SNS_RESPONSE)()  # stateless attribute transform
         self.validate_sqs_attributes = registry.resolve(_VALIDATE_SQS_ATTRIBUTES)
         self.iam_models = registry.resolve(_IAM_MODELS)
         self.responses = registry.resolve(_RESPONSES)
@@ -247,9 +271,108 @@ def _sqs_send_message(call: _Call, params: dict[str, Any]) -> dict[str, Any] | N
     return answer
 
 
+# --- SNS Publish --------------------------------------------------------------------------------------
+
+# moto's SQS delivery of a notification: its JSON envelope escapes each character to at most six, and adds
+# well under this much around the message, subject and attributes (ids, ARNs, URLs, signature).
+_ENVELOPE_SLACK = 8192
+_ESCAPED_MAX = 6
+
+
+def _sns_attributes(attributes: Any) -> dict[str, Any] | None:
+    """Message attributes as moto's query parser gives them, or ``None`` for what is not adapted."""
+    if attributes is None:
+        return {}
+    if type(attributes) is not dict:
+        return None
+    shaped: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if type(name) is not str or not name or type(value) is not dict:
+            return None
+        if set(value) != {"DataType", "StringValue"} or any(
+            type(v) is not str or not v for v in value.values()
+        ):
+            return None  # binary values, empty strings (the query protocol's own handling): moto's path
+        shaped[name] = {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+    return shaped
+
+
+def _fan_out_cannot_fail(call: _Call, subscription: Any, size_bound: int) -> bool:
+    """Whether moto delivers to this subscription without raising: then a half-done fan-out cannot be."""
+    if subscription.protocol == "lambda":
+        region = subscription.endpoint.split(":")[3]
+        # our delivery enqueues (localaws.delivery.sns); moto's own synchronous invoke is left to moto
+        return sns_delivery._running.running(subscription.account_id, region) is not None
+    if subscription.protocol != "sqs":
+        return False
+    _, _, _, region, account, queue_name = subscription.endpoint.split(":", 5)
+    if account != subscription.account_id:
+        return False  # moto sends to the subscriber's account's queue of that name
+    queue = call.moto.sqs_backends[subscription.account_id][region].queues.get(queue_name)
+    if queue is None or queue.fifo_queue or int(queue.delay_seconds) > call.moto.sqs_max_delay:
+        return False
+    return size_bound <= int(queue.maximum_message_size)
+
+
+def _sns_publish(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+    if any(params.get(name) is not None for name in ("TargetArn", "PhoneNumber", "MessageStructure")):
+        return None
+    if not _text(params, "TopicArn", "Message", required=True) or not _text(
+        params, "Subject", "MessageGroupId", "MessageDeduplicationId"
+    ):
+        return None
+    if any(
+        params.get(name) == "" for name in ("Message", "Subject", "MessageGroupId", "MessageDeduplicationId")
+    ):
+        return None  # the query protocol's empty values: moto's path
+    raw_attributes = _sns_attributes(params.get("MessageAttributes"))
+    if raw_attributes is None:
+        return None
+    moto = call.moto
+    backend = moto.sns_backends[call.account][call.region]
+    topic = backend.topics.get(params["TopicArn"])
+    if topic is None:
+        return None  # a missing topic, or a platform endpoint: moto's path
+    message: str = params["Message"]
+    subject = params.get("Subject")
+    group_id = params.get("MessageGroupId")
+    deduplication_id = params.get("MessageDeduplicationId")
+    # SNSBackend.publish's checks, as conditions to adapt: whatever moto refuses is answered by moto.
+    if (subject is not None and len(subject) > 100) or len(message) > moto.sns_max_length:
+        return None
+    if topic.fifo_topic:
+        if not group_id or (not deduplication_id and not topic.content_based_deduplication):
+            return None
+    elif deduplication_id:
+        return None
+    try:
+        attributes = moto.sns_response._transform_message_attributes(raw_attributes)
+    except moto.errors:
+        return None
+    text = (
+        len(message)
+        + len(subject or "")
+        + sum(len(n) + len(v["DataType"]) + len(v["StringValue"]) for n, v in raw_attributes.items())
+    )
+    size_bound = _ESCAPED_MAX * text + _ENVELOPE_SLACK
+    subscriptions, _ = backend.list_subscriptions_by_topic(topic_arn=topic.arn)
+    if not all(_fan_out_cannot_fail(call, subscription, size_bound) for subscription in subscriptions):
+        return None
+    message_id = topic.publish(
+        message,
+        subject=subject,
+        message_attributes=attributes,
+        group_id=group_id,
+        deduplication_id=deduplication_id,
+        message_structure=None,
+    )
+    return {"MessageId": message_id, "ResponseMetadata": call.handled("sns", "text/xml")}
+
+
 # (botocore service name, operation name) -> (adapter, the handler class's region regex getter)
 ADAPTED: dict[tuple[str, str], tuple[Adapter, Callable[[_Moto], Any]]] = {
     ("sqs", "SendMessage"): (_sqs_send_message, lambda moto: moto.sqs_region_regex),
+    ("sns", "Publish"): (_sns_publish, lambda moto: moto.sns_region_regex),
 }
 
 

@@ -230,3 +230,116 @@ def test_sqs_send_message_wakes_the_event_source_as_the_direct_path_does() -> No
     # Then the hook saw the message once on each path
     assert added == ["wake", "wake"]
     assert counts["adapted"] == {"SendMessage": 1}
+
+
+# --- SNS Publish ------------------------------------------------------------------------------------------
+
+
+def notified_world() -> dict[str, Any]:
+    """What the topics recorded and the subscribed queues hold (the envelope's timestamp, and what is derived
+    from it -- its signature and the body's checksum -- masked)."""
+    from moto.sns.models import sns_backends  # noqa: PLC0415 - only the SNS cases need it
+
+    queues = queue_contents()
+    for messages in queues.values():
+        for message in messages:
+            message["body"] = re.sub(
+                r'"(Timestamp|Signature)": "[^"]+"', r'"\1": "<masked>"', message["body"]
+            )
+            message["md5"] = message["md5"][1]
+    topics = {
+        arn: list(topic.sent_notifications) for arn, topic in sns_backends[ACCOUNT][REGION].topics.items()
+    }
+    return {"queues": queues, "topics": topics}
+
+
+def _topics() -> dict[str, str]:
+    sns = boto_client_for(REGION, "sns")
+    sqs = boto_client_for(REGION, "sqs")
+    arns = {}
+    for name in ("status", "raw", "filtered", "small"):
+        arns[name] = sns.create_topic(Name=name)["TopicArn"]
+        queue_url = sqs.create_queue(
+            QueueName=f"{name}-q", Attributes={"MaximumMessageSize": "1024"} if name == "small" else {}
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        attributes = {
+            "raw": {"RawMessageDelivery": "true"},
+            "filtered": {"FilterPolicy": '{"kind": ["paid"]}'},
+        }
+        sns.subscribe(
+            TopicArn=arns[name], Protocol="sqs", Endpoint=queue_arn, Attributes=attributes.get(name, {})
+        )
+    arns["empty"] = sns.create_topic(Name="nobody")["TopicArn"]
+    arns["fifo"] = sns.create_topic(Name="t.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    return arns
+
+
+def test_sns_publish_valid_calls_are_adapted_with_equal_answers_and_deliveries() -> None:
+    kind = {
+        "kind": {"DataType": "String", "StringValue": "paid"},
+        "n": {"DataType": "Number", "StringValue": "19.98"},
+    }
+
+    def calls(sns: Any, arns: dict[str, str]) -> list[Callable[[], Any]]:
+        return [
+            lambda: sns.publish(
+                TopicArn=arns["status"], Message='{"status": "PAID"}', MessageAttributes=kind
+            ),
+            lambda: sns.publish(TopicArn=arns["status"], Message="with subject", Subject="Order ünïcode"),
+            lambda: sns.publish(TopicArn=arns["raw"], Message="raw body", MessageAttributes=kind),
+            lambda: sns.publish(TopicArn=arns["filtered"], Message="kept", MessageAttributes=kind),
+            lambda: sns.publish(TopicArn=arns["filtered"], Message="dropped"),
+            lambda: sns.publish(TopicArn=arns["empty"], Message="to nobody", MessageAttributes={}),
+            lambda: sns.publish(
+                TopicArn=arns["fifo"], Message="f", MessageGroupId="g", MessageDeduplicationId="d"
+            ),
+        ]
+
+    outcomes, counts = compare("sns", _topics, calls, notified_world)
+
+    assert all("MessageId" in o["response"] for o in outcomes)
+    assert counts == {"adapted": {"Publish": 7}, "passed": {}}
+
+
+def test_sns_publish_errors_and_risky_fan_outs_take_the_direct_path() -> None:
+    def calls(sns: Any, arns: dict[str, str]) -> list[Callable[[], Any]]:
+        status = arns["status"]
+        return [
+            lambda: sns.publish(TopicArn=f"{status}-missing", Message="x"),
+            lambda: sns.publish(TopicArn=status, Message="x", Subject="s" * 101),
+            lambda: sns.publish(TopicArn=status, Message="x" * (262144 + 1)),
+            lambda: sns.publish(
+                TopicArn=status,
+                Message="x",
+                MessageAttributes={"n": {"DataType": "Number", "StringValue": "nan?"}},
+            ),
+            lambda: sns.publish(
+                TopicArn=status,
+                Message="x",
+                MessageAttributes={"n": {"DataType": "Nope", "StringValue": "1"}},
+            ),
+            lambda: sns.publish(TopicArn=arns["fifo"], Message="no group"),
+            lambda: sns.publish(TopicArn=status, Message="x", MessageDeduplicationId="d"),
+            lambda: sns.publish(TopicArn=status, Message='{"default": "x"}', MessageStructure="json"),
+            lambda: sns.publish(TopicArn=status, Message="x", MessageStructure="xml"),
+            lambda: sns.publish(TargetArn=status, Message="by target"),
+            lambda: sns.publish(
+                TopicArn=arns["small"], Message="y" * 2000
+            ),  # the queue refuses it mid-fan-out
+            lambda: sns.publish(TopicArn=status, Message=""),
+            lambda: sns.publish(
+                TopicArn=status,
+                Message="b",
+                MessageAttributes={"b": {"DataType": "Binary", "BinaryValue": b"\x01"}},
+            ),
+        ]
+
+    outcomes, counts = compare("sns", _topics, calls, notified_world)
+
+    assert outcomes[0]["raised"] == "NotFoundException"
+    assert outcomes[1]["response"]["Error"]["Code"] == "InvalidParameter"
+    assert "MessageId" in outcomes[9]["response"]
+    assert counts["adapted"] == {}
