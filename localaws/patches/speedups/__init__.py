@@ -85,6 +85,7 @@ def stats() -> dict[str, dict[str, int]]:
         "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
         "execution_index": execution_index.counts(),
         "dynamodb_condition_expressions": dynamodb_conditions.conditions.counts(),
+        "task_adapters": task_adapters.stats.totals(),
     }
 
 

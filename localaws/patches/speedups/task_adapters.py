@@ -85,6 +85,7 @@ TASK_ADAPTERS = registry.PatchSet(
         ("moto.sns.models.Subscription.protocol", "Publish: only fan-outs that cannot fail are adapted"),
         ("moto.sns.models.Subscription.endpoint", "Publish: the subscribed queue"),
         ("moto.sns.models.Subscription.attributes", "Publish: raw delivery to a queue"),
+        ("moto.sns.models.Subscription.account_id", "Publish: the account whose queue moto delivers to"),
         (f"{_SNS_RESPONSE}._transform_message_attributes", "Publish: the handler's attribute transform"),
         (f"{_SNS_RESPONSE}.region_regex", "the region as the SNS handler reads it from the URL"),
         ("moto.sqs.models.SQSBackend.queues", "Publish to a queue: the subscribed queue exists"),
@@ -392,6 +393,10 @@ class AdapterStats:
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {"adapted": dict(self.adapted), "passed": dict(self.passed)}
+
+    def totals(self) -> dict[str, int]:
+        with self._lock:
+            return {"adapted": sum(self.adapted.values()), "passed": sum(self.passed.values())}
 
     def reset(self) -> None:
         with self._lock:

@@ -65,7 +65,7 @@ def queue_contents() -> dict[str, list[dict[str, Any]]]:
                 "group": message.group_id,
                 "dedup": message.deduplication_id,
                 "sequence": message.sequence_number,
-                "delayed": message.delayed_until > message.sent_timestamp,
+                "delayed": (message.delayed_until or 0) > (message.sent_timestamp or 0),
                 "md5": (message.body_md5, message.attribute_md5),
             }
             for message in queue._messages
@@ -102,7 +102,7 @@ def compare(
 
 
 def _queues() -> tuple[str, str, str]:
-    sqs = boto_client_for(REGION, "sqs")
+    sqs: Any = boto_client_for(REGION, "sqs")
     standard = sqs.create_queue(QueueName="payment")["QueueUrl"]
     fifo = sqs.create_queue(QueueName="inventory.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     content = sqs.create_queue(
@@ -254,8 +254,8 @@ def notified_world() -> dict[str, Any]:
 
 
 def _topics() -> dict[str, str]:
-    sns = boto_client_for(REGION, "sns")
-    sqs = boto_client_for(REGION, "sqs")
+    sns: Any = boto_client_for(REGION, "sns")
+    sqs: Any = boto_client_for(REGION, "sqs")
     arns = {}
     for name in ("status", "raw", "filtered", "small"):
         arns[name] = sns.create_topic(Name=name)["TopicArn"]
