@@ -8,11 +8,14 @@ must be the same exception class, ``Error`` and text; and the messages the queue
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 from moto.moto_api._internal import mock_random
@@ -78,7 +81,11 @@ Calls = Callable[[Any, Any], list[Callable[[], Any]]]
 
 
 def compare(
-    service: str, setup: Callable[[], Any], calls: Calls, world: Callable[[], Any]
+    service: str,
+    setup: Callable[[], Any],
+    calls: Calls,
+    world: Callable[[], Any],
+    client_for: Callable[[str, str], Any] = boto_client_for,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
     """Run the calls on the direct path, then adapted; assert equal outcomes and worlds; return both."""
     runs: list[tuple[list[dict[str, Any]], Any]] = []
@@ -88,12 +95,14 @@ def compare(
         with mock_aws(config=MOTO_CONFIG):
             context = setup()
             mock_random.seed(SEED)
-            client = DirectClient(boto_client_for(REGION, service))
+            client = DirectClient(client_for(REGION, service))
             outcomes = [outcome(call) for call in calls(client, context)]
             runs.append((outcomes, world()))
             if adapted:
                 counts = task_adapters.stats.snapshot()
     assert runs[1][0] == runs[0][0]
+    # key order too: the engine writes the answer into the state's output as JSON
+    assert json.dumps(runs[1][0], default=repr) == json.dumps(runs[0][0], default=repr)
     assert runs[1][1] == runs[0][1]
     return runs[1][0], counts
 
@@ -343,3 +352,25 @@ def test_sns_publish_errors_and_risky_fan_outs_take_the_direct_path() -> None:
     assert outcomes[1]["response"]["Error"]["Code"] == "InvalidParameter"
     assert "MessageId" in outcomes[9]["response"]
     assert counts["adapted"] == {}
+
+
+def test_a_validating_client_raises_botocores_errors_and_adapts_the_rest() -> None:
+    # Given a task-like client whose serialiser validates (moto's task clients do not)
+    def validating(region: str, service: str) -> Any:
+        config = Config(retries={"mode": "standard", "total_max_attempts": 1}, parameter_validation=True)
+        return boto3.client(service, region_name=region, config=config)
+
+    def calls(sqs: Any, urls: tuple[str, str, str]) -> list[Callable[[], Any]]:
+        standard = urls[0]
+        return [
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="ok"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="x", DelaySeconds="5"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody=7),
+            lambda: sqs.send_message(QueueUrl=standard),
+        ]
+
+    outcomes, counts = compare("sqs", _queues, calls, queue_contents, client_for=validating)
+
+    # Then bad parameters raise botocore's ParamValidationError on both paths, before the adapter sees them
+    assert [o.get("raised") for o in outcomes] == [None, *["ParamValidationError"] * 3]
+    assert counts == {"adapted": {"SendMessage": 1}, "passed": {}}
