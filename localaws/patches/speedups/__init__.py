@@ -23,6 +23,7 @@ from localaws.patches.speedups import (
     sns,
     sqs,
     stepfunctions,
+    task_adapters,
     task_threads,
 )
 
@@ -36,6 +37,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     task_threads.TASK_THREADS,
     server.HTTP_DISPATCH,
     stepfunctions.DIRECT_DISPATCH,
+    task_adapters.TASK_ADAPTERS,
     server.ACTION_LOOKUP,
     server.REQUEST_IDS,
     sqs.SQS_QUEUE_ATTRIBUTES,
@@ -83,6 +85,7 @@ def stats() -> dict[str, dict[str, int]]:
         "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
         "execution_index": execution_index.counts(),
         "dynamodb_condition_expressions": dynamodb_conditions.conditions.counts(),
+        "task_adapters": task_adapters.stats.totals(),
     }
 
 
@@ -99,3 +102,4 @@ def clear_caches() -> None:
     sns.clear()
     direct_dispatch.clear_routes()
     direct_dispatch.stats.reset()
+    task_adapters.clear()

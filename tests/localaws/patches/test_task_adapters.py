@@ -1,0 +1,377 @@
+"""localaws.patches.speedups.task_adapters: straight to moto's backend, with the direct path's answers.
+
+Each case runs the same calls in two fresh moto worlds seeded alike: through ``DirectClient`` on the direct
+path (moto's handler), then with the adapters in. Answers must be equal to the byte -- ids and request ids
+too, since the adapters draw moto's random numbers in the handler's order -- except the Date header; errors
+must be the same exception class, ``Error`` and text; and the messages the queues hold must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ParamValidationError
+from moto import mock_aws
+from moto.moto_api._internal import mock_random
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+from localaws.endpoint.defaults import MOTO_CONFIG
+from localaws.patches import speedups
+from localaws.patches.direct_dispatch import DirectClient
+from localaws.patches.speedups import task_adapters
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+SEED = 20261128
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> Iterator[None]:
+    speedups.uninstall()
+    yield
+    speedups.uninstall()
+
+
+def without_date(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_date(v) for k, v in value.items() if k != "date"}
+    return value
+
+
+def outcome(call: Callable[[], Any]) -> dict[str, Any]:
+    try:
+        response = call()
+    except ClientError as error:
+        text = re.sub(r"RequestId: \S+|Request ID: \S+", "<id>", str(error))
+        return {"raised": type(error).__name__, "response": without_date(error.response), "text": text}
+    except (ParamValidationError, TypeError, KeyError) as error:  # not validated: moto's own failure
+        return {"raised": type(error).__name__, "text": str(error)}
+    return {"response": without_date(response)}
+
+
+def queue_contents() -> dict[str, list[dict[str, Any]]]:
+    """Every message every queue holds, as the deliveries read them."""
+    return {
+        name: [
+            {
+                "id": message.id,
+                "body": message.body,
+                "attributes": message.message_attributes,
+                "system": message.system_attributes,
+                "group": message.group_id,
+                "dedup": message.deduplication_id,
+                "sequence": message.sequence_number,
+                "delayed": (message.delayed_until or 0) > (message.sent_timestamp or 0),
+                "md5": (message.body_md5, message.attribute_md5),
+            }
+            for message in queue._messages
+        ]
+        for name, queue in sqs_backends[ACCOUNT][REGION].queues.items()
+    }
+
+
+Calls = Callable[[Any, Any], list[Callable[[], Any]]]
+
+
+def compare(
+    service: str,
+    setup: Callable[[], Any],
+    calls: Calls,
+    world: Callable[[], Any],
+    client_for: Callable[[str, str], Any] = boto_client_for,
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+    """Run the calls on the direct path, then adapted; assert equal outcomes and worlds; return both."""
+    runs: list[tuple[list[dict[str, Any]], Any]] = []
+    for adapted in (False, True):
+        speedups.uninstall()
+        speedups.install(["client_cache", "direct_dispatch", *(["task_adapters"] if adapted else [])])
+        with mock_aws(config=MOTO_CONFIG):
+            context = setup()
+            mock_random.seed(SEED)
+            client = DirectClient(client_for(REGION, service))
+            outcomes = [outcome(call) for call in calls(client, context)]
+            runs.append((outcomes, world()))
+            if adapted:
+                counts = task_adapters.stats.snapshot()
+    assert runs[1][0] == runs[0][0]
+    # key order too: the engine writes the answer into the state's output as JSON
+    assert json.dumps(runs[1][0], default=repr) == json.dumps(runs[0][0], default=repr)
+    assert runs[1][1] == runs[0][1]
+    return runs[1][0], counts
+
+
+# --- SQS SendMessage --------------------------------------------------------------------------------------
+
+
+def _queues() -> tuple[str, str, str]:
+    sqs: Any = boto_client_for(REGION, "sqs")
+    standard = sqs.create_queue(QueueName="payment")["QueueUrl"]
+    fifo = sqs.create_queue(QueueName="inventory.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    content = sqs.create_queue(
+        QueueName="shipping.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    return standard, fifo, content
+
+
+def test_sqs_send_message_valid_calls_are_adapted_with_equal_answers_and_messages() -> None:
+    attributes = {
+        "kind": {"DataType": "String", "StringValue": "charge"},
+        "amount": {"StringValue": "19.98", "DataType": "Number"},
+        "taskToken": {"DataType": "String.token", "StringValue": "AAAA" * 40},
+    }
+
+    def calls(sqs: Any, urls: tuple[str, str, str]) -> list[Callable[[], Any]]:
+        standard, fifo, content = urls
+        return [
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody='{"a": 1}', MessageAttributes=attributes),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="plain ünïcode \u2603"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="later", DelaySeconds=5),
+            lambda: sqs.send_message(QueueUrl="payment", MessageBody="by name"),
+            lambda: sqs.send_message(
+                QueueUrl=fifo, MessageBody="x", MessageGroupId="SKU-1", MessageDeduplicationId="o-1-SKU-1"
+            ),
+            lambda: sqs.send_message(
+                QueueUrl=fifo, MessageBody="x", MessageGroupId="SKU-1", MessageDeduplicationId="o-1-SKU-1"
+            ),
+            lambda: sqs.send_message(QueueUrl=content, MessageBody="y", MessageGroupId="g"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="empty attrs", MessageAttributes={}),
+        ]
+
+    outcomes, counts = compare("sqs", _queues, calls, queue_contents)
+
+    assert all("response" in o and "Error" not in o["response"] for o in outcomes)
+    assert outcomes[0]["response"]["MD5OfMessageAttributes"]
+    assert outcomes[4]["response"]["SequenceNumber"]
+    assert counts == {"adapted": {"SendMessage": 8}, "passed": {}}
+
+
+def test_sqs_send_message_errors_are_the_same_and_change_nothing() -> None:
+    def calls(sqs: Any, urls: tuple[str, str, str]) -> list[Callable[[], Any]]:
+        standard, fifo, _ = urls
+        missing = f"{standard.rsplit('/', 1)[0]}/missing"
+        return [
+            lambda: sqs.send_message(QueueUrl=missing, MessageBody="x"),
+            lambda: sqs.send_message(QueueUrl=fifo, MessageBody="x"),
+            lambda: sqs.send_message(QueueUrl=fifo, MessageBody="x", MessageGroupId="g"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="x", DelaySeconds=901),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="x" * (1_048_576 + 1)),
+            lambda: sqs.send_message(
+                QueueUrl=standard,
+                MessageBody="x",
+                MessageAttributes={"a": {"DataType": "Foo", "StringValue": "v"}},
+            ),
+            lambda: sqs.send_message(
+                QueueUrl=standard,
+                MessageBody="x",
+                MessageAttributes={"a": {"DataType": "", "StringValue": "v"}},
+            ),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="x", DelaySeconds="5"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody=7),
+            lambda: sqs.send_message(QueueUrl=standard),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="x", Unknown=1),
+        ]
+
+    outcomes, counts = compare("sqs", _queues, calls, queue_contents)
+
+    codes = [
+        o["response"].get("Error", {}).get("Code", "ok") if "response" in o else o["raised"] for o in outcomes
+    ]
+    assert codes[0] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert codes[1] == "MissingParameter"
+    assert codes[3] == "InvalidParameterValue"
+    # moto's task clients do not validate: "5" reaches moto (which takes it), the rest fail in moto's handler
+    # or botocore's serialiser
+    assert codes[7:] == ["ok", "TypeError", "TypeError", "KeyError"]
+    assert all("raised" in o for o in outcomes[:7])
+    # Every call was left to the direct path (the unknown parameter before the adapter saw it)
+    assert counts == {"adapted": {}, "passed": {"SendMessage": 10}}
+
+
+def test_sqs_send_message_shapes_not_adapted_take_the_direct_path_unchanged() -> None:
+    binary = {"blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}}
+    listed = {"l": {"DataType": "String", "StringListValues": ["a"]}}
+    trace = {
+        "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}
+    }
+
+    def calls(sqs: Any, urls: tuple[str, str, str]) -> list[Callable[[], Any]]:
+        standard = urls[0]
+        return [
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="b", MessageAttributes=binary),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="l", MessageAttributes=listed),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="t", MessageSystemAttributes=trace),
+        ]
+
+    outcomes, counts = compare("sqs", _queues, calls, queue_contents)
+
+    assert outcomes[0]["response"]["MD5OfMessageAttributes"]
+    assert counts == {"adapted": {}, "passed": {"SendMessage": 3}}
+
+
+def test_sqs_send_message_wakes_the_event_source_as_the_direct_path_does() -> None:
+    # Given moto's Queue.add_message hooked as the SQS event source hooks it
+    added: list[str] = []
+    from localaws.patches import registry  # noqa: PLC0415 - the test's own hook
+
+    path = "moto.sqs.models.Queue.add_message"
+    original = registry.resolve(path)
+
+    def hooked(queue: Any, message: Any) -> None:
+        original(queue, message)
+        added.append(message.body)
+
+    def calls(sqs: Any, urls: tuple[str, str, str]) -> list[Callable[[], Any]]:
+        return [lambda: sqs.send_message(QueueUrl=urls[0], MessageBody="wake")]
+
+    registry.patch(path, hooked, "test: see the hook fire")
+    try:
+        _, counts = compare("sqs", _queues, calls, queue_contents)
+    finally:
+        registry.unpatch(path)
+
+    # Then the hook saw the message once on each path
+    assert added == ["wake", "wake"]
+    assert counts["adapted"] == {"SendMessage": 1}
+
+
+# --- SNS Publish ------------------------------------------------------------------------------------------
+
+
+def notified_world() -> dict[str, Any]:
+    """What the topics recorded and the subscribed queues hold (the envelope's timestamp, and what is derived
+    from it -- its signature and the body's checksum -- masked)."""
+    from moto.sns.models import sns_backends  # noqa: PLC0415 - only the SNS cases need it
+
+    queues = queue_contents()
+    for messages in queues.values():
+        for message in messages:
+            message["body"] = re.sub(
+                r'"(Timestamp|Signature)": "[^"]+"', r'"\1": "<masked>"', message["body"]
+            )
+            message["md5"] = message["md5"][1]
+    topics = {
+        arn: list(topic.sent_notifications) for arn, topic in sns_backends[ACCOUNT][REGION].topics.items()
+    }
+    return {"queues": queues, "topics": topics}
+
+
+def _topics() -> dict[str, str]:
+    sns: Any = boto_client_for(REGION, "sns")
+    sqs: Any = boto_client_for(REGION, "sqs")
+    arns = {}
+    for name in ("status", "raw", "filtered", "small"):
+        arns[name] = sns.create_topic(Name=name)["TopicArn"]
+        queue_url = sqs.create_queue(
+            QueueName=f"{name}-q", Attributes={"MaximumMessageSize": "1024"} if name == "small" else {}
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        attributes = {
+            "raw": {"RawMessageDelivery": "true"},
+            "filtered": {"FilterPolicy": '{"kind": ["paid"]}'},
+        }
+        sns.subscribe(
+            TopicArn=arns[name], Protocol="sqs", Endpoint=queue_arn, Attributes=attributes.get(name, {})
+        )
+    arns["empty"] = sns.create_topic(Name="nobody")["TopicArn"]
+    arns["fifo"] = sns.create_topic(Name="t.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    return arns
+
+
+def test_sns_publish_valid_calls_are_adapted_with_equal_answers_and_deliveries() -> None:
+    kind = {
+        "kind": {"DataType": "String", "StringValue": "paid"},
+        "n": {"DataType": "Number", "StringValue": "19.98"},
+    }
+
+    def calls(sns: Any, arns: dict[str, str]) -> list[Callable[[], Any]]:
+        return [
+            lambda: sns.publish(
+                TopicArn=arns["status"], Message='{"status": "PAID"}', MessageAttributes=kind
+            ),
+            lambda: sns.publish(TopicArn=arns["status"], Message="with subject", Subject="Order ünïcode"),
+            lambda: sns.publish(TopicArn=arns["raw"], Message="raw body", MessageAttributes=kind),
+            lambda: sns.publish(TopicArn=arns["filtered"], Message="kept", MessageAttributes=kind),
+            lambda: sns.publish(TopicArn=arns["filtered"], Message="dropped"),
+            lambda: sns.publish(TopicArn=arns["empty"], Message="to nobody", MessageAttributes={}),
+            lambda: sns.publish(
+                TopicArn=arns["fifo"], Message="f", MessageGroupId="g", MessageDeduplicationId="d"
+            ),
+        ]
+
+    outcomes, counts = compare("sns", _topics, calls, notified_world)
+
+    assert all("MessageId" in o["response"] for o in outcomes)
+    assert counts == {"adapted": {"Publish": 7}, "passed": {}}
+
+
+def test_sns_publish_errors_and_risky_fan_outs_take_the_direct_path() -> None:
+    def calls(sns: Any, arns: dict[str, str]) -> list[Callable[[], Any]]:
+        status = arns["status"]
+        return [
+            lambda: sns.publish(TopicArn=f"{status}-missing", Message="x"),
+            lambda: sns.publish(TopicArn=status, Message="x", Subject="s" * 101),
+            lambda: sns.publish(TopicArn=status, Message="x" * (262144 + 1)),
+            lambda: sns.publish(
+                TopicArn=status,
+                Message="x",
+                MessageAttributes={"n": {"DataType": "Number", "StringValue": "nan?"}},
+            ),
+            lambda: sns.publish(
+                TopicArn=status,
+                Message="x",
+                MessageAttributes={"n": {"DataType": "Nope", "StringValue": "1"}},
+            ),
+            lambda: sns.publish(TopicArn=arns["fifo"], Message="no group"),
+            lambda: sns.publish(TopicArn=status, Message="x", MessageDeduplicationId="d"),
+            lambda: sns.publish(TopicArn=status, Message='{"default": "x"}', MessageStructure="json"),
+            lambda: sns.publish(TopicArn=status, Message="x", MessageStructure="xml"),
+            lambda: sns.publish(TargetArn=status, Message="by target"),
+            lambda: sns.publish(
+                TopicArn=arns["small"], Message="y" * 2000
+            ),  # the queue refuses it mid-fan-out
+            lambda: sns.publish(TopicArn=status, Message=""),
+            lambda: sns.publish(
+                TopicArn=status,
+                Message="b",
+                MessageAttributes={"b": {"DataType": "Binary", "BinaryValue": b"\x01"}},
+            ),
+        ]
+
+    outcomes, counts = compare("sns", _topics, calls, notified_world)
+
+    assert outcomes[0]["raised"] == "NotFoundException"
+    assert outcomes[1]["response"]["Error"]["Code"] == "InvalidParameter"
+    assert "MessageId" in outcomes[9]["response"]
+    assert counts["adapted"] == {}
+
+
+def test_a_validating_client_raises_botocores_errors_and_adapts_the_rest() -> None:
+    # Given a task-like client whose serialiser validates (moto's task clients do not)
+    def validating(region: str, service: str) -> Any:
+        config = Config(retries={"mode": "standard", "total_max_attempts": 1}, parameter_validation=True)
+        make_client: Any = boto3.client  # typed per literal service name; ours is a variable
+        return make_client(service, region_name=region, config=config)
+
+    def calls(sqs: Any, urls: tuple[str, str, str]) -> list[Callable[[], Any]]:
+        standard = urls[0]
+        return [
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="ok"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody="x", DelaySeconds="5"),
+            lambda: sqs.send_message(QueueUrl=standard, MessageBody=7),
+            lambda: sqs.send_message(QueueUrl=standard),
+        ]
+
+    outcomes, counts = compare("sqs", _queues, calls, queue_contents, client_for=validating)
+
+    # Then bad parameters raise botocore's ParamValidationError on both paths, before the adapter sees them
+    assert [o.get("raised") for o in outcomes] == [None, *["ParamValidationError"] * 3]
+    assert counts == {"adapted": {"SendMessage": 1}, "passed": {}}
