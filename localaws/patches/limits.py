@@ -222,6 +222,11 @@ def _sns_topic_limit(handler: Any) -> int:
         topic = handler.backend.get_topic(handler._get_param("TopicArn"))
     except (SNSException, TypeError, ValueError, AttributeError):
         return SNS_DEFAULT_MESSAGE_MAX_BYTES  # moto answers an unknown topic itself
+    return sns_topic_limit(topic)
+
+
+def sns_topic_limit(topic: Any) -> int:
+    """A topic's MaximumMessageSize in bytes."""
     # moto keeps each topic attribute on the topic, under its name in snake case.
     try:
         return int(getattr(topic, "maximum_message_size", SNS_DEFAULT_MESSAGE_MAX_BYTES))

@@ -31,7 +31,7 @@ from typing import Any
 from botocore.validate import ParamValidationDecorator, ParamValidator
 
 from localaws.delivery import sns as sns_delivery
-from localaws.patches import direct_dispatch, registry
+from localaws.patches import direct_dispatch, limits, registry
 
 _SQS_BACKENDS = "moto.sqs.models.sqs_backends"
 _SQS_MAX_DELAY = "moto.sqs.models.MAXIMUM_MESSAGE_DELAY"
@@ -78,7 +78,7 @@ TASK_ADAPTERS = registry.PatchSet(
             "Publish: the topic (a missing one or an endpoint: moto's path)",
         ),
         ("moto.sns.models.SNSBackend.list_subscriptions_by_topic", "Publish: where the fan-out goes"),
-        (_SNS_MAX_LENGTH, "Publish: moto's message limit, checked before adapting"),
+        (_SNS_MAX_LENGTH, "Publish: moto's message limit (limits.SIZE_LIMITS raises it), checked first"),
         ("moto.sns.models.Topic.publish", "Publish: the fan-out the backend's publish makes"),
         ("moto.sns.models.Topic.fifo_topic", "Publish: moto's FIFO checks, before adapting"),
         ("moto.sns.models.Topic.content_based_deduplication", "Publish: moto's FIFO checks"),
@@ -118,7 +118,8 @@ class _Moto:
         self.sqs_max_delay: int = registry.resolve(_SQS_MAX_DELAY)
         self.sqs_region_regex = registry.resolve(f"{_SQS_RESPONSE}.region_regex")
         self.sns_backends = registry.resolve(_SNS_BACKENDS)
-        self.sns_max_length: int = registry.resolve(_SNS_MAX_LENGTH)
+        # read at each call: ``limits.SIZE_LIMITS`` raises it while installed
+        self.sns_max_length: Callable[[], int] = lambda: int(registry.resolve(_SNS_MAX_LENGTH))
         self.sns_region_regex = registry.resolve(f"{_SNS_RESPONSE}.region_regex")
         self.sns_response = registry.resolve(_SNS_RESPONSE)()  # stateless attribute transform
         self.validate_sqs_attributes = registry.resolve(_VALIDATE_SQS_ATTRIBUTES)
@@ -178,6 +179,14 @@ class _Call:
             "MaxAttemptsReached": True,
             "RetryAttempts": 0,
         }
+
+
+def _over_size_limit(body: str, attributes: dict[str, Any], limit: int) -> bool:
+    """Whether AWS's payload limit, in force locally while ``limits.SIZE_LIMITS`` is installed, refuses it.
+
+    That check sits in moto's ``call_action``, which an adapted call never reaches: so such a call is not
+    adapted, and the direct path answers the limit's error."""
+    return limits.SIZE_LIMITS.installed and limits.message_size(body, attributes) > limit
 
 
 def _access_key(client: Any, moto: _Moto) -> str:
@@ -248,6 +257,8 @@ def _sqs_send_message(call: _Call, params: dict[str, Any]) -> dict[str, Any] | N
     try:
         moto.validate_sqs_attributes(attributes)
         queue = backend.get_queue(queue_name)
+        if _over_size_limit(params["MessageBody"], attributes, int(queue.maximum_message_size)):
+            return None
         effective_delay = delay_seconds if delay_seconds is not None else int(queue.delay_seconds)
         if effective_delay > moto.sqs_max_delay:
             return None  # moto raises this one after drawing the message id: the draws must stay moto's
@@ -339,7 +350,9 @@ def _sns_publish(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
     group_id = params.get("MessageGroupId")
     deduplication_id = params.get("MessageDeduplicationId")
     # SNSBackend.publish's checks, as conditions to adapt: whatever moto refuses is answered by moto.
-    if (subject is not None and len(subject) > 100) or len(message) > moto.sns_max_length:
+    if (subject is not None and len(subject) > 100) or len(message) > moto.sns_max_length():
+        return None
+    if _over_size_limit(message, raw_attributes, limits.sns_topic_limit(topic)):
         return None
     if topic.fifo_topic:
         if not group_id or (not deduplication_id and not topic.content_based_deduplication):

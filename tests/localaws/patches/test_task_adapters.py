@@ -23,7 +23,7 @@ from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
 from localaws.endpoint.defaults import MOTO_CONFIG
-from localaws.patches import speedups
+from localaws.patches import limits, speedups
 from localaws.patches.direct_dispatch import DirectClient
 from localaws.patches.speedups import task_adapters
 
@@ -86,20 +86,30 @@ def compare(
     calls: Calls,
     world: Callable[[], Any],
     client_for: Callable[[str, str], Any] = boto_client_for,
+    *,
+    size_limits: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
-    """Run the calls on the direct path, then adapted; assert equal outcomes and worlds; return both."""
+    """Run the calls on the direct path, then adapted; assert equal outcomes and worlds; return both.
+
+    ``size_limits``: with AWS's payload limits in force in both worlds, as LocalAws runs."""
     runs: list[tuple[list[dict[str, Any]], Any]] = []
     for adapted in (False, True):
         speedups.uninstall()
         speedups.install(["client_cache", "direct_dispatch", *(["task_adapters"] if adapted else [])])
-        with mock_aws(config=MOTO_CONFIG):
-            context = setup()
-            mock_random.seed(SEED)
-            client = DirectClient(client_for(REGION, service))
-            outcomes = [outcome(call) for call in calls(client, context)]
-            runs.append((outcomes, world()))
-            if adapted:
-                counts = task_adapters.stats.snapshot()
+        if size_limits:
+            limits.SIZE_LIMITS.install()
+        try:
+            with mock_aws(config=MOTO_CONFIG):
+                context = setup()
+                mock_random.seed(SEED)
+                client = DirectClient(client_for(REGION, service))
+                outcomes = [outcome(call) for call in calls(client, context)]
+                runs.append((outcomes, world()))
+                if adapted:
+                    counts = task_adapters.stats.snapshot()
+        finally:
+            if size_limits:
+                limits.SIZE_LIMITS.uninstall()
     assert runs[1][0] == runs[0][0]
     # key order too: the engine writes the answer into the state's output as JSON
     assert json.dumps(runs[1][0], default=repr) == json.dumps(runs[0][0], default=repr)
@@ -375,3 +385,42 @@ def test_a_validating_client_raises_botocores_errors_and_adapts_the_rest() -> No
     # Then bad parameters raise botocore's ParamValidationError on both paths, before the adapter sees them
     assert [o.get("raised") for o in outcomes] == [None, *["ParamValidationError"] * 3]
     assert counts == {"adapted": {"SendMessage": 1}, "passed": {}}
+
+
+def test_aws_size_limits_refuse_on_both_paths_what_moto_alone_would_take() -> None:
+    # Given AWS's payload limits in force, as LocalAws runs: they count UTF-8 bytes and the attributes,
+    # where moto counts the body's characters; a queue of 1,024 bytes, and a topic of the default 256 KiB
+    def setup() -> dict[str, str]:
+        sqs: Any = boto_client_for(REGION, "sqs")
+        sns: Any = boto_client_for(REGION, "sns")
+        small = sqs.create_queue(QueueName="small", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+        return {"queue": small, "topic": sns.create_topic(Name="nobody")["TopicArn"]}
+
+    label = {"kind": {"DataType": "String", "StringValue": "k" * 100}}
+
+    def sqs_calls(sqs: Any, made: dict[str, str]) -> list[Callable[[], Any]]:
+        return [
+            lambda: sqs.send_message(QueueUrl=made["queue"], MessageBody="é" * 600),  # 1,200 bytes
+            lambda: sqs.send_message(QueueUrl=made["queue"], MessageBody="x" * 1000, MessageAttributes=label),
+            lambda: sqs.send_message(QueueUrl=made["queue"], MessageBody="x" * 900, MessageAttributes=label),
+        ]
+
+    def sns_calls(sns: Any, made: dict[str, str]) -> list[Callable[[], Any]]:
+        return [
+            lambda: sns.publish(TopicArn=made["topic"], Message="é" * 200_000),  # 400,000 bytes
+            lambda: sns.publish(TopicArn=made["topic"], Message="fits"),
+        ]
+
+    # When the same calls go the direct path and adapted
+    sqs_outcomes, sqs_counts = compare("sqs", setup, sqs_calls, queue_contents, size_limits=True)
+    sns_outcomes, sns_counts = compare("sns", setup, sns_calls, queue_contents, size_limits=True)
+
+    # Then both refuse the oversized ones with AWS's error, and only what fits is adapted
+    assert [o["response"].get("Error", {}).get("Code") for o in sqs_outcomes] == [
+        "InvalidParameterValue",
+        "InvalidParameterValue",
+        None,
+    ]
+    assert sqs_counts == {"adapted": {"SendMessage": 1}, "passed": {"SendMessage": 2}}
+    assert sns_outcomes[0]["raised"] == "InvalidParameterException"
+    assert sns_counts == {"adapted": {"Publish": 1}, "passed": {"Publish": 1}}
