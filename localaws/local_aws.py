@@ -21,6 +21,7 @@ from localaws.deploy.deployer import DeployReport, TemplateDeployer, template_fi
 from localaws.endpoint.access_settings import AccessSettings
 from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_PORT, DEFAULT_REGION, local_client
 from localaws.endpoint.server import LocalEndpoint
+from localaws.heap import Heap, wanted
 from localaws.lambda_.runtime import Invoker, LambdaRuntime, install_moto_hooks
 from localaws.patches import corrections, limits, speedups
 from localaws.stepfunctions import wait_scale as wait_scale_module
@@ -71,11 +72,16 @@ class LocalAws:
         access: AccessSettings | None = None,
         wait_scale: float | None = None,
         execution_wait_scales: Iterable[wait_scale_module.ExecutionScale] = (),
+        settle_heap: bool | None = None,
     ) -> None:
         """``access``: host names and web origins to serve besides the endpoint's own (none by default).
 
         ``wait_scale`` multiplies the Step Functions engine's own waits (default ``$ORDERFLOW_WAIT_SCALE``,
         or 1); ``execution_wait_scales`` gives the executions whose input a rule matches a scale of their own.
+
+        ``settle_heap`` (default: unless ``$ORDERFLOW_SETTLE_HEAP`` is 0) tunes the garbage collector of this
+        process once the stack is up, and of each Lambda worker once its handler is loaded and has run once
+        (``localaws.heap``); ``stop()`` puts this process's collector back.
         """
         self.cdk_out = cdk_out
         self.region = region
@@ -91,6 +97,8 @@ class LocalAws:
         self.prewarm = prewarm
         self.watch_assembly = watch_assembly
         self._workers_per_function = workers_per_function
+        self.settle_heap = wanted() if settle_heap is None else settle_heap
+        self._heap = Heap()
         # The console is the one page of ours a user may reach by a link from another site.
         self.endpoint = LocalEndpoint(
             port=port, wrap=self._mount_console, access=access, pages=(CONSOLE_PATH,)
@@ -179,6 +187,7 @@ class LocalAws:
             log_dir=self.run_dir / "logs",
             workers_per_function=self._workers_per_function,
             endpoint_socket=self.endpoint.socket_path,
+            settle_heap=self.settle_heap,
         )
         install_moto_hooks(self._lambda)
         self._deployer = TemplateDeployer(
@@ -204,6 +213,8 @@ class LocalAws:
         if self.watch_assembly:
             self._watcher = threading.Thread(target=self._watch, name="localaws-redeploy", daemon=True)
             self._watcher.start()
+        if self.settle_heap:
+            self._heap.settle()  # the deployed world is long-lived from here on
 
     def deploy(self) -> DeployReport:
         """Deploy (or redeploy) the cloud assembly; new functions and changed ones get fresh workers."""
@@ -254,6 +265,7 @@ class LocalAws:
         MOCK_CONFIG.uninstall()
         limits.SIZE_LIMITS.uninstall()
         corrections.CORRECTIONS.uninstall()
+        self._heap.restore()
 
     def __enter__(self) -> LocalAws:
         self.start()

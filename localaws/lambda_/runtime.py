@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from localaws.endpoint.defaults import TEST_CREDENTIALS
+from localaws.heap import WORKER_SETTLE_ENV
 from localaws.lambda_.sdk_channel import SOCKET_ENV
 from localaws.patches import registry
 
@@ -301,10 +302,13 @@ class LambdaRuntime:
         log_dir: Path,
         workers_per_function: int = 2,
         endpoint_socket: str | None = None,
+        settle_heap: bool = False,
     ) -> None:
-        """``endpoint_socket``: the endpoint's Unix socket for the workers' SDK calls (``sdk_channel``)."""
+        """``endpoint_socket``: the endpoint's Unix socket for the workers' SDK calls (``sdk_channel``);
+        ``settle_heap``: each worker tunes its garbage collector once warm (``localaws.heap``)."""
         self.endpoint_url = endpoint_url
         self.endpoint_socket = endpoint_socket
+        self.settle_heap = settle_heap
         self.region = region
         self.account_id = account_id
         self.log_dir = log_dir
@@ -370,6 +374,8 @@ class LambdaRuntime:
         }
         if self.endpoint_socket:
             environment[SOCKET_ENV] = self.endpoint_socket
+        if self.settle_heap:
+            environment[WORKER_SETTLE_ENV] = "1"
         environment.update(spec.environment)
         return environment
 

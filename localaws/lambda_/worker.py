@@ -19,6 +19,7 @@ import time
 import traceback
 from typing import Any, BinaryIO
 
+from localaws.heap import WORKER_SETTLE_ENV, Heap
 from localaws.lambda_ import sdk_channel, sdk_speedups
 
 
@@ -115,9 +116,14 @@ def main(argv: list[str]) -> int:
         kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
         _send(replies, {"type": "init_error", "error": error_object(exc, kind)})
         return 1
+    heap = Heap() if os.environ.get(WORKER_SETTLE_ENV) == "1" else None
+    if heap is not None:
+        heap.settle()  # the SDK, Powertools and the handler's module
     _send(replies, {"type": "ready"})
-    for line in requests:
+    for count, line in enumerate(requests):
         _send(replies, _run_one(handler, json.loads(line)))
+        if heap is not None and count == 0:
+            heap.settle()  # and what the first invocation loads: botocore's service models, the clients
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -40,6 +41,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "pid": os.getpid(),
         "python": sys.executable,
         "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+        "gcThresholds": list(gc.get_threshold()),
+        "gcFrozen": gc.get_freeze_count(),
         **slept,
     }
 
