@@ -189,18 +189,24 @@ def _search_route(clean_url: str) -> tuple[str, Callable[..., Any]] | None:
     return None
 
 
-def moto_service_for(clean_url: str) -> str | None:
-    """The moto service the direct path hands a request for ``clean_url`` to, or ``None`` (botocore's)."""
+def _moto_route(clean_url: str) -> tuple[str, Callable[..., Any]] | None:
+    """The moto service and handler the direct path hands a request for ``clean_url`` to, or ``None``
+    (passed through, or not moto's: botocore's)."""
     moto = _resolved()
     if moto.passthrough_url(clean_url):
         return None
     route = _route(clean_url)
     if route is None:
         return None
-    service = route[0]
-    if moto.passthrough_service(service) or not moto.service_whitelisted(service):
+    if moto.passthrough_service(route[0]) or not moto.service_whitelisted(route[0]):
         return None
-    return service
+    return route
+
+
+def moto_service_for(clean_url: str) -> str | None:
+    """The moto service the direct path hands a request for ``clean_url`` to, or ``None`` (botocore's)."""
+    route = _moto_route(clean_url)
+    return None if route is None else route[0]
 
 
 def clear_routes() -> None:
@@ -433,15 +439,10 @@ class DirectClient:
         prepare_request_dict(request_dict, endpoint_url=self.meta.endpoint_url)
         url: str = request_dict["url"]
         clean_url = url.split("?", 1)[0]
-        moto = _resolved()
-        if moto.passthrough_url(clean_url):
-            return None
-        route = _route(clean_url)
+        route = _moto_route(clean_url)
         if route is None:
             return None
-        service, handler = route
-        if moto.passthrough_service(service) or not moto.service_whitelisted(service):
-            return None
+        handler = route[1]
         headers = dict(request_dict["headers"])
         # moto reads the account from the access key and, for some services, the region from the credential
         # scope; this is the Authorization header botocore's signer would send, minus a real signature.
