@@ -15,6 +15,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
 from localaws.patches import registry
 
@@ -31,6 +32,8 @@ ERROR_EQUALS = (
 )
 GET_EXECUTION_HISTORY = "moto.stepfunctions.responses.StepFunctionResponse.get_execution_history"
 DYNAMODB_CALL = "moto.dynamodb.responses.DynamoHandler.call_action"
+SET_STOP = "moto.stepfunctions.parser.asl.eval.environment.Environment.set_stop"
+SET_ERROR = "moto.stepfunctions.parser.asl.eval.environment.Environment.set_error"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 # GetExecutionHistory's page size: AWS's default, and the largest it accepts (0 means the default).
 HISTORY_PAGE_DEFAULT = 100
@@ -131,6 +134,25 @@ def _get_execution_history(self: Any) -> ActionResult:
     return ActionResult(page)
 
 
+def _set_stop(self: Any, stop_date: Any, cause: Any, error: Any) -> None:
+    # StopExecution ends an execution at once on AWS. moto marks the program stopped but leaves a task that
+    # waits on its token waiting, until an answer or its timeout (300 s, a day...), and the execution stays
+    # RUNNING that long. Interrupting the waits, as moto does once a task ends, lets it end ABORTED now.
+    registry.original(SET_STOP)(self, stop_date=stop_date, cause=cause, error=error)
+    if not self.is_running():
+        for endpoint in list(self.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+
+def _set_error(self: Any, error: Any) -> None:
+    # Once stopped, an execution stays ABORTED, as on AWS. moto lets the error a stopped task raises on its
+    # way out (an interrupted wait) overwrite the stop, and the execution ends FAILED.
+    with self._state_mutex:
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        registry.original(SET_ERROR)(self, error=error)
+
+
 # DynamoDB checks a write's condition and applies the write as one step: two PutItems of one key under
 # attribute_not_exists cannot both succeed. moto checks, then writes, with nothing in between to stop a second
 # request thread doing the same, and its UpdateItem changes the stored item in place, field by field. So every
@@ -171,6 +193,12 @@ CORRECTIONS = registry.PatchSet(
             "ErrorEquals: States.HeartbeatTimeout matches a missed heartbeat",
         ),
         registry.Patch(
+            SET_STOP, _set_stop, "StopExecution ends a task waiting on its token, not only the program"
+        ),
+        registry.Patch(
+            SET_ERROR, _set_error, "an error after StopExecution does not turn ABORTED into FAILED"
+        ),
+        registry.Patch(
             DYNAMODB_CALL,
             _dynamodb_call_action,
             "a conditional write is checked and applied as one step, not raced by another request thread",
@@ -208,6 +236,25 @@ CORRECTIONS = registry.PatchSet(
         (
             "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint._notify_event",
             "set once the task's answer came (or its waits were interrupted)",
+        ),
+        ("moto.stepfunctions.parser.asl.eval.environment.Environment.is_running", "stopped or not"),
+        (
+            "moto.stepfunctions.parser.asl.eval.environment.Environment._state_mutex",
+            "guards the program state",
+        ),
+        ("moto.stepfunctions.parser.asl.eval.environment.Environment._program_state", "running, stopped..."),
+        ("moto.stepfunctions.parser.asl.eval.program_state.ProgramStopped", "the state StopExecution sets"),
+        (
+            "moto.stepfunctions.parser.asl.eval.environment.Environment.callback_pool_manager",
+            "the execution's task tokens (its frames share the pool)",
+        ),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager._pool",
+            "token -> endpoint",
+        ),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.interrupt_all",
+            "ends the waits of a task, as moto does when a task ends",
         ),
         (
             "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint._heartbeat_endpoint",

@@ -155,3 +155,25 @@ def test_a_task_past_its_timeout_fails_even_with_heartbeats(engine_with_fixes: N
     # Then the execution times out
     assert described["status"] == "FAILED"
     assert described["error"] == "States.Timeout"
+
+
+@pytest.mark.parametrize("catch", [None, "States.ALL"])
+def test_stopping_an_execution_ends_the_task_waiting_on_its_token(
+    engine_with_fixes: None, catch: str | None
+) -> None:
+    # Given an execution waiting in a callback task with a 300 s timeout (caught on any error, or not)
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    arn = run(callback_machine(queue, heartbeat=None, timeout=300, catch=catch))
+    token_from(queue)
+    sfn = client("stepfunctions")
+
+    # When it is stopped
+    sfn.stop_execution(executionArn=arn, error="Cancelled", cause="the customer cancelled")
+
+    # Then it ends ABORTED at once, as on AWS (moto left it RUNNING until the task timed out), and its
+    # history ends with the abort, not with the caught error's next state
+    described = finish(arn, timeout=10)
+    assert described["status"] == "ABORTED"
+    events = sfn.get_execution_history(executionArn=arn)["events"]
+    assert events[-1]["type"] == "ExecutionAborted"
+    assert not any(event["type"] == "PassStateEntered" for event in events)
