@@ -45,6 +45,29 @@ _RESPONSES = "moto.core.responses"
 _SFN_RESPONSE = "moto.stepfunctions.responses.StepFunctionResponse"
 _TIMESTAMPS = "moto.core.serialize.TimestampSerializer"
 
+# What setup_class sets on a handler, and the fast path sets in its place.
+_HANDLER_FIELDS = (
+    "is_werkzeug_request",
+    "normalized_request",
+    "parsed_url",
+    "form_data",
+    "raw_body",
+    "body",
+    "uri",
+    "path",
+    "raw_path",
+    "querystring",
+    "data",
+    "method",
+    "headers",
+    "region",
+    "partition",
+    "uri_match",
+    "response_headers",
+    "access_key",
+    "current_account",
+)
+
 SFN_HTTP = registry.PatchSet(
     "sfn_http",
     reads=[
@@ -71,6 +94,10 @@ SFN_HTTP = registry.PatchSet(
         ("moto.settings.PRETTIFY_RESPONSES", "indented answers: moto's serialiser"),
         ("moto.moto_api.recorder", "recording on: the lean path records"),
         ("moto.moto_api._internal.recorder.models.Recorder._user_enabled", "whether moto records requests"),
+        *(
+            (f"{_RESPONSES}.BaseResponse.{name}", "set on the handler as setup_class sets it")
+            for name in _HANDLER_FIELDS
+        ),
     ],
 )
 
