@@ -80,3 +80,8 @@ def raw_url(request: Any) -> str:
         if len(_urls) < _URLS_MAX:
             _urls[key] = url
     return url
+
+
+def cached_raw_url(environ: dict[str, Any]) -> str | None:
+    """``raw_url``'s answer for this environ when it has been computed before, else None."""
+    return _urls.get(tuple(environ.get(name) for name in _URL_KEYS))

@@ -42,6 +42,7 @@ from localaws.endpoint.defaults import (
 from localaws.endpoint.faults import EndpointFaults
 from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.plain_response import plain_response
+from localaws.endpoint.sfn_fast_path import SfnFastPath
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
@@ -106,8 +107,10 @@ def wsgi_app() -> WSGIApp:
     The one place the application is built, so that a caller can wrap it (e.g. mount a console next to it).
     """
     dispatcher = LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
+    # The hottest Step Functions calls skip werkzeug's request and moto's serialiser (sfn_fast_path).
+    fast = SfnFastPath(dispatcher, dispatcher.dispatcher)
     # moto has no TestState: Step Functions' TestState calls are answered beside it.
-    return TestStateRoute(dispatcher, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION)
+    return TestStateRoute(fast, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION)
 
 
 class LeanDispatcher:

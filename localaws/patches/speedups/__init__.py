@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from localaws.endpoint import sfn_fast_path
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
 from localaws.patches.speedups import (
@@ -38,6 +39,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     server.HTTP_DISPATCH,
     stepfunctions.DIRECT_DISPATCH,
     task_adapters.TASK_ADAPTERS,
+    sfn_fast_path.SFN_HTTP,
     server.ACTION_LOOKUP,
     server.REQUEST_IDS,
     sqs.SQS_QUEUE_ATTRIBUTES,
