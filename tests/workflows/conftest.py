@@ -25,7 +25,7 @@ from localaws.stepfunctions import wait_scale
 from localaws.stepfunctions.mock_config_names import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 from services.shared.contract import TOKEN_HANG
 from tests.helpers.assembly import CDK_OUT, synthesized_app
-from tests.workflows import scenarios
+from tests.workflows import scenarios, test_backend_selection
 from tests.workflows.backends import (
     MockedWorkflow,
     aws_client,
@@ -87,6 +87,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Our items keep their places in the session; only their order among themselves changes.
     slots = iter(sorted(ours, key=_run_order))
     items[:] = [next(slots) if here in item.path.parents else item for item in items]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The backend-selection children (fresh interpreters, seconds of imports each) start now, on the core
+    # the TestState tests and the stack's deploy leave idle; their tests read them later.
+    test_backend_selection.start_early(session)
 
 
 def _prefix() -> str:
