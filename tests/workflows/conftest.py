@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.naming import DEFAULT_PREFIX, Names
+from localaws.lambda_.sdk_channel import SdkChannel
 from localaws.stepfunctions import wait_scale
 from localaws.stepfunctions.mock_config_names import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 from services.shared.contract import TOKEN_HANG
@@ -116,12 +117,25 @@ class Started:
     integration_skip: dict[str, str] = field(default_factory=dict)
     aws_error: str = ""  # what AWS answered when the orders were posted, if it refused
     hang_clock: threading.Thread | None = None  # moves the hung payment's clock once its charge is taken
+    channel: SdkChannel | None = None  # the suite's own clients' way to the embedded endpoint
+
+    def client(self, service: str) -> Any:
+        """A client of the embedded endpoint for the suite's own calls (starting, polling, reading back):
+        the client ``LocalAws.client`` makes, its requests sent on the endpoint's Unix socket as the Lambda
+        workers' are (localaws.lambda_.sdk_channel), to the same application, without HTTP's work."""
+        assert self.local is not None
+        made = self.local.client(service)
+        if self.channel is not None:
+            made.meta.events.register("before-send", self.channel.before_send)
+        return made
 
 
-def _start_documented(local: LocalAws, run_id: str) -> tuple[MockedWorkflow, dict[str, str]]:
+def _start_documented(result: Started, run_id: str) -> tuple[MockedWorkflow, dict[str, str]]:
     """The Step Functions Local guide's example, as documented: its state machine, its queue, its file."""
-    sfn = local.client("stepfunctions")
-    local.client("sqs").create_queue(QueueName="myQueue")
+    local = result.local
+    assert local is not None
+    sfn = result.client("stepfunctions")
+    result.client("sqs").create_queue(QueueName="myQueue")
     name = f"LambdaSQSIntegration-{run_id}"
     arn = sfn.create_state_machine(
         name=name,
@@ -179,6 +193,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
         readers.shutdown(wait=True, cancel_futures=True)
         if result.hang_clock is not None:
             result.hang_clock.join()
+        if result.channel is not None:
+            result.channel.close()
         if result.local is not None:
             result.local.stop()
 
@@ -211,14 +227,16 @@ def _start_embedded(
     )
     local.start()  # a start that fails stops what it started
     result.local = local
+    if local.endpoint.socket_path is not None:
+        result.channel = SdkChannel(local.endpoint.socket_path, local.endpoint_url)
     machine = local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"]
-    result.mocked = MockedWorkflow("embedded", local.client("stepfunctions"), machine)
-    result.documented, documented = _start_documented(local, run_id)
+    result.mocked = MockedWorkflow("embedded", result.client("stepfunctions"), machine)
+    result.documented, documented = _start_documented(result, run_id)
     result.documented_runs = {
         case: readers.submit(wait_for_execution, result.documented.sfn, arn, timeout=90)
         for case, arn in documented.items()
     }
-    result.desks["embedded"] = OrderDesk(local.client, names)
+    result.desks["embedded"] = OrderDesk(result.client, names)
 
 
 def _end_the_hung_payment(result: Started, *, timeout: float = 120.0) -> threading.Thread:
@@ -227,7 +245,7 @@ def _end_the_hung_payment(result: Started, *, timeout: float = 120.0) -> threadi
     local = result.local
     assert local is not None
     order = next(o for o in result.posted["embedded"] if o.scenario.token == TOKEN_HANG)
-    sfn = local.client("stepfunctions")
+    sfn = result.client("stepfunctions")
     machine = result.desks["embedded"].machine_arn
     wanted = set(order.event_ids)
 
