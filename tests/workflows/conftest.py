@@ -96,6 +96,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     test_backend_selection.start_early(session)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Children whose tests never ran (a session stopped early, -x) are not left running.
+    test_backend_selection.stop_early()
+
+
 def _prefix() -> str:
     context = json.loads((REPO / "cdk.json").read_text()).get("context", {})
     return str(context.get("prefix", DEFAULT_PREFIX))

@@ -182,6 +182,11 @@ def start_early(session: pytest.Session) -> None:
         _EARLY.start(_selected(session))
 
 
+def stop_early() -> None:
+    """Stop the children that are still running (at the session's end)."""
+    _EARLY.stop()
+
+
 @pytest.fixture(scope="module")
 def children(request: pytest.FixtureRequest) -> Iterator[dict[str, _Child]]:
     """The child processes of the selected tests, started together: each spends seconds importing."""
