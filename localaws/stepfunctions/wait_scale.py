@@ -17,6 +17,16 @@ scale of their own, in place of the engine's: the first rule whose ``input_conta
 input (as JSON) decides it when the execution first waits, and every wait of that execution uses it, in its
 Map iterations and Parallel branches too. A test makes the one order that must time out do so in seconds,
 while every other order keeps the engine's scale; the histories are those of an unscaled run, as above.
+
+``advance(input_contains, seconds)`` moves the clocks of the executions a rule chose ``seconds`` ahead, and
+``rescale(input_contains, scale)`` changes a rule's scale while its executions run: "advance the clock"
+controls. Each execution a rule chose keeps a clock of its own (engine seconds = real seconds / scale, summed
+over the periods of each scale), and a Wait state or a heartbeat that is waiting re-times at once: what it
+had already waited counts in engine seconds, and only the rest is waited at the new scale (such a wait wakes
+at least every ``RETIME_SLICE`` seconds to look). Other waits (TimeoutSeconds, a retry's pause) take the
+scale their execution has when they begin and see no jump (advancing past a task's TimeoutSeconds does
+not fire it). The workflow suite makes a payment's 120 s heartbeat run out as soon as it has seen the
+service take the charge, by advancing that order's clock by the heartbeat's seconds.
 """
 
 from __future__ import annotations
@@ -103,17 +113,62 @@ class ExecutionScale:
         parse(str(self.scale), where=f"ExecutionScale({self.input_contains!r}).scale")
 
 
+RETIME_SLICE = 0.05  # seconds: how late a waiting Wait state or heartbeat can notice a new scale
+
+
+class ExecutionClock:
+    """The time of one execution a rule chose: it runs at the rule's scale, which ``rescale`` can change."""
+
+    def __init__(self, rule: str, scale: float) -> None:
+        self.rule = rule
+        self._lock = threading.Lock()
+        self._scale = scale
+        self._real_anchor = time.monotonic()
+        self._engine_anchor = 0.0
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    def now(self) -> float:
+        """Engine seconds since the clock began."""
+        with self._lock:
+            return self._engine_anchor + (time.monotonic() - self._real_anchor) / self._scale
+
+    def set_scale(self, scale: float) -> None:
+        with self._lock:
+            real = time.monotonic()
+            self._engine_anchor += (real - self._real_anchor) / self._scale
+            self._real_anchor = real
+            self._scale = scale
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._engine_anchor += seconds
+
+    def real_seconds_until(self, engine_deadline: float) -> float:
+        """Real seconds left until ``engine_deadline`` (engine seconds on this clock) at the current scale."""
+        with self._lock:
+            engine_now = self._engine_anchor + (time.monotonic() - self._real_anchor) / self._scale
+            return (engine_deadline - engine_now) * self._scale
+
+
 _scale = 1.0
 _rules: tuple[ExecutionScale, ...] = ()
-_chosen: dict[str, float] = {}  # execution ARN -> its scale, while rules are set
+_chosen: dict[str, ExecutionClock | None] = {}  # execution ARN -> its clock (None: the engine's), with rules
 _chosen_lock = threading.Lock()
 _CHOSEN_KEPT = 10_000
-_waiting = threading.local()  # .scale: the scale of the execution this thread waits for
+_waiting = threading.local()  # .clock: the clock of the execution this thread waits for (None: the engine's)
+
+
+def _clock() -> ExecutionClock | None:
+    return getattr(_waiting, "clock", None)
 
 
 def current() -> float:
     """The scale of the execution this thread is waiting for, or the engine's."""
-    return float(getattr(_waiting, "scale", _scale))
+    clock = _clock()
+    return _scale if clock is None else clock.scale
 
 
 def set_scale(scale: float) -> None:
@@ -133,37 +188,79 @@ def execution_scales() -> tuple[ExecutionScale, ...]:
     return _rules
 
 
-def scale_of(env: Any) -> float:
-    """The scale of the execution ``env`` belongs to."""
+def rescale(input_contains: str, scale: float) -> int:
+    """The rule for ``input_contains`` takes ``scale``: the executions it chose re-time at once (their
+    waiting Wait states and heartbeats too), and the executions it chooses later start at it. Returns how
+    many running executions it re-timed; raises ``WaitScaleError`` when no rule has that text."""
+    global _rules  # noqa: PLW0603 - one setting for the whole engine, read when an execution first waits
+    new = ExecutionScale(input_contains, scale)
+    with _chosen_lock:
+        if not any(rule.input_contains == input_contains for rule in _rules):
+            raise WaitScaleError(
+                f"rescale({input_contains!r}): no ExecutionScale rule has that input_contains"
+            )
+        _rules = tuple(new if rule.input_contains == input_contains else rule for rule in _rules)
+        clocks = [clock for clock in _chosen.values() if clock is not None and clock.rule == input_contains]
+    for clock in clocks:
+        clock.set_scale(new.scale)
+    return len(clocks)
+
+
+def advance(input_contains: str, seconds: float) -> int:
+    """The executions the rule for ``input_contains`` chose jump ``seconds`` ahead on their clocks: a Wait
+    state or heartbeat they are waiting in has that much less to wait (none left: it ends now). Returns how
+    many it advanced; raises ``WaitScaleError`` when no rule has that text or ``seconds`` is below 0."""
+    if not 0 <= seconds < float("inf"):
+        raise WaitScaleError(f"advance({input_contains!r}, {seconds!r}): expected seconds of 0 or more")
+    with _chosen_lock:
+        if not any(rule.input_contains == input_contains for rule in _rules):
+            raise WaitScaleError(
+                f"advance({input_contains!r}): no ExecutionScale rule has that input_contains"
+            )
+        clocks = [clock for clock in _chosen.values() if clock is not None and clock.rule == input_contains]
+    for clock in clocks:
+        clock.advance(seconds)
+    return len(clocks)
+
+
+def clock_of(env: Any) -> ExecutionClock | None:
+    """The clock of the execution ``env`` belongs to, when a rule chose it (None: the engine's scale)."""
     if not _rules:
-        return _scale
+        return None
     execution = env.states.context_object.context_object_data["Execution"]
     arn = str(execution["Id"])
     with _chosen_lock:
-        chosen = _chosen.get(arn)
-    if chosen is not None:
-        return chosen
+        if arn in _chosen:
+            return _chosen[arn]
     text = json.dumps(execution.get("Input"), ensure_ascii=False)
-    chosen = next((rule.scale for rule in _rules if rule.input_contains in text), _scale)
+    rule = next((rule for rule in _rules if rule.input_contains in text), None)
     with _chosen_lock:
-        if len(_chosen) >= _CHOSEN_KEPT:
-            _chosen.clear()
-        _chosen[arn] = chosen
-    return chosen
+        if arn not in _chosen:
+            if len(_chosen) >= _CHOSEN_KEPT:
+                _chosen.clear()
+            _chosen[arn] = None if rule is None else ExecutionClock(rule.input_contains, rule.scale)
+        return _chosen[arn]
+
+
+def scale_of(env: Any) -> float:
+    """The scale of the execution ``env`` belongs to (now: a rule's scale can change)."""
+    clock = clock_of(env)
+    return _scale if clock is None else clock.scale
 
 
 @contextmanager
 def waiting_for(env: Any) -> Iterator[None]:
-    """Within: this thread waits at the scale of the execution ``env`` belongs to."""
-    before = getattr(_waiting, "scale", None)
-    _waiting.scale = scale_of(env)
+    """Within: this thread waits on the clock of the execution ``env`` belongs to."""
+    had = hasattr(_waiting, "clock")
+    before = _clock()
+    _waiting.clock = clock_of(env)
     try:
         yield
     finally:
-        if before is None:
-            del _waiting.scale
+        if had:
+            _waiting.clock = before
         else:
-            _waiting.scale = before
+            del _waiting.clock
 
 
 def scaled(seconds: float | None) -> float | None:
@@ -175,13 +272,22 @@ def scaled(seconds: float | None) -> float | None:
 
 def _wait_state_body(self: Any, env: Any) -> None:
     # moto's own loop rounds what it waited to whole seconds, which never adds up for a scaled wait.
-    seconds = self._get_wait_seconds(env=env)
-    deadline = time.monotonic() + max(0, seconds) * scale_of(env)
+    seconds = max(0, self._get_wait_seconds(env=env))
+    clock = clock_of(env)
+    if clock is None:
+        deadline = time.monotonic() + seconds * _scale
+        while env.is_running():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            env.program_state_event.wait(remaining)
+        return
+    engine_deadline = clock.now() + seconds
     while env.is_running():
-        remaining = deadline - time.monotonic()
+        remaining = clock.real_seconds_until(engine_deadline)
         if remaining <= 0:
             return
-        env.program_state_event.wait(remaining)
+        env.program_state_event.wait(min(remaining, RETIME_SLICE))
 
 
 def _heartbeat_clear_and_wait(self: Any) -> bool:
@@ -189,7 +295,16 @@ def _heartbeat_clear_and_wait(self: Any) -> bool:
         if self._next_heartbeat_event.is_set():
             self._next_heartbeat_event.clear()
             return True
-    return bool(self._next_heartbeat_event.wait(timeout=self._heartbeat_seconds * current()))
+    clock = _clock()
+    if clock is None:
+        return bool(self._next_heartbeat_event.wait(timeout=self._heartbeat_seconds * _scale))
+    engine_deadline = clock.now() + self._heartbeat_seconds
+    while True:
+        remaining = clock.real_seconds_until(engine_deadline)
+        if remaining <= 0:
+            return self._next_heartbeat_event.is_set()
+        if self._next_heartbeat_event.wait(timeout=min(remaining, RETIME_SLICE)):
+            return True
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> Any:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,18 +21,19 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.naming import DEFAULT_PREFIX, Names
+from localaws.lambda_.sdk_channel import SdkChannel
 from localaws.stepfunctions import wait_scale
 from localaws.stepfunctions.mock_config_names import ENVIRONMENT_VARIABLE, RETRY_INTERVAL_SCALE_VARIABLE
 from services.shared.contract import TOKEN_HANG
 from tests.helpers.assembly import CDK_OUT, synthesized_app
-from tests.workflows import scenarios
+from tests.workflows import scenarios, test_backend_selection
 from tests.workflows.backends import (
     MockedWorkflow,
     aws_client,
     choose_backends,
     workflow_on_step_functions_local,
 )
-from tests.workflows.integration import OrderDesk, PostedOrder
+from tests.workflows.integration import OrderDesk, PostedOrder, charge_left_open
 from tests.workflows.polling import ExecutionRecord, wait_for_execution
 
 if TYPE_CHECKING:
@@ -48,12 +51,13 @@ TIME_SCALE = 1 / 60
 # machine (with 6 s and 20 s heartbeats, orders timed out there on the shared 2-core machine; at 0.25 an
 # inventory callback timed out).
 WAIT_SCALE = 0.5
-# The heartbeat-timeout order (and it alone: its input holds the payment token that never answers) waits at
-# this scale instead: its 120 s heartbeat runs out 18 s after the payment service took the request and
-# renewed it. The service must take it within those 18 s too, or the order would time out before delivery
-# (test_integration checks that it did not): at 0.05 (6 s) it took the request too late at a load average
-# of 17. Its own refund is answered by the same, warm, service and is retried if it is late.
-HANG_WAIT_SCALE = 0.15
+# The heartbeat-timeout order (and it alone: its input holds the payment token that never answers) runs on a
+# clock of its own (wait_scale.ExecutionScale), at the suite's scale: its 120 s heartbeat would run out 60 s
+# after the payment service took the request and renewed it, time enough for the service to take it on any
+# load. The suite does not wait that out: once the payment log shows the charge taken, it moves that clock
+# past the heartbeat (wait_scale.advance), which then runs out as on AWS, after the charge, and the order is
+# refunded and cancelled at the suite's scale (_end_the_hung_payment).
+HANG_WAIT_SCALE = WAIT_SCALE
 
 
 # The order the modules run in: the session's executions start with the first test that needs them, and
@@ -86,6 +90,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [next(slots) if here in item.path.parents else item for item in items]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The backend-selection children (fresh interpreters, seconds of imports each) start now, on the core
+    # the TestState tests and the stack's deploy leave idle; their tests read them later.
+    test_backend_selection.start_early(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Children whose tests never ran (a session stopped early, -x) are not left running.
+    test_backend_selection.stop_early()
+
+
 def _prefix() -> str:
     context = json.loads((REPO / "cdk.json").read_text()).get("context", {})
     return str(context.get("prefix", DEFAULT_PREFIX))
@@ -106,12 +121,26 @@ class Started:
     posted: dict[str, list[PostedOrder]] = field(default_factory=dict)
     integration_skip: dict[str, str] = field(default_factory=dict)
     aws_error: str = ""  # what AWS answered when the orders were posted, if it refused
+    hang_clock: threading.Thread | None = None  # moves the hung payment's clock once its charge is taken
+    channel: SdkChannel | None = None  # the suite's own clients' way to the embedded endpoint
+
+    def client(self, service: str) -> Any:
+        """A client of the embedded endpoint for the suite's own calls (starting, polling, reading back):
+        the client ``LocalAws.client`` makes, its requests sent on the endpoint's Unix socket as the Lambda
+        workers' are (localaws.lambda_.sdk_channel), to the same application, without HTTP's work."""
+        assert self.local is not None
+        made = self.local.client(service)
+        if self.channel is not None:
+            made.meta.events.register("before-send", self.channel.before_send)
+        return made
 
 
-def _start_documented(local: LocalAws, run_id: str) -> tuple[MockedWorkflow, dict[str, str]]:
+def _start_documented(result: Started, run_id: str) -> tuple[MockedWorkflow, dict[str, str]]:
     """The Step Functions Local guide's example, as documented: its state machine, its queue, its file."""
-    sfn = local.client("stepfunctions")
-    local.client("sqs").create_queue(QueueName="myQueue")
+    local = result.local
+    assert local is not None
+    sfn = result.client("stepfunctions")
+    result.client("sqs").create_queue(QueueName="myQueue")
     name = f"LambdaSQSIntegration-{run_id}"
     arn = sfn.create_state_machine(
         name=name,
@@ -160,12 +189,17 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
                 _start_embedded(result, cdk_out, tmp_path_factory, readers, run_id=run_id, names=names)
                 # The integration orders first: they wait on real services and the payment heartbeat.
                 result.posted["embedded"] = result.desks["embedded"].post_all()
+                result.hang_clock = _end_the_hung_payment(result)
             _start_scenarios(result, readers, run_id)
             if backends.aws:
                 _post_on_aws(result, names)
             yield result
     finally:
         readers.shutdown(wait=True, cancel_futures=True)
+        if result.hang_clock is not None:
+            result.hang_clock.join()
+        if result.channel is not None:
+            result.channel.close()
         if result.local is not None:
             result.local.stop()
 
@@ -198,14 +232,51 @@ def _start_embedded(
     )
     local.start()  # a start that fails stops what it started
     result.local = local
+    if local.endpoint.socket_path is not None:
+        result.channel = SdkChannel(local.endpoint.socket_path, local.endpoint_url)
     machine = local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"]
-    result.mocked = MockedWorkflow("embedded", local.client("stepfunctions"), machine)
-    result.documented, documented = _start_documented(local, run_id)
+    result.mocked = MockedWorkflow("embedded", result.client("stepfunctions"), machine)
+    result.documented, documented = _start_documented(result, run_id)
     result.documented_runs = {
         case: readers.submit(wait_for_execution, result.documented.sfn, arn, timeout=90)
         for case, arn in documented.items()
     }
-    result.desks["embedded"] = OrderDesk(local.client, names)
+    result.desks["embedded"] = OrderDesk(result.client, names)
+
+
+def _end_the_hung_payment(result: Started, *, timeout: float = 120.0) -> threading.Thread:
+    """In the background: once the payment service has logged that it took the hung order's charge, move
+    that execution's clock past the heartbeat its payment task waits on (read from its history)."""
+    local = result.local
+    assert local is not None
+    order = next(o for o in result.posted["embedded"] if o.scenario.token == TOKEN_HANG)
+    sfn = result.client("stepfunctions")
+    machine = result.desks["embedded"].machine_arn
+    wanted = set(order.event_ids)
+
+    def hung_execution() -> str | None:
+        for execution in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            if json.loads(described.get("input") or "{}").get("id") in wanted:
+                return str(execution["executionArn"])
+        return None
+
+    def move_the_clock() -> None:
+        deadline = time.monotonic() + timeout
+        while charge_left_open(local.run_dir / "logs", order.order_id) is None:
+            if time.monotonic() > deadline:
+                return  # the heartbeat runs out at the suite's scale; the test says the charge was not taken
+            time.sleep(0.05)
+        arn = hung_execution()
+        if arn is None:
+            return  # it already ended: the test reports how
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        scheduled = [e["taskScheduledEventDetails"] for e in events if e["type"] == "TaskScheduled"]
+        wait_scale.advance(TOKEN_HANG, scheduled[-1]["heartbeatInSeconds"])
+
+    thread = threading.Thread(target=move_the_clock, name="workflow-suite-hang-clock", daemon=True)
+    thread.start()
+    return thread
 
 
 def _start_scenarios(result: Started, readers: ThreadPoolExecutor, run_id: str) -> None:

@@ -6,11 +6,13 @@ Each order has its own SKUs, so the stock it leaves behind is its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -32,6 +34,18 @@ from workflows import states
 
 STOCK_UNITS = 1000
 MISSED_HEARTBEAT = "States.Timeout"
+# What the payment service logs when it took a charge the provider never answers (services/payment/handler).
+CHARGE_LEFT_OPEN = "Payment provider accepted the charge without answering"
+
+
+def charge_left_open(log_dir: Path, order_id: str) -> dt.datetime | None:
+    """When the embedded payment function took ``order_id``'s charge and left its task open, from its log."""
+    for log in log_dir.glob("*-payment.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if CHARGE_LEFT_OPEN in line and order_id in line:
+                logged = json.loads(line)
+                return dt.datetime.strptime(logged["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z")
+    return None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,20 +145,57 @@ def _start(name: str, home: Path) -> _Child:
     )
 
 
-@pytest.fixture(scope="module")
-def children(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, _Child]]:
-    """The child processes of the selected tests, started together: each spends seconds importing."""
-    here = Path(__file__)
-    selected = {item.name for item in request.session.items if item.path == here}
-    home = tmp_path_factory.mktemp("no-aws-home")
-    started = {name: _start(name, home) for test in selected for name in _CHILDREN.get(test, ())}
-    try:
-        yield started
-    finally:
-        for child in started.values():
+class _EarlyChildren:
+    """The children of the selected tests, started when the session's collection ends (the suite's
+    conftest calls ``start_early``): they import on the second core while the first runs the TestState
+    tests and deploys the stack, and are ready when their tests come."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, _Child] = {}
+        self._home: tempfile.TemporaryDirectory[str] | None = None
+
+    def start(self, selected: set[str]) -> None:
+        self._home = tempfile.TemporaryDirectory(prefix="no-aws-home-")
+        home = Path(self._home.name)
+        self.started = {name: _start(name, home) for test in selected for name in _CHILDREN.get(test, ())}
+
+    def stop(self) -> None:
+        for child in self.started.values():
             child.stop()
+        self.started = {}
+        if self._home is not None:
+            self._home.cleanup()
+            self._home = None
+
+
+_EARLY = _EarlyChildren()
+
+
+def _selected(session: pytest.Session) -> set[str]:
+    here = Path(__file__)
+    return {item.name for item in session.items if item.path == here}
+
+
+def start_early(session: pytest.Session) -> None:
+    """Start the children of this module's selected tests now (called once collection has ended)."""
+    if _selected(session) and not _EARLY.started:
+        _EARLY.start(_selected(session))
+
+
+def stop_early() -> None:
+    """Stop the children that are still running (at the session's end)."""
+    _EARLY.stop()
+
+
+@pytest.fixture(scope="module")
+def children(request: pytest.FixtureRequest) -> Iterator[dict[str, _Child]]:
+    """The child processes of the selected tests, started together: each spends seconds importing."""
+    if not _EARLY.started:
+        _EARLY.start(_selected(request.session))
+    try:
+        yield _EARLY.started
+    finally:
+        _EARLY.stop()
 
 
 def test_by_default_the_embedded_aws_runs_and_the_deployed_stack_says_how_to_reach_it() -> None:

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from pathlib import Path
-
 import pytest
 
 from services.shared.contract import TOKEN_HANG, OrderStatus
 from tests.workflows.conftest import Started
-from tests.workflows.integration import INTEGRATION_SCENARIOS, IntegrationScenario
+from tests.workflows.integration import INTEGRATION_SCENARIOS, IntegrationScenario, charge_left_open
 from tests.workflows.polling import explained_by
 from workflows import states
-
-# What the payment service logs when it took a charge the provider never answers (services/payment/handler).
-CHARGE_LEFT_OPEN = "Payment provider accepted the charge without answering"
-
-
-def _charge_left_open(log_dir: Path, order_id: str) -> dt.datetime | None:
-    """When the embedded payment function took ``order_id``'s charge and left its task open, from its log."""
-    for log in log_dir.glob("*-payment.log"):
-        for line in log.read_text(errors="replace").splitlines():
-            if CHARGE_LEFT_OPEN in line and order_id in line:
-                logged = json.loads(line)
-                return dt.datetime.strptime(logged["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z")
-    return None
-
 
 # The deployed stack is the e2e layer: `-m e2e` selects it, `-m "not e2e"` leaves it out.
 TARGETS = ("embedded", pytest.param("aws", marks=pytest.mark.e2e))
@@ -75,9 +57,10 @@ def test_order(started: Started, target: str, scenario: IntegrationScenario) -> 
         for item in order.detail["items"]:
             assert desk.available(item["sku"]) == expected.stock_left(item["sku"], item["quantity"]), item
         # And a hung payment timed out on the service's silence: the service had taken the request before
-        # the heartbeat ran out (locally this order waits at a scale of its own, tests/workflows/conftest.py)
+        # the heartbeat ran out (locally the suite moves this order's clock past its heartbeat once it has
+        # seen the charge taken, tests/workflows/conftest.py)
         if scenario.token == TOKEN_HANG and target == "embedded" and started.local is not None:
-            taken = _charge_left_open(started.local.run_dir / "logs", order.order_id)
+            taken = charge_left_open(started.local.run_dir / "logs", order.order_id)
             timed_out = next(e["timestamp"] for e in record.events if e["type"] == "TaskTimedOut")
             assert taken is not None, f"the payment service never took {order.order_id}'s charge"
             assert taken < timed_out, (taken, timed_out)

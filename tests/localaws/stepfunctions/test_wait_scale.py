@@ -241,3 +241,111 @@ def test_an_execution_rule_with_an_empty_text_or_a_bad_scale_is_refused() -> Non
         wait_scale.ExecutionScale("", 0.1)
     with pytest.raises(wait_scale.WaitScaleError, match=r"ExecutionScale\('hang'\).scale='0'"):
         wait_scale.ExecutionScale("hang", 0)
+
+
+def test_an_execution_clock_counts_engine_seconds_at_each_scale_it_had(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an execution's clock at scale 1, on a real clock the test moves
+    real = [100.0]
+    monkeypatch.setattr(wait_scale.time, "monotonic", lambda: real[0])
+    clock = wait_scale.ExecutionClock("hang", 1.0)
+
+    # When 10 real seconds pass at scale 1, then 2 at scale 0.5
+    real[0] += 10
+    clock.set_scale(0.5)
+    real[0] += 2
+
+    # Then 14 engine seconds have passed, and 6 more take 3 real seconds
+    assert clock.now() == 14
+    assert clock.real_seconds_until(20) == 3
+
+    # And advanced 4 s, it is at 18, 1 real second from 20
+    clock.advance(4)
+    assert (clock.now(), clock.real_seconds_until(20)) == (18, 1)
+
+
+def test_rescale_re_times_a_heartbeat_that_is_waiting_and_no_other_execution(engine: None) -> None:
+    # Given executions whose input holds "hang" at scale 1, one of them waiting on its 100 s heartbeat
+    wait_scale.install(1, [wait_scale.ExecutionScale("hang", 1)])
+    asks = queue()
+    arn = callback_machine(asks, heartbeat=100, timeout=300)
+    sfn = client("stepfunctions")
+    matched = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
+    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "visa"}))["executionArn"]
+    token_from(asks)
+    token_from(asks)
+    assert sfn.describe_execution(executionArn=matched)["status"] == "RUNNING"
+
+    # When the test advances that execution's clock: 1,000 times faster from now
+    assert wait_scale.rescale("hang", 0.001) == 1
+
+    # Then its heartbeat runs out within seconds, with the history of a real one; the other still waits
+    described = finish(matched, timeout=30)
+    assert described["status"] == "FAILED"
+    events = history(matched)
+    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == [
+        "States.Timeout"
+    ]
+    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=other)
+
+
+def test_rescale_re_times_a_wait_state_that_is_waiting(engine: None) -> None:
+    # Given an execution matched by a rule at scale 1, in a Wait of 1,000 s
+    wait_scale.install(1, [wait_scale.ExecutionScale("hang", 1)])
+    arn = machine(
+        "long-pause",
+        {"Pause": {"Type": "Wait", "Seconds": 1000, "Next": "Done"}, "Done": {"Type": "Succeed"}},
+    )
+    sfn = client("stepfunctions")
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
+    while "WaitStateEntered" not in types(history(execution)):
+        threading.Event().wait(0.05)
+
+    # When its rule's scale becomes 0.001
+    assert wait_scale.rescale("hang", 0.001) == 1
+
+    # Then the Wait ends within seconds and the execution succeeds
+    assert finish(execution, timeout=30)["status"] == "SUCCEEDED"
+
+
+def test_rescale_of_a_text_no_rule_has_is_refused_naming_it(engine: None) -> None:
+    wait_scale.install(1, [wait_scale.ExecutionScale("hang", 1)])
+    with pytest.raises(wait_scale.WaitScaleError, match=r"rescale\('slow'\): no ExecutionScale rule"):
+        wait_scale.rescale("slow", 0.1)
+    with pytest.raises(wait_scale.WaitScaleError, match=r"ExecutionScale\('hang'\).scale='0'"):
+        wait_scale.rescale("hang", 0)
+
+
+def test_advance_ends_a_waiting_heartbeat_at_once_and_leaves_other_executions(engine: None) -> None:
+    # Given executions whose input holds "hang" at scale 1, one of them waiting on its 100 s heartbeat
+    wait_scale.install(1, [wait_scale.ExecutionScale("hang", 1)])
+    asks = queue()
+    arn = callback_machine(asks, heartbeat=100, timeout=300)
+    sfn = client("stepfunctions")
+    matched = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
+    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "visa"}))["executionArn"]
+    token_from(asks)
+    token_from(asks)
+
+    # When the test moves that execution's clock 100 s ahead
+    assert wait_scale.advance("hang", 100) == 1
+
+    # Then its heartbeat has run out, as a real one does; the other execution still waits
+    described = finish(matched, timeout=30)
+    assert described["status"] == "FAILED"
+    events = history(matched)
+    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == [
+        "States.Timeout"
+    ]
+    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=other)
+
+
+def test_advance_of_a_text_no_rule_has_or_of_negative_seconds_is_refused(engine: None) -> None:
+    wait_scale.install(1, [wait_scale.ExecutionScale("hang", 1)])
+    with pytest.raises(wait_scale.WaitScaleError, match=r"advance\('slow'\): no ExecutionScale rule"):
+        wait_scale.advance("slow", 10)
+    with pytest.raises(wait_scale.WaitScaleError, match="expected seconds of 0 or more"):
+        wait_scale.advance("hang", -1)

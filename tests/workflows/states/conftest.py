@@ -19,6 +19,7 @@ from botocore.config import Config
 
 from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, TEST_CREDENTIALS
 from localaws.endpoint.server import LocalEndpoint
+from localaws.lambda_.sdk_channel import SdkChannel
 from tests.helpers.assembly import synthesized_app
 from tests.workflows.backends import aws_client, choose_backends, order_workflow_from_assembly
 
@@ -99,6 +100,7 @@ def teststate() -> Iterator[StateTester]:
     )
     endpoint = LocalEndpoint(port=0)
     endpoint.start()
+    channel: SdkChannel | None = None
     try:
         sfn = boto3.client(
             "stepfunctions",
@@ -109,6 +111,13 @@ def teststate() -> Iterator[StateTester]:
             aws_access_key_id=TEST_CREDENTIALS["aws_access_key_id"],
             aws_secret_access_key=TEST_CREDENTIALS["aws_secret_access_key"],
         )
+        # Client and endpoint share this process: the calls go on the endpoint's Unix socket, as the Lambda
+        # workers' do (localaws.lambda_.sdk_channel): the same signed request, the same WSGI application
+        # and answer, without urllib3's and the HTTP server's work on each of the 147 calls.
+        channel = SdkChannel(str(endpoint.socket_path), endpoint.url)
+        sfn.meta.events.register("before-send", channel.before_send)
         yield StateTester("embedded", sfn, definition, role_arn)
     finally:
+        if channel is not None:
+            channel.close()
         endpoint.stop()
