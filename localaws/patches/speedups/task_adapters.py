@@ -23,6 +23,8 @@ the same exception class, code and message by construction. Deliveries hook the 
 
 from __future__ import annotations
 
+import binascii
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -31,7 +33,8 @@ from typing import Any
 from botocore.validate import ParamValidationDecorator, ParamValidator
 
 from localaws.delivery import sns as sns_delivery
-from localaws.patches import direct_dispatch, limits, registry
+from localaws.patches import corrections, direct_dispatch, limits, registry
+from localaws.patches.speedups.dynamodb import _item_undo
 
 _SQS_BACKENDS = "moto.sqs.models.sqs_backends"
 _SQS_MAX_DELAY = "moto.sqs.models.MAXIMUM_MESSAGE_DELAY"
@@ -51,6 +54,9 @@ _BASE_RESPONSE = f"{_RESPONSES}.BaseResponse"
 _AUTHENTICATOR = "moto.core.authorization.ActionAuthenticatorMixin"
 _SERVICE_EXCEPTION = "moto.core.exceptions.ServiceException"
 _RECORDER = "moto.moto_api.recorder"
+_DYNAMODB_HANDLER = "moto.dynamodb.responses.DynamoHandler"
+_DYNAMODB_BACKENDS = "moto.dynamodb.models.dynamodb_backends"
+_ACTION_RESULT = "moto.core.responses.ActionResult"
 
 TASK_ADAPTERS = registry.PatchSet(
     "task_adapters",
@@ -99,6 +105,18 @@ TASK_ADAPTERS = registry.PatchSet(
         (_SERVICE_EXCEPTION, "an error: the direct path repeats the call and answers it"),
         (_RECORDER, "recording on: not adapted (the direct path records)"),
         ("moto.moto_api._internal.recorder.models.Recorder._user_enabled", "whether moto records requests"),
+        (_DYNAMODB_HANDLER, "PutItem/UpdateItem: moto's handler, its checks and backend call, run as is"),
+        (f"{_DYNAMODB_HANDLER}.put_item", "PutItem: the handler's action, with the task's parameters"),
+        (f"{_DYNAMODB_HANDLER}.update_item", "UpdateItem: the handler's action, with the task's parameters"),
+        (f"{_DYNAMODB_HANDLER}.call_action", "sets body to the parsed parameters, as the adapter does"),
+        (f"{_DYNAMODB_HANDLER}.dynamodb_backend", "the backend of the handler's current_account and region"),
+        (f"{_DYNAMODB_HANDLER}.region_regex", "the region as the DynamoDB handler reads it from the URL"),
+        ("moto.core.responses.BaseResponse.setup_class", "sets current_account and region, as we do"),
+        (_DYNAMODB_BACKENDS, "PutItem/UpdateItem: the table, for its stream and the item's undo"),
+        ("moto.dynamodb.models.DynamoDBBackend.tables", "PutItem/UpdateItem: the table, if any"),
+        ("moto.dynamodb.models.table.Table.stream_shard", "a table with a stream stays on moto's path"),
+        (f"{_ACTION_RESULT}.result", "the handler's answer, before moto's serialiser"),
+        ("moto.utilities.aws_headers.amz_crc32", "DynamoDB answers carry the body's CRC32 header"),
         ("botocore.validate.ParamValidationDecorator", "whether the client's serialiser validates"),
         ("botocore.client.BaseClient._serializer", "whether the client's serialiser validates"),
         ("botocore.client.BaseClient._get_credentials", "the access key moto maps to an account"),
@@ -129,6 +147,9 @@ class _Moto:
         self.authenticator = registry.resolve(_AUTHENTICATOR)
         self.service_exception = registry.resolve(_SERVICE_EXCEPTION)
         self.recorder = registry.resolve(_RECORDER)
+        self.dynamodb_handler = registry.resolve(_DYNAMODB_HANDLER)
+        self.dynamodb_backends = registry.resolve(_DYNAMODB_BACKENDS)
+        self.dynamodb_region_regex = registry.resolve(f"{_DYNAMODB_HANDLER}.region_regex")
         # call_action answers werkzeug's HTTPException (moto's RESTError) as an error too.
         from werkzeug.exceptions import HTTPException  # noqa: PLC0415 - werkzeug loads with moto
 
@@ -383,10 +404,157 @@ def _sns_publish(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
     return {"MessageId": message_id, "ResponseMetadata": call.handled("sns", "text/xml")}
 
 
+# --- DynamoDB PutItem and UpdateItem -------------------------------------------------------------------
+
+# Attribute values whose JSON round trip (botocore's serialiser, moto's parser) gives them back unchanged.
+_DYNAMODB_SCALARS: dict[str, type] = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+_DYNAMODB_SETS = frozenset({"SS", "NS"})
+# Parameters the adapter takes; any other (Expected, AttributeUpdates, ConditionalOperator, ...) is moto's.
+_DYNAMODB_TEXT = ("ConditionExpression", "UpdateExpression", "ReturnValuesOnConditionCheckFailure")
+_DYNAMODB_NONE_ONLY = ("ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
+_DYNAMODB_TAKEN = frozenset(
+    {"TableName", "Item", "Key", "ExpressionAttributeNames", "ExpressionAttributeValues"}
+    | set(_DYNAMODB_TEXT)
+    | set(_DYNAMODB_NONE_ONLY)
+)
+_DYNAMODB_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def _attribute_value(value: Any) -> dict[str, Any] | None:
+    """A copy of one AttributeValue as moto's parser gives it, or ``None`` for what is not adapted."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    ((kind, inner),) = value.items()
+    scalar = _DYNAMODB_SCALARS.get(kind)
+    if scalar is not None:
+        return {kind: inner} if type(inner) is scalar else None
+    if kind in _DYNAMODB_SETS:
+        if type(inner) is not list or any(type(member) is not str for member in inner):
+            return None
+        return {kind: list(inner)}
+    if kind == "L":
+        if type(inner) is not list:
+            return None
+        members = [_attribute_value(member) for member in inner]
+        return None if any(member is None for member in members) else {"L": members}
+    if kind == "M":
+        attributes = _attribute_map(inner)
+        return None if attributes is None else {"M": attributes}
+    return None  # binary values (base64 on the wire), unknown kinds: moto's path
+
+
+def _attribute_map(value: Any) -> dict[str, Any] | None:
+    if type(value) is not dict:
+        return None
+    copied: dict[str, Any] = {}
+    for name, attribute in value.items():
+        shaped = _attribute_value(attribute) if type(name) is str else None
+        if shaped is None:
+            return None
+        copied[name] = shaped
+    return copied
+
+
+def _dynamodb_body(params: dict[str, Any], key_member: str) -> dict[str, Any] | None:
+    """The parameters as moto's parser would hand them to the handler (a copy), or ``None``."""
+    if not params.keys() <= _DYNAMODB_TAKEN or not _text(params, "TableName", required=True):
+        return None
+    if not _text(params, *_DYNAMODB_TEXT):
+        return None
+    if any(params.get(name) not in (None, "NONE") for name in _DYNAMODB_NONE_ONLY):
+        return None  # the answer then carries attributes or capacity: built by moto's serialiser
+    names = params.get("ExpressionAttributeNames")
+    if names is not None and (
+        type(names) is not dict or any(type(k) is not str or type(v) is not str for k, v in names.items())
+    ):
+        return None
+    body: dict[str, Any] = {}
+    try:
+        for name, given in params.items():
+            if given is None:
+                return None  # botocore writes null and moto's parser drops it: moto's path
+            value = given
+            if name in (key_member, "ExpressionAttributeValues"):
+                value = _attribute_map(given)
+                if value is None:
+                    return None
+            elif name == "ExpressionAttributeNames":
+                value = dict(given)
+            body[name] = value
+    except RecursionError:
+        return None
+    return body if key_member in body else None
+
+
+def _dynamodb_write(
+    call: _Call, params: dict[str, Any], key_member: str, action: str
+) -> dict[str, Any] | None:
+    """Run moto's own handler action (its checks, the backend's write) with the task's parameters."""
+    body = _dynamodb_body(params, key_member)
+    if body is None:
+        return None
+    moto = call.moto
+    handler = moto.dynamodb_handler()
+    # What setup_class and DynamoHandler.call_action set before the action runs.
+    handler.body = body
+    handler.current_account = call.account
+    handler.region = call.region
+    backend = moto.dynamodb_backends[call.account][call.region]
+    # One check-and-write, as corrections.DYNAMODB_CALL makes every DynamoDB request.
+    with corrections._dynamodb_lock:
+        table = backend.tables.get(body["TableName"])
+        if table is None or table.stream_shard is not None:
+            return None  # a missing table: moto's error; a stream records even a write that then fails
+        undo = _item_undo(backend, body["TableName"], body[key_member])
+        if undo is None:
+            return None  # a key moto reads otherwise (missing or malformed): moto's path
+        try:
+            result = getattr(handler, action)()
+        except Exception:  # moto's errors, and what moto fails with unanswered (a 500)
+            # moto's UpdateItem may have created the item or set part of it before failing: put it back
+            # as it was, and the direct path repeats the call and answers (or raises) moto's error.
+            undo.restore()
+            return None
+    answer = _dynamodb_answer(result.result)
+    serialized = json.dumps(answer)
+    metadata = call.handled("dynamodb", _DYNAMODB_CONTENT_TYPE)
+    metadata["HTTPHeaders"]["x-amz-crc32"] = str(binascii.crc32(serialized.encode("utf-8")))
+    answer["ResponseMetadata"] = metadata
+    return answer
+
+
+def _dynamodb_answer(result: Any) -> dict[str, Any]:
+    """The answer moto serialises and botocore parses back, for a write whose ReturnValues and
+    ReturnConsumedCapacity are NONE: nothing (PutItem), or the capacity UpdateItem always reports."""
+    answer: dict[str, Any] = {}
+    capacity = result.get("ConsumedCapacity") if type(result) is dict else None
+    if type(result) is not dict or result.keys() - {"ConsumedCapacity"}:
+        raise RuntimeError(f"task_adapters: an answer moto's DynamoDB handler does not give here: {result!r}")
+    if capacity is not None:
+        if type(capacity) is not dict or capacity.keys() != {"TableName", "CapacityUnits"}:
+            raise RuntimeError(f"task_adapters: a capacity moto does not report here: {capacity!r}")
+        # moto's serialiser writes the shape's members in its order, TableName as text, units as a double
+        answer["ConsumedCapacity"] = {
+            "TableName": str(capacity["TableName"]),
+            "CapacityUnits": float(capacity["CapacityUnits"]),
+        }
+    return answer
+
+
+def _dynamodb_put_item(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+    return _dynamodb_write(call, params, "Item", "put_item")
+
+
+def _dynamodb_update_item(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+    return _dynamodb_write(call, params, "Key", "update_item")
+
+
 # (botocore service name, operation name) -> (adapter, the handler class's region regex getter)
 ADAPTED: dict[tuple[str, str], tuple[Adapter, Callable[[_Moto], Any]]] = {
     ("sqs", "SendMessage"): (_sqs_send_message, lambda moto: moto.sqs_region_regex),
     ("sns", "Publish"): (_sns_publish, lambda moto: moto.sns_region_regex),
+    ("dynamodb", "PutItem"): (_dynamodb_put_item, lambda moto: moto.dynamodb_region_regex),
+    ("dynamodb", "UpdateItem"): (_dynamodb_update_item, lambda moto: moto.dynamodb_region_regex),
 }
 
 

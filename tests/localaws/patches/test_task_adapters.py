@@ -51,7 +51,7 @@ def outcome(call: Callable[[], Any]) -> dict[str, Any]:
     except ClientError as error:
         text = re.sub(r"RequestId: \S+|Request ID: \S+", "<id>", str(error))
         return {"raised": type(error).__name__, "response": without_date(error.response), "text": text}
-    except (ParamValidationError, TypeError, KeyError) as error:  # not validated: moto's own failure
+    except (ParamValidationError, TypeError, KeyError, ValueError) as error:  # moto's own failure
         return {"raised": type(error).__name__, "text": str(error)}
     return {"response": without_date(response)}
 
@@ -424,3 +424,273 @@ def test_aws_size_limits_refuse_on_both_paths_what_moto_alone_would_take() -> No
     assert sqs_counts == {"adapted": {"SendMessage": 1}, "passed": {"SendMessage": 2}}
     assert sns_outcomes[0]["raised"] == "InvalidParameterException"
     assert sns_counts == {"adapted": {"Publish": 1}, "passed": {"Publish": 1}}
+
+
+# --- DynamoDB PutItem and UpdateItem ----------------------------------------------------------------------
+
+
+def dynamodb_world() -> dict[str, Any]:
+    """Every item of every table, attributes in their order, as later reads and the stream see them."""
+    from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - only the DynamoDB cases need it
+
+    return {
+        name: [json.dumps(item.to_json(), default=repr) for item in table.all_items()]
+        for name, table in dynamodb_backends[ACCOUNT][REGION].tables.items()
+    }
+
+
+AT = "2026-11-28T23:00:00.000Z"
+ENDED = "NOT #status IN (:ended0, :ended1, :ended2)"
+WRITTEN = "SET #status = :status, updatedAt = :at, history = list_append(history, :entry)"
+ENDED_VALUES = {":ended0": {"S": "COMPLETED"}, ":ended1": {"S": "CANCELLED"}, ":ended2": {"S": "REJECTED"}}
+
+
+def _orders_tables() -> None:
+    dynamodb: Any = boto_client_for(REGION, "dynamodb")
+    dynamodb.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _record(order_id: str, status: str = "RECEIVED", **extra: Any) -> dict[str, Any]:
+    """An order as the workflow's Record Order state writes it."""
+    return {
+        "orderId": {"S": order_id},
+        "status": {"S": status},
+        "customerId": {"S": "c-ünï"},
+        "totalAmount": {"N": "19.98"},
+        "priority": {"BOOL": False},
+        "detail": {"S": json.dumps({"orderId": order_id, "items": [{"sku": "A", "quantity": 2}]})},
+        "tags": {"SS": ["a", "b"]},
+        "none": {"NULL": True},
+        "history": {"L": [{"M": {"status": {"S": status}, "at": {"S": AT}}}]},
+        **extra,
+    }
+
+
+def _mark(order_id: str, status: str, *, condition: str | None = ENDED, **extra: Any) -> dict[str, Any]:
+    """An update as the workflow's Mark Order Paid / Complete Order / Cancel Order states send it."""
+    values = {
+        ":status": {"S": status},
+        ":entry": {"L": [{"M": {"status": {"S": status}, "at": {"S": AT}}}]},
+        ":at": {"S": AT},
+        **(ENDED_VALUES if condition == ENDED else {}),
+        **{f":{name}": value for name, value in extra.items()},
+    }
+    sets = ["#status = :status", "updatedAt = :at", "history = list_append(history, :entry)"]
+    sets += [f"{name} = :{name}" for name in extra]
+    params: dict[str, Any] = {
+        "TableName": "orders",
+        "Key": {"orderId": {"S": order_id}},
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": values,
+        "UpdateExpression": "SET " + ", ".join(sets),
+    }
+    if condition is not None:
+        params["ConditionExpression"] = condition
+    return params
+
+
+def test_dynamodb_writes_as_the_workflow_sends_them_are_adapted_with_equal_answers_and_items() -> None:
+    def calls(dynamodb: Any, _: Any) -> list[Callable[[], Any]]:
+        record = {"TableName": "orders", "ConditionExpression": "attribute_not_exists(orderId)"}
+        return [
+            lambda: dynamodb.put_item(**record, Item=_record("o-1")),
+            lambda: dynamodb.put_item(**record, Item=_record("o-2"), ReturnValues="NONE"),
+            lambda: dynamodb.update_item(**_mark("o-1", "PAID", condition=None, paymentId={"S": "p-1"})),
+            lambda: dynamodb.update_item(
+                **_mark("o-1", "COMPLETED", shipmentId={"S": "s-1"}, trackingNumber={"S": "t-1"})
+            ),
+            lambda: dynamodb.update_item(**_mark("o-2", "CANCELLED", failure={"S": '{"Error": "x"}'})),
+            lambda: dynamodb.put_item(TableName="orders", Item=_record("o-2", "REPLACED")),
+            lambda: dynamodb.update_item(
+                TableName="orders",
+                Key={"orderId": {"S": "o-new"}},
+                UpdateExpression="SET n = :n, m = :m",
+                ExpressionAttributeValues={":n": {"N": "1"}, ":m": {"M": {"a": {"L": []}}}},
+            ),
+            lambda: dynamodb.put_item(TableName="ledger", Item={"pk": {"S": "a"}, "sk": {"N": "1"}}),
+            lambda: dynamodb.update_item(
+                TableName="ledger",
+                Key={"pk": {"S": "a"}, "sk": {"N": "2"}},
+                UpdateExpression="ADD amount :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnConsumedCapacity="NONE",
+            ),
+        ]
+
+    outcomes, counts = compare("dynamodb", _orders_tables, calls, dynamodb_world)
+
+    assert [o.get("raised") for o in outcomes] == [None] * 9
+    assert outcomes[2]["response"]["ConsumedCapacity"] == {"TableName": "orders", "CapacityUnits": 0.5}
+    assert "x-amz-crc32" in outcomes[0]["response"]["ResponseMetadata"]["HTTPHeaders"]
+    assert counts == {"adapted": {"PutItem": 4, "UpdateItem": 5}, "passed": {}}
+
+
+def test_dynamodb_errors_are_the_same_and_change_nothing() -> None:
+    big = "x" * 410_000
+
+    def calls(dynamodb: Any, _: Any) -> list[Callable[[], Any]]:
+        record = {"TableName": "orders", "ConditionExpression": "attribute_not_exists(orderId)"}
+        return [
+            lambda: dynamodb.put_item(**record, Item=_record("o-1")),
+            lambda: dynamodb.update_item(**_mark("o-1", "COMPLETED")),
+            # the condition fails: a duplicate order, an order that already ended
+            lambda: dynamodb.put_item(**record, Item=_record("o-1", "AGAIN")),
+            lambda: dynamodb.put_item(
+                **record, Item=_record("o-1", "AGAIN"), ReturnValuesOnConditionCheckFailure="ALL_OLD"
+            ),
+            lambda: dynamodb.update_item(**_mark("o-1", "CANCELLED")),
+            lambda: dynamodb.update_item(
+                **_mark("o-1", "CANCELLED"), ReturnValuesOnConditionCheckFailure="ALL_OLD"
+            ),
+            # a missing table, bad expressions, unused or missing placeholders
+            lambda: dynamodb.put_item(TableName="missing", Item=_record("o-9")),
+            lambda: dynamodb.update_item(**{**_mark("o-1", "PAID", condition=None), "TableName": "missing"}),
+            lambda: dynamodb.put_item(**{**record, "ConditionExpression": "attribute_not_exists("}, Item={}),
+            lambda: dynamodb.update_item(**{**_mark("o-1", "PAID"), "UpdateExpression": "SET = :status"}),
+            lambda: dynamodb.update_item(**{**_mark("o-1", "PAID"), "UpdateExpression": "  "}),
+            lambda: dynamodb.update_item(
+                **_mark("o-1", "PAID", condition=None, unused={"S": "u"}) | {"UpdateExpression": WRITTEN}
+            ),
+            lambda: dynamodb.update_item(
+                **{**_mark("o-1", "PAID"), "ExpressionAttributeNames": {"#s": "status"}}
+            ),
+            lambda: dynamodb.update_item(
+                **{**_mark("o-1", "PAID", condition=None), "ExpressionAttributeValues": {}}
+            ),
+            lambda: dynamodb.put_item(
+                TableName="orders",
+                Item=_record("o-3"),
+                ConditionExpression="#a = :a",
+                ExpressionAttributeNames={"#a": "status"},
+                ExpressionAttributeValues={":a": {"S": "x"}, ":b": {"S": "unused"}},
+            ),
+            # type mismatches: the key's type, list_append on text, a key that is not the table's
+            lambda: dynamodb.put_item(TableName="orders", Item={"orderId": {"N": "1"}}),
+            lambda: dynamodb.update_item(
+                **{**_mark("o-1", "PAID", condition=None), "Key": {"orderId": {"N": "1"}}}
+            ),
+            lambda: dynamodb.update_item(
+                TableName="orders",
+                Key={"orderId": {"S": "o-1"}},
+                UpdateExpression="SET status = list_append(customerId, :l)",
+                ExpressionAttributeValues={":l": {"L": []}},
+            ),
+            lambda: dynamodb.update_item(
+                **{**_mark("o-1", "PAID", condition=None), "Key": {"other": {"S": "o-1"}}}
+            ),
+            lambda: dynamodb.put_item(TableName="orders", Item={"other": {"S": "o-1"}}),
+            lambda: dynamodb.put_item(TableName="orders", Item={"orderId": {"S": ""}}),
+            lambda: dynamodb.put_item(TableName="ledger", Item={"pk": {"S": "a"}}),
+            # items over 400 KB: put whole, and an update that sets one attribute before the next overflows
+            lambda: dynamodb.put_item(TableName="orders", Item={"orderId": {"S": "o-big"}, "a": {"S": big}}),
+            lambda: dynamodb.update_item(
+                TableName="orders",
+                Key={"orderId": {"S": "o-1"}},
+                UpdateExpression="SET small = :s, huge = :h",
+                ExpressionAttributeValues={":s": {"S": "kept?"}, ":h": {"S": big}},
+            ),
+            lambda: dynamodb.update_item(
+                TableName="orders",
+                Key={"orderId": {"S": "o-fresh"}},
+                UpdateExpression="SET small = :s, huge = :h",
+                ExpressionAttributeValues={":s": {"S": "kept?"}, ":h": {"S": big}},
+            ),
+            # an update of a new item whose expression refers to what it does not hold
+            lambda: dynamodb.update_item(**_mark("o-absent", "PAID", condition=None)),
+            # invalid parameters moto's task clients do not validate
+            lambda: dynamodb.put_item(TableName="orders", Item={"orderId": {"S": 7}}),
+            lambda: dynamodb.put_item(TableName="orders"),
+            lambda: dynamodb.update_item(**_mark("o-1", "PAID"), ReturnValues="SOMETIMES"),
+        ]
+
+    outcomes, counts = compare("dynamodb", _orders_tables, calls, dynamodb_world)
+
+    codes = [
+        o["response"].get("Error", {}).get("Code", "ok") if "response" in o else o["raised"] for o in outcomes
+    ]
+    assert codes[:2] == ["ok", "ok"]
+    assert codes[2:6] == ["ConditionalCheckFailedException"] * 4
+    assert outcomes[3]["response"]["Item"]["status"] == {"S": "COMPLETED"}
+    assert outcomes[5]["response"]["Item"]["status"] == {"S": "COMPLETED"}
+    assert codes[6:8] == ["ResourceNotFoundException"] * 2
+    assert all(code not in ("ok", "TypeError") for code in codes[8:26])
+    assert counts["adapted"] == {"PutItem": 1, "UpdateItem": 1}
+
+
+def test_dynamodb_shapes_not_adapted_take_the_direct_path_unchanged() -> None:
+    def calls(dynamodb: Any, _: Any) -> list[Callable[[], Any]]:
+        return [
+            lambda: dynamodb.put_item(TableName="orders", Item=_record("o-1"), ReturnValues="ALL_OLD"),
+            lambda: dynamodb.put_item(TableName="orders", Item=_record("o-1"), ReturnValues="ALL_OLD"),
+            lambda: dynamodb.put_item(TableName="orders", Item=_record("o-2", blob={"B": b"\x00\x01"})),
+            lambda: dynamodb.put_item(
+                TableName="orders", Item=_record("o-3"), ReturnConsumedCapacity="TOTAL"
+            ),
+            lambda: dynamodb.put_item(
+                TableName="orders", Item=_record("o-4"), Expected={"orderId": {"Exists": False}}
+            ),
+            lambda: dynamodb.update_item(**_mark("o-1", "PAID", condition=None), ReturnValues="ALL_NEW"),
+            lambda: dynamodb.update_item(**_mark("o-1", "PAID", condition=None), ReturnValues="UPDATED_OLD"),
+            lambda: dynamodb.update_item(
+                TableName="orders",
+                Key={"orderId": {"S": "o-1"}},
+                AttributeUpdates={"n": {"Value": {"N": "1"}, "Action": "PUT"}},
+            ),
+            lambda: dynamodb.put_item(TableName="orders", Item=_record("o-5", n={"N": 5})),
+        ]
+
+    outcomes, counts = compare("dynamodb", _orders_tables, calls, dynamodb_world)
+
+    assert outcomes[1]["response"]["Attributes"]["orderId"] == {"S": "o-1"}
+    assert outcomes[5]["response"]["Attributes"]["status"] == {"S": "PAID"}
+    assert counts == {"adapted": {}, "passed": {"PutItem": 6, "UpdateItem": 3}}
+
+
+def test_adapted_conditional_writes_racing_on_one_key_let_one_win() -> None:
+    # Given the adapters in, and threads writing one order under attribute_not_exists, as duplicated
+    # deliveries of one order do
+    import threading  # noqa: PLC0415 - only this case races
+
+    speedups.install(["client_cache", "direct_dispatch", "task_adapters"])
+    with mock_aws(config=MOTO_CONFIG):
+        _orders_tables()
+        client = DirectClient(boto_client_for(REGION, "dynamodb"))
+        results: list[str] = []
+        start = threading.Barrier(8)
+
+        def record(n: int) -> None:
+            start.wait()
+            try:
+                client.put_item(
+                    TableName="orders",
+                    Item=_record("o-race", f"RECEIVED-{n}"),
+                    ConditionExpression="attribute_not_exists(orderId)",
+                )
+                results.append("won")
+            except ClientError as error:
+                results.append(error.response["Error"]["Code"])
+
+        threads = [threading.Thread(target=record, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        counts = task_adapters.stats.snapshot()
+
+    # Then exactly one write won, the others failed their condition on moto's path
+    assert sorted(results) == ["ConditionalCheckFailedException"] * 7 + ["won"]
+    assert counts == {"adapted": {"PutItem": 1}, "passed": {"PutItem": 7}}
