@@ -26,12 +26,14 @@ from __future__ import annotations
 import binascii
 import json
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from botocore.validate import ParamValidationDecorator, ParamValidator
 
+from localaws.delivery import eventbridge as eventbridge_delivery
 from localaws.delivery import sns as sns_delivery
 from localaws.patches import corrections, direct_dispatch, limits, registry
 from localaws.patches.speedups.dynamodb import _item_undo
@@ -57,6 +59,7 @@ _RECORDER = "moto.moto_api.recorder"
 _DYNAMODB_HANDLER = "moto.dynamodb.responses.DynamoHandler"
 _DYNAMODB_BACKENDS = "moto.dynamodb.models.dynamodb_backends"
 _ACTION_RESULT = "moto.core.responses.ActionResult"
+_EVENTS_BACKENDS = "moto.events.models.events_backends"
 
 TASK_ADAPTERS = registry.PatchSet(
     "task_adapters",
@@ -117,6 +120,17 @@ TASK_ADAPTERS = registry.PatchSet(
         ("moto.dynamodb.models.table.Table.stream_shard", "a table with a stream stays on moto's path"),
         (f"{_ACTION_RESULT}.result", "the handler's answer, before moto's serialiser"),
         ("moto.utilities.aws_headers.amz_crc32", "DynamoDB answers carry the body's CRC32 header"),
+        (_EVENTS_BACKENDS, "PutEvents: the backend the handler uses"),
+        ("moto.events.models.EventsBackend.put_events", "PutEvents: the backend call the handler makes"),
+        ("moto.events.models.EventsBackend.describe_event_bus", "PutEvents: a missing bus stays moto's"),
+        ("moto.events.models.EventsBackend._normalize_event_bus_arn", "PutEvents: the bus, as moto finds it"),
+        ("moto.events.models.EventsBackend.archives", "PutEvents: an archive's rule delivers to it"),
+        ("moto.events.models.EventBus.rules", "PutEvents: only deliveries that cannot fail are adapted"),
+        ("moto.events.models.Rule.targets", "PutEvents: only deliveries that cannot fail are adapted"),
+        ("moto.events.models.Rule.region_name", "PutEvents: an archive rule's target ARN"),
+        ("moto.events.responses.EventsHandler.put_events", "PutEvents' answer: json.dumps of its entries"),
+        ("moto.events.responses.EventsHandler.region_regex", "the region as the handler reads it"),
+        ("moto.events.models.EventsBackend.create_archive", "the archive rule's target and template"),
         ("botocore.validate.ParamValidationDecorator", "whether the client's serialiser validates"),
         ("botocore.client.BaseClient._serializer", "whether the client's serialiser validates"),
         ("botocore.client.BaseClient._get_credentials", "the access key moto maps to an account"),
@@ -150,6 +164,8 @@ class _Moto:
         self.dynamodb_handler = registry.resolve(_DYNAMODB_HANDLER)
         self.dynamodb_backends = registry.resolve(_DYNAMODB_BACKENDS)
         self.dynamodb_region_regex = registry.resolve(f"{_DYNAMODB_HANDLER}.region_regex")
+        self.events_backends = registry.resolve(_EVENTS_BACKENDS)
+        self.events_region_regex = registry.resolve("moto.events.responses.EventsHandler.region_regex")
         # call_action answers werkzeug's HTTPException (moto's RESTError) as an error too.
         from werkzeug.exceptions import HTTPException  # noqa: PLC0415 - werkzeug loads with moto
 
@@ -180,18 +196,18 @@ class _Call:
             self.access_key
         )
 
-    def handled(self, service: str, content_type: str) -> dict[str, Any]:
-        """What moto's handler does around a successful action; the ``ResponseMetadata`` botocore parses."""
+    def handled(self, service: str, content_type: str | None) -> dict[str, Any]:
+        """What moto's handler does around a successful action; the ``ResponseMetadata`` botocore parses.
+
+        ``content_type``: ``None`` for a handler that answers a bare string (no serialiser, no header)."""
         moto = self.moto
         moto.iam_models.mark_account_as_visited(
             account_id=self.account, access_key=self.access_key, service=service, region=self.region
         )
         moto.authenticator.request_count += 1
-        headers: dict[str, Any] = {
-            "content-type": content_type,
-            "server": "amazon.com",
-            "date": moto.responses.http_date(moto.responses.utcnow()),
-        }
+        headers: dict[str, Any] = {} if content_type is None else {"content-type": content_type}
+        headers["server"] = "amazon.com"
+        headers["date"] = moto.responses.http_date(moto.responses.utcnow())
         request_id = moto.responses.gen_amzn_requestid_long(headers)
         return {
             "RequestId": request_id,
@@ -549,12 +565,91 @@ def _dynamodb_update_item(call: _Call, params: dict[str, Any]) -> dict[str, Any]
     return _dynamodb_write(call, params, "Key", "update_item")
 
 
+# --- EventBridge PutEvents ----------------------------------------------------------------------------
+
+_EVENTS_ENTRY_TEXT = ("Source", "DetailType", "Detail", "EventBusName", "TraceHeader")
+_EVENTS_MAX_ENTRIES = 10
+_ARCHIVE_ARN = re.compile(r'"archive-arn": "[^"]*:archive/([^":]+):[^"]*"')
+
+
+def _events_entries(entries: Any) -> list[dict[str, Any]] | None:
+    """A copy of the entries as moto's handler reads them from the JSON body, or ``None``."""
+    if type(entries) is not list or not 0 < len(entries) <= _EVENTS_MAX_ENTRIES:
+        return None  # more than ten: moto's error
+    copied: list[dict[str, Any]] = []
+    for entry in entries:
+        if type(entry) is not dict or not entry.keys() <= {*_EVENTS_ENTRY_TEXT, "Resources"}:
+            return None  # Time (a timestamp on the wire), unknown members: moto's path
+        if any(type(entry[name]) is not str for name in _EVENTS_ENTRY_TEXT if name in entry):
+            return None
+        resources = entry.get("Resources")
+        if resources is not None and (
+            type(resources) is not list or any(type(resource) is not str for resource in resources)
+        ):
+            return None
+        copied.append({name: list(value) if name == "Resources" else value for name, value in entry.items()})
+    return copied
+
+
+def _target_cannot_fail(backend: Any, rule: Any, target: dict[str, Any]) -> bool:
+    """Whether moto's delivery to this target cannot raise: then a half-done PutEvents cannot be."""
+    if eventbridge_delivery._our_target(target):
+        return True  # enqueued by our delivery, or (delivery off) a target moto's code passes over
+    arn = target.get("Arn", "")
+    if arn != f"arn:aws:events:{rule.region_name}:::":
+        return False
+    # an archive's own rule: moto appends the event to the archive its template names
+    template = (target.get("InputTransformer") or {}).get("InputTemplate") or ""
+    archive = _ARCHIVE_ARN.search(template)
+    return archive is not None and archive.group(1) in backend.archives
+
+
+def _events_put_events(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+    if params.keys() != {"Entries"}:
+        return None  # EndpointId (global endpoints): moto's path
+    entries = _events_entries(params["Entries"])
+    if entries is None:
+        return None
+    if limits.SIZE_LIMITS.installed and (
+        sum(limits.put_events_entry_size(entry) for entry in entries) > limits.PUT_EVENTS_MAX_BYTES
+        or any(limits.detail_is_malformed(entry.get("Detail")) for entry in entries)
+    ):
+        return None  # AWS's limits, which the direct path answers in moto's call_action
+    moto = call.moto
+    backend = moto.events_backends[call.account][call.region]
+    for entry in entries:
+        if not (entry.get("Source") and entry.get("DetailType") and entry.get("Detail")):
+            continue  # answered as a failed entry by moto, never sent
+        try:
+            bus = backend.describe_event_bus(backend._normalize_event_bus_arn(entry.get("EventBusName")))
+        except moto.errors:
+            return None  # a missing bus: moto raises after sending the entries before it
+        if not all(
+            _target_cannot_fail(backend, rule, t) for rule in bus.rules.values() for t in rule.targets
+        ):
+            return None
+    results = backend.put_events(entries)
+    failed = len([result for result in results if "ErrorCode" in result])
+    # The handler answers json.dumps({"FailedEntryCount", "Entries"}); botocore parses each entry's
+    # members in the shape's order.
+    answer: dict[str, Any] = {
+        "FailedEntryCount": failed,
+        "Entries": [
+            {name: result[name] for name in ("EventId", "ErrorCode", "ErrorMessage") if name in result}
+            for result in results
+        ],
+    }
+    answer["ResponseMetadata"] = call.handled("events", None)
+    return answer
+
+
 # (botocore service name, operation name) -> (adapter, the handler class's region regex getter)
 ADAPTED: dict[tuple[str, str], tuple[Adapter, Callable[[_Moto], Any]]] = {
     ("sqs", "SendMessage"): (_sqs_send_message, lambda moto: moto.sqs_region_regex),
     ("sns", "Publish"): (_sns_publish, lambda moto: moto.sns_region_regex),
     ("dynamodb", "PutItem"): (_dynamodb_put_item, lambda moto: moto.dynamodb_region_regex),
     ("dynamodb", "UpdateItem"): (_dynamodb_update_item, lambda moto: moto.dynamodb_region_regex),
+    ("events", "PutEvents"): (_events_put_events, lambda moto: moto.events_region_regex),
 }
 
 

@@ -694,3 +694,106 @@ def test_adapted_conditional_writes_racing_on_one_key_let_one_win() -> None:
     # Then exactly one write won, the others failed their condition on moto's path
     assert sorted(results) == ["ConditionalCheckFailedException"] * 7 + ["won"]
     assert counts == {"adapted": {"PutItem": 1}, "passed": {"PutItem": 7}}
+
+
+# --- EventBridge PutEvents --------------------------------------------------------------------------------
+
+
+def events_world() -> dict[str, Any]:
+    """What the archive holds and what each queue target received (ids and times masked the same way)."""
+    from moto.events.models import events_backends  # noqa: PLC0415 - only the PutEvents cases need it
+
+    def masked(text: str) -> str:
+        return re.sub(r'"(time|ingestion-time)": ("[^"]*"|[0-9.e+-]+)', r'"\1": "<masked>"', text)
+
+    archives = {
+        name: [masked(json.dumps(event, default=repr)) for event in archive.events]
+        for name, archive in events_backends[ACCOUNT][REGION].archives.items()
+    }
+    queues = queue_contents()
+    for messages in queues.values():
+        for message in messages:
+            message["body"] = masked(message["body"])
+            message["md5"] = message["md5"][1]
+    return {"archives": archives, "queues": queues}
+
+
+def _buses() -> dict[str, str]:
+    events: Any = boto_client_for(REGION, "events")
+    sqs: Any = boto_client_for(REGION, "sqs")
+    bus_arn = events.create_event_bus(Name="orders")["EventBusArn"]
+    events.create_archive(ArchiveName="orders-archive", EventSourceArn=bus_arn)
+    events.put_rule(Name="to-sfn", EventBusName="orders", EventPattern='{"detail-type": ["OrderPlaced"]}')
+    events.put_targets(
+        Rule="to-sfn",
+        EventBusName="orders",
+        Targets=[{"Id": "sfn", "Arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:nowhere"}],
+    )
+    events.create_event_bus(Name="to-queue")
+    queue_url = sqs.create_queue(QueueName="bus-q")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="q", EventBusName="to-queue", EventPattern='{"source": ["orderflow.orders"]}')
+    events.put_targets(Rule="q", EventBusName="to-queue", Targets=[{"Id": "q", "Arn": queue_arn}])
+    return {"bus": "orders", "arn": bus_arn}
+
+
+def test_events_put_events_as_the_workflow_sends_them_is_adapted_with_equal_answers_and_archive() -> None:
+    def entry(detail: Any, **extra: Any) -> dict[str, Any]:
+        return {
+            "Detail": json.dumps(detail),
+            "DetailType": "OrderCompleted",
+            "EventBusName": "orders",
+            "Source": "orderflow.orders",
+            **extra,
+        }
+
+    def calls(events: Any, made: dict[str, str]) -> list[Callable[[], Any]]:
+        return [
+            lambda: events.put_events(
+                Entries=[entry({"orderId": "o-1", "paymentId": "p", "trackingNumber": "t"})]
+            ),
+            lambda: events.put_events(
+                Entries=[entry({"orderId": "ü"}, EventBusName=made["arn"], Resources=["r"])]
+            ),
+            lambda: events.put_events(
+                Entries=[entry({"a": 1}), {"Source": "s"}, entry({"b": 2}, Detail="{bad")]
+            ),
+            lambda: events.put_events(
+                Entries=[entry({"a": 1}, EventBusName=None) | {"EventBusName": "default"}]
+            ),
+        ]
+
+    outcomes, counts = compare("events", _buses, calls, events_world, size_limits=True)
+
+    assert [o["response"]["FailedEntryCount"] for o in outcomes] == [0, 0, 2, 0]
+    assert counts == {"adapted": {"PutEvents": 4}, "passed": {}}
+
+
+def test_events_put_events_errors_limits_and_risky_targets_take_the_direct_path() -> None:
+    def calls(events: Any, _: dict[str, str]) -> list[Callable[[], Any]]:
+        one = {"Source": "orderflow.orders", "DetailType": "X", "Detail": "{}"}
+        return [
+            lambda: events.put_events(Entries=[one | {"EventBusName": "missing"}]),
+            lambda: events.put_events(
+                Entries=[one | {"EventBusName": "orders"}, one | {"EventBusName": "nope"}]
+            ),
+            lambda: events.put_events(Entries=[one] * 11),
+            lambda: events.put_events(Entries=[one | {"EventBusName": "to-queue"}]),
+            lambda: events.put_events(Entries=[one | {"Detail": "[1]", "EventBusName": "orders"}]),
+            lambda: events.put_events(Entries=[one | {"Detail": json.dumps({"x": "y" * 1_100_000})}]),
+            lambda: events.put_events(Entries=[one | {"Detail": 7}]),
+            lambda: events.put_events(Entries=[]),
+        ]
+
+    outcomes, counts = compare("events", _buses, calls, events_world, size_limits=True)
+
+    codes = [o["response"].get("Error", {}).get("Code") if "response" in o else o["raised"] for o in outcomes]
+    assert codes[:3] == ["ResourceNotFoundException"] * 2 + ["ValidationException"]
+    assert outcomes[3]["response"]["FailedEntryCount"] == 0  # delivered to the queue by moto's path
+    assert outcomes[4]["response"]["Entries"] == [
+        {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    ]
+    assert codes[5] == "ValidationException"
+    assert counts["adapted"] == {}
