@@ -23,6 +23,7 @@ the same exception class, code and message by construction. Deliveries hook the 
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import os
@@ -60,6 +61,7 @@ _DYNAMODB_HANDLER = "moto.dynamodb.responses.DynamoHandler"
 _DYNAMODB_BACKENDS = "moto.dynamodb.models.dynamodb_backends"
 _ACTION_RESULT = "moto.core.responses.ActionResult"
 _EVENTS_BACKENDS = "moto.events.models.events_backends"
+_KINESIS_BACKENDS = "moto.kinesis.models.kinesis_backends"
 
 TASK_ADAPTERS = registry.PatchSet(
     "task_adapters",
@@ -131,6 +133,19 @@ TASK_ADAPTERS = registry.PatchSet(
         ("moto.events.responses.EventsHandler.put_events", "PutEvents' answer: json.dumps of its entries"),
         ("moto.events.responses.EventsHandler.region_regex", "the region as the handler reads it"),
         ("moto.events.models.EventsBackend.create_archive", "the archive rule's target and template"),
+        (_KINESIS_BACKENDS, "PutRecord: the backend the handler uses"),
+        ("moto.kinesis.models.KinesisBackend.put_record", "PutRecord: the backend call the handler makes"),
+        ("moto.kinesis.models.KinesisBackend.describe_stream", "PutRecord: a missing stream stays moto's"),
+        ("moto.kinesis.models.Stream.get_shard_for_key", "PutRecord: a key no shard takes stays moto's"),
+        (
+            "moto.kinesis.models.Stream.lambda_event_source_mappings",
+            "PutRecord: moto's own Lambda mappings (which can fail after the put) stay moto's",
+        ),
+        (
+            "moto.kinesis.responses.KinesisResponse.put_record",
+            "reads Data as the base64 text botocore writes",
+        ),
+        ("moto.kinesis.responses.KinesisResponse.region_regex", "the region as the handler reads it"),
         ("botocore.validate.ParamValidationDecorator", "whether the client's serialiser validates"),
         ("botocore.client.BaseClient._serializer", "whether the client's serialiser validates"),
         ("botocore.client.BaseClient._get_credentials", "the access key moto maps to an account"),
@@ -165,6 +180,8 @@ class _Moto:
         self.dynamodb_backends = registry.resolve(_DYNAMODB_BACKENDS)
         self.dynamodb_region_regex = registry.resolve(f"{_DYNAMODB_HANDLER}.region_regex")
         self.events_backends = registry.resolve(_EVENTS_BACKENDS)
+        self.kinesis_backends = registry.resolve(_KINESIS_BACKENDS)
+        self.kinesis_region_regex = registry.resolve("moto.kinesis.responses.KinesisResponse.region_regex")
         self.events_region_regex = registry.resolve("moto.events.responses.EventsHandler.region_regex")
         # call_action answers werkzeug's HTTPException (moto's RESTError) as an error too.
         from werkzeug.exceptions import HTTPException  # noqa: PLC0415 - werkzeug loads with moto
@@ -643,6 +660,43 @@ def _events_put_events(call: _Call, params: dict[str, Any]) -> dict[str, Any] | 
     return answer
 
 
+# --- Kinesis PutRecord --------------------------------------------------------------------------------
+
+_KINESIS_TEXT = ("StreamName", "StreamARN", "ExplicitHashKey")
+_KINESIS_CONTENT_TYPE = "application/x-amz-json-1.1"
+
+
+def _kinesis_put_record(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+    if not params.keys() <= {*_KINESIS_TEXT, "PartitionKey", "Data"}:
+        return None  # SequenceNumberForOrdering and anything newer: moto's path
+    if not _text(params, "PartitionKey", required=True) or not _text(params, *_KINESIS_TEXT):
+        return None
+    data = params.get("Data")
+    if type(data) is str:
+        data = data.encode("utf-8")
+    if type(data) is not bytes:
+        return None
+    # botocore writes a blob as base64 in the JSON body, and moto's handler reads that text back as is
+    encoded = base64.b64encode(data).decode("ascii")
+    moto = call.moto
+    backend = moto.kinesis_backends[call.account][call.region]
+    stream_arn, stream_name = params.get("StreamARN"), params.get("StreamName")
+    try:
+        stream = backend.describe_stream(stream_arn=stream_arn, stream_name=stream_name)
+        shard = stream.get_shard_for_key(params["PartitionKey"], params.get("ExplicitHashKey"))
+    except Exception:  # moto's errors, and what moto fails with unanswered: all before any record is added
+        return None
+    if shard is None or stream.lambda_event_source_mappings:
+        return None  # no shard takes the key (moto fails); moto's own Lambda mappings can fail after the put
+    sequence_number, shard_id = backend.put_record(
+        stream_arn, stream_name, params["PartitionKey"], params.get("ExplicitHashKey"), encoded
+    )
+    # PutRecordOutput's members in the shape's order, as botocore parses moto's serialised answer
+    answer: dict[str, Any] = {"ShardId": shard_id, "SequenceNumber": sequence_number}
+    answer["ResponseMetadata"] = call.handled("kinesis", _KINESIS_CONTENT_TYPE)
+    return answer
+
+
 # (botocore service name, operation name) -> (adapter, the handler class's region regex getter)
 ADAPTED: dict[tuple[str, str], tuple[Adapter, Callable[[_Moto], Any]]] = {
     ("sqs", "SendMessage"): (_sqs_send_message, lambda moto: moto.sqs_region_regex),
@@ -650,6 +704,7 @@ ADAPTED: dict[tuple[str, str], tuple[Adapter, Callable[[_Moto], Any]]] = {
     ("dynamodb", "PutItem"): (_dynamodb_put_item, lambda moto: moto.dynamodb_region_regex),
     ("dynamodb", "UpdateItem"): (_dynamodb_update_item, lambda moto: moto.dynamodb_region_regex),
     ("events", "PutEvents"): (_events_put_events, lambda moto: moto.events_region_regex),
+    ("kinesis", "PutRecord"): (_kinesis_put_record, lambda moto: moto.kinesis_region_regex),
 }
 
 

@@ -797,3 +797,73 @@ def test_events_put_events_errors_limits_and_risky_targets_take_the_direct_path(
     ]
     assert codes[5] == "ValidationException"
     assert counts["adapted"] == {}
+
+
+# --- Kinesis PutRecord ------------------------------------------------------------------------------------
+
+
+def kinesis_world() -> dict[str, Any]:
+    """Every record of every shard, as the event source and GetRecords read them."""
+    from moto.kinesis.models import kinesis_backends  # noqa: PLC0415 - only the Kinesis cases need it
+
+    return {
+        name: {
+            shard_id: [
+                (r.partition_key, r.data, r.sequence_number, r.explicit_hash_key)
+                for r in shard.records.values()
+            ]
+            for shard_id, shard in stream.shards.items()
+        }
+        for name, stream in kinesis_backends[ACCOUNT][REGION].streams.items()
+    }
+
+
+def _streams() -> str:
+    kinesis: Any = boto_client_for(REGION, "kinesis")
+    kinesis.create_stream(StreamName="analytics", ShardCount=2)
+    return str(kinesis.describe_stream(StreamName="analytics")["StreamDescription"]["StreamARN"])
+
+
+def test_kinesis_put_record_as_the_workflow_sends_it_is_adapted_with_equal_answers_and_records() -> None:
+    announcement = json.dumps({"orderId": "o-1", "status": "PAID", "contact": {"name": "Zoë"}})
+
+    def calls(kinesis: Any, arn: str) -> list[Callable[[], Any]]:
+        return [
+            lambda: kinesis.put_record(StreamName="analytics", PartitionKey="o-1", Data=announcement),
+            lambda: kinesis.put_record(StreamName="analytics", PartitionKey="o-2", Data=b"\x00\xff raw"),
+            lambda: kinesis.put_record(StreamARN=arn, PartitionKey="o-3", Data=""),
+            lambda: kinesis.put_record(
+                StreamName="analytics", PartitionKey="o-4", Data="x", ExplicitHashKey=str(2**127)
+            ),
+        ]
+
+    outcomes, counts = compare("kinesis", _streams, calls, kinesis_world)
+
+    assert [list(o["response"])[:2] for o in outcomes] == [["ShardId", "SequenceNumber"]] * 4
+    assert counts == {"adapted": {"PutRecord": 4}, "passed": {}}
+
+
+def test_kinesis_put_record_errors_are_the_same_and_add_nothing() -> None:
+    def calls(kinesis: Any, _: str) -> list[Callable[[], Any]]:
+        return [
+            lambda: kinesis.put_record(StreamName="missing", PartitionKey="k", Data="x"),
+            lambda: kinesis.put_record(StreamName="analytics", PartitionKey="k" * 257, Data="x"),
+            lambda: kinesis.put_record(
+                StreamName="analytics", PartitionKey="k", Data="x", ExplicitHashKey=str(2**128)
+            ),
+            lambda: kinesis.put_record(StreamName="analytics", PartitionKey=7, Data="x"),
+            lambda: kinesis.put_record(StreamName="analytics", PartitionKey="k", Data=7),
+            lambda: kinesis.put_record(
+                StreamName="analytics", PartitionKey="k", Data="x", SequenceNumberForOrdering="1"
+            ),
+        ]
+
+    outcomes, counts = compare("kinesis", _streams, calls, kinesis_world)
+
+    codes = [
+        o["response"].get("Error", {}).get("Code", "ok") if "response" in o else o["raised"] for o in outcomes
+    ]
+    assert codes[0] == "ResourceNotFoundException"
+    assert codes[1:3] == ["InvalidArgumentException"] * 2
+    assert codes[5] == "ok"
+    assert counts["adapted"] == {}
