@@ -51,7 +51,7 @@ def outcome(call: Callable[[], Any]) -> dict[str, Any]:
     except ClientError as error:
         text = re.sub(r"RequestId: \S+|Request ID: \S+", "<id>", str(error))
         return {"raised": type(error).__name__, "response": without_date(error.response), "text": text}
-    except (ParamValidationError, TypeError, KeyError, ValueError) as error:  # moto's own failure
+    except (ParamValidationError, TypeError, KeyError, ValueError, NotImplementedError) as error:  # moto's
         return {"raised": type(error).__name__, "text": str(error)}
     return {"response": without_date(response)}
 
@@ -765,7 +765,14 @@ def test_events_put_events_as_the_workflow_sends_them_is_adapted_with_equal_answ
             ),
         ]
 
-    outcomes, counts = compare("events", _buses, calls, events_world, size_limits=True)
+    # (with our EventBridge delivery in, as LocalAws runs: it takes the Step Functions target)
+    from localaws.delivery import eventbridge  # noqa: PLC0415 - only these cases need the delivery
+
+    eventbridge._running.patches.install()
+    try:
+        outcomes, counts = compare("events", _buses, calls, events_world, size_limits=True)
+    finally:
+        eventbridge._running.patches.uninstall()
 
     assert [o["response"]["FailedEntryCount"] for o in outcomes] == [0, 0, 2, 0]
     assert counts == {"adapted": {"PutEvents": 4}, "passed": {}}
@@ -867,3 +874,27 @@ def test_kinesis_put_record_errors_are_the_same_and_add_nothing() -> None:
     assert codes[1:3] == ["InvalidArgumentException"] * 2
     assert codes[5] == "ok"
     assert counts["adapted"] == {}
+
+
+def test_events_put_events_to_a_step_functions_target_is_adapted_only_with_our_delivery_in() -> None:
+    # Given a bus whose rule targets a state machine: moto alone fails on such a target (NotImplementedError),
+    # our EventBridge delivery takes it
+    from localaws.delivery import eventbridge  # noqa: PLC0415 - only this case needs the delivery
+
+    def calls(events: Any, _: dict[str, str]) -> list[Callable[[], Any]]:
+        placed = {"Source": "orderflow.orders", "DetailType": "OrderPlaced", "EventBusName": "orders"}
+        return [lambda: events.put_events(Entries=[placed | {"Detail": '{"orderId": "o-1"}'}])]
+
+    # When the order is put with moto's delivery alone, then with ours in
+    alone, alone_counts = compare("events", _buses, calls, events_world)
+    eventbridge._running.patches.install()
+    try:
+        ours, ours_counts = compare("events", _buses, calls, events_world)
+    finally:
+        eventbridge._running.patches.uninstall()
+
+    # Then moto's failure is moto's on both paths, and with our delivery in the put is adapted
+    assert alone[0]["raised"] == "NotImplementedError"
+    assert alone_counts == {"adapted": {}, "passed": {"PutEvents": 1}}
+    assert ours[0]["response"]["FailedEntryCount"] == 0
+    assert ours_counts == {"adapted": {"PutEvents": 1}, "passed": {}}
