@@ -6,7 +6,10 @@
   such a call. For the operations in ``ADAPTED`` the task's parameters go to the backend method that moto's
   handler would call, with the values moto's parser would have produced, and the answer is built from the
   backend's objects exactly as botocore parses moto's answer (members in the output shape's order,
-  ``ResponseMetadata`` with moto's headers and request id).
+  ``ResponseMetadata`` with moto's headers and request id). DynamoDB PutItem and UpdateItem run the
+  handler's own action method (``DynamoHandler.put_item``/``update_item``: every check moto's response
+  layer makes, then the backend's write) on a copy of the task's values, under the DynamoDB lock of
+  ``corrections`` for the whole check and write; only their fixed answers (ReturnValues NONE) are adapted.
 
 What the handler does around the backend call is done too, in moto's order of random draws: the account
 from the access key (``MOTO_ACCOUNT_ID`` first), the region from the URL as the handler's class reads it,
@@ -15,10 +18,13 @@ validator, as the client's serialiser does.
 
 Anything the adapter does not take exactly -- binary or list message attributes, system attributes, an
 invalid parameter, moto's recorder on -- returns ``None`` and the call
-goes the direct path unchanged. So do errors: SQS SendMessage raises every error before the message is
-added (the only state it changes), and the direct path then repeats the call and answers moto's error,
-the same exception class, code and message by construction. Deliveries hook the backend
-(``Queue.add_message``), not the response layer, so they fire on both paths alike.
+goes the direct path unchanged. So do errors: each adapted call either runs only when the backend cannot
+fail part-way (SQS SendMessage raises every error before the message is added; PutEvents, Publish and
+PutRecord are checked first for a missing bus, stream or a delivery that can fail), or, for DynamoDB,
+puts the item back as it was before the failed call; the direct path then repeats the call and answers
+moto's error, the same exception class, code and message by construction. Deliveries hook the backend
+(``Queue.add_message``, ``Rule.send_to_targets``, ``Stream.put_record``), not the response layer, so they
+fire on both paths alike.
 """
 
 from __future__ import annotations
