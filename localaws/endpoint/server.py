@@ -41,8 +41,9 @@ from localaws.endpoint.defaults import (
 )
 from localaws.endpoint.faults import EndpointFaults
 from localaws.endpoint.handler_arguments import raw_url, request_headers
+from localaws.endpoint.json_fast_path import WORKER_SERVICES, JsonFastPath
 from localaws.endpoint.plain_response import plain_response
-from localaws.endpoint.sfn_fast_path import SfnFastPath
+from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
@@ -107,8 +108,9 @@ def wsgi_app() -> WSGIApp:
     The one place the application is built, so that a caller can wrap it (e.g. mount a console next to it).
     """
     dispatcher = LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
-    # The hottest Step Functions calls skip werkzeug's request and moto's serialiser (sfn_fast_path).
-    fast = SfnFastPath(dispatcher, dispatcher.dispatcher)
+    # The hottest JSON-protocol calls skip werkzeug's request and setup_class (json_fast_path);
+    # Step Functions' also moto's serialiser (sfn_fast_path).
+    fast = JsonFastPath(dispatcher, dispatcher.dispatcher, (STEPFUNCTIONS, *WORKER_SERVICES))
     # moto has no TestState: Step Functions' TestState calls are answered beside it.
     return TestStateRoute(fast, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION)
 

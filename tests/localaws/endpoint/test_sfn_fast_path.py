@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from localaws.endpoint import sfn_fast_path
+from localaws.endpoint import json_fast_path, sfn_fast_path
 from localaws.endpoint.server import LocalEndpoint
 from localaws.patches import corrections, limits, speedups
 from localaws.stepfunctions.mock_config import MOCK_CONFIG
@@ -272,9 +272,9 @@ def test_fast_path_answers_exactly_as_the_lean_path(endpoint: LocalEndpoint) -> 
     assert statuses["same name, other input"] == statuses["invalid token"] == 400
 
 
-def _fast_path(endpoint: LocalEndpoint) -> sfn_fast_path.SfnFastPath:
+def _fast_path(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
     assert endpoint._server is not None
     app: Any = endpoint._server.app
-    while not isinstance(app, sfn_fast_path.SfnFastPath):
+    while not isinstance(app, json_fast_path.JsonFastPath):
         app = app.app
     return app
