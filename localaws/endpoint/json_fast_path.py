@@ -24,6 +24,7 @@ ablation can turn it off.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -202,14 +203,10 @@ class _Moto:
         return cls
 
 
-_moto: _Moto | None = None
-
-
+@functools.cache
 def _resolved() -> _Moto:
-    global _moto  # noqa: PLW0603 - resolved once per process
-    if _moto is None:
-        _moto = _Moto()
-    return _moto
+    """moto's objects, resolved once per process."""
+    return _Moto()
 
 
 class JsonFastPath:

@@ -18,6 +18,7 @@ ablation can turn it off).
 
 from __future__ import annotations
 
+import functools
 import json
 from enum import Enum
 from typing import Any
@@ -68,14 +69,10 @@ class _Moto:
         self.outputs = {name: model.operation_model(name).output_shape for name in FAST_OPERATIONS}
 
 
-_moto: _Moto | None = None
-
-
+@functools.cache
 def _resolved() -> _Moto:
-    global _moto  # noqa: PLW0603 - resolved once per process
-    if _moto is None:
-        _moto = _Moto()
-    return _moto
+    """moto's objects, resolved once per process."""
+    return _Moto()
 
 
 def _serialized(operation: str, handler: Any, result: Any, serialized: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from localaws.endpoint import json_fast_path
 from localaws.endpoint.server import LocalEndpoint
 from localaws.patches import speedups
-from tests.localaws.endpoint.test_sfn_fast_path import Raw, comparable
+from tests.localaws.endpoint.test_sfn_fast_path import Raw, comparable, fast_path_of
 
 JSON_1_1 = "application/x-amz-json-1.1"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -266,7 +266,7 @@ def _kinesis(w: World) -> None:
 
 def world(endpoint: LocalEndpoint) -> list[tuple[str, tuple[Any, ...]]]:
     """The same calls in a fresh world, their answers in a comparable form."""
-    w = World(endpoint, _fast_path(endpoint))
+    w = World(endpoint, fast_path_of(endpoint))
     _dynamodb(w)
     _sqs(w)
     _events(w)
@@ -294,11 +294,3 @@ def test_fast_path_answers_the_workers_calls_exactly_as_the_lean_path(fast_endpo
     assert statuses["put"] == statuses["transact"] == statuses["send"] == statuses["records"] == 200
     assert statuses["put, condition fails"] == statuses["transact, cancelled"] == 400
     assert statuses["send, missing queue"] == statuses["put, missing stream"] == 400
-
-
-def _fast_path(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
-    assert endpoint._server is not None
-    app: Any = endpoint._server.app
-    while not isinstance(app, json_fast_path.JsonFastPath):
-        app = app.app
-    return app

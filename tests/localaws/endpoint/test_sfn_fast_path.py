@@ -132,7 +132,7 @@ class World:
 
     def __init__(self, endpoint: LocalEndpoint) -> None:
         self.raw = Raw(endpoint)
-        self.fast = _fast_path(endpoint)
+        self.fast = fast_path_of(endpoint)
         self.answers: list[tuple[str, tuple[Any, ...]]] = []
         reset = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=30)
         reset.request("POST", "/moto-api/reset")
@@ -258,7 +258,7 @@ def test_fast_path_answers_exactly_as_the_lean_path(fast_endpoint: LocalEndpoint
     assert statuses["same name, other input"] == statuses["invalid token"] == 400
 
 
-def _fast_path(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
+def fast_path_of(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
     assert endpoint._server is not None
     app: Any = endpoint._server.app
     while not isinstance(app, json_fast_path.JsonFastPath):
