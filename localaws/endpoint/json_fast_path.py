@@ -33,11 +33,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from botocore.exceptions import ClientError
-from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from localaws.endpoint.handler_arguments import cached_raw_url, request_headers
-from localaws.endpoint.plain_response import plain_response
+from localaws.endpoint.plain_response import handler_response
 from localaws.patches import registry
 
 _RESPONSES = "moto.core.responses"
@@ -297,14 +296,9 @@ class JsonFastPath:
             except ClientError as exc:  # as the lean path answers one
                 status, headers, content = 400, {}, exc.response["Error"]["Message"]
         except HTTPException as exc:  # what Flask would answer for it
-            response: Any = exc.get_response(environ)
-        else:
-            plain = plain_response(status, headers, content, start_response)
-            if plain is not None:
-                return plain
-            response = Response(response=content, status=status, headers=headers)
-        answer: Iterable[bytes] = response(environ, start_response)
-        return answer
+            answer: Iterable[bytes] = exc.get_response(environ)(environ, start_response)
+            return answer
+        return handler_response(status, headers, content, environ, start_response)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

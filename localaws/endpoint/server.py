@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
-from flask import Response
 from moto import mock_aws
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
@@ -42,7 +41,7 @@ from localaws.endpoint.defaults import (
 from localaws.endpoint.faults import EndpointFaults
 from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.json_fast_path import WORKER_SERVICES, JsonFastPath
-from localaws.endpoint.plain_response import plain_response
+from localaws.endpoint.plain_response import handler_response
 from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
@@ -179,15 +178,10 @@ class LeanDispatcher:
             except ClientError as exc:
                 result = 400, {}, exc.response["Error"]["Message"]
         except HTTPException as exc:  # what Flask would answer for it
-            response: Any = exc.get_response(environ)
-        else:
-            status, headers, content = result if len(result) == 3 else (200, {}, result)
-            plain = plain_response(status, headers, content, start_response)
-            if plain is not None:
-                return plain
-            response = Response(response=content, status=status, headers=headers)
-        answer: Iterable[bytes] = response(environ, start_response)
-        return answer
+            answer: Iterable[bytes] = exc.get_response(environ)(environ, start_response)
+            return answer
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        return handler_response(status, headers, content, environ, start_response)
 
 
 def _keep_alive_handler() -> type:
