@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask import Response
 from werkzeug.http import HTTP_STATUS_CODES
 
 # What Flask's Response sets when the handler names no content type (its default mimetype and charset).
@@ -46,6 +47,19 @@ def plain_response(
         return None
     start_response(status_line, lines)
     return [body]
+
+
+def handler_response(
+    status: Any, headers: Any, content: Any, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    """The handler's answer as the WSGI response: plain when ``plain_response`` covers it, else Flask's."""
+    plain = plain_response(status, headers, content, start_response)
+    if plain is not None:
+        return plain
+    answer: Iterable[bytes] = Response(response=content, status=status, headers=headers)(
+        environ, start_response
+    )
+    return answer
 
 
 def _header_lines(headers: dict[Any, Any], length: int) -> list[tuple[str, str]] | None:

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
-from flask import Response
 from moto import mock_aws
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
@@ -41,8 +40,9 @@ from localaws.endpoint.defaults import (
 )
 from localaws.endpoint.faults import EndpointFaults
 from localaws.endpoint.handler_arguments import raw_url, request_headers
-from localaws.endpoint.plain_response import plain_response
-from localaws.endpoint.sfn_fast_path import SfnFastPath
+from localaws.endpoint.json_fast_path import WORKER_SERVICES, JsonFastPath
+from localaws.endpoint.plain_response import handler_response
+from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
 from localaws.stepfunctions.teststate import TestStateRoute
@@ -107,8 +107,9 @@ def wsgi_app() -> WSGIApp:
     The one place the application is built, so that a caller can wrap it (e.g. mount a console next to it).
     """
     dispatcher = LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
-    # The hottest Step Functions calls skip werkzeug's request and moto's serialiser (sfn_fast_path).
-    fast = SfnFastPath(dispatcher, dispatcher.dispatcher)
+    # The hottest JSON-protocol calls skip werkzeug's request and setup_class (json_fast_path);
+    # Step Functions' also moto's serialiser (sfn_fast_path).
+    fast = JsonFastPath(dispatcher, dispatcher.dispatcher, (STEPFUNCTIONS, *WORKER_SERVICES))
     # moto has no TestState: Step Functions' TestState calls are answered beside it.
     return TestStateRoute(fast, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION)
 
@@ -177,15 +178,10 @@ class LeanDispatcher:
             except ClientError as exc:
                 result = 400, {}, exc.response["Error"]["Message"]
         except HTTPException as exc:  # what Flask would answer for it
-            response: Any = exc.get_response(environ)
-        else:
-            status, headers, content = result if len(result) == 3 else (200, {}, result)
-            plain = plain_response(status, headers, content, start_response)
-            if plain is not None:
-                return plain
-            response = Response(response=content, status=status, headers=headers)
-        answer: Iterable[bytes] = response(environ, start_response)
-        return answer
+            answer: Iterable[bytes] = exc.get_response(environ)(environ, start_response)
+            return answer
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        return handler_response(status, headers, content, environ, start_response)
 
 
 def _keep_alive_handler() -> type:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from flask import Response
 from werkzeug.test import EnvironBuilder
 
-from localaws.endpoint import server
+from localaws.endpoint import plain_response as plain_response_module
 from localaws.endpoint.defaults import local_client
 from localaws.endpoint.plain_response import plain_response
 from localaws.endpoint.server import LocalEndpoint
@@ -150,7 +150,7 @@ def test_every_lean_answer_is_the_one_flask_would_send(monkeypatch: pytest.Monke
         compared.append(plain[0])
         return plain_response(status, headers, content, start_response)
 
-    monkeypatch.setattr(server, "plain_response", checked)
+    monkeypatch.setattr(plain_response_module, "plain_response", checked)  # the lean and fast paths' answers
     endpoint = LocalEndpoint(port=0)
     endpoint.start()
     try:

@@ -18,8 +18,11 @@ from botocore.exceptions import ClientError
 
 from localaws.endpoint import server
 from localaws.endpoint.defaults import TEST_CREDENTIALS, local_client
+from localaws.endpoint.json_fast_path import WORKER_SERVICES
 from localaws.endpoint.server import LocalEndpoint, PortInUseError
+from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
 from localaws.local_aws import LocalAws
+from tests.localaws.endpoint.test_sfn_fast_path import fast_path_of
 
 
 def test_in_process_and_http_clients_share_the_same_backends(local_aws: LocalAws) -> None:
@@ -170,23 +173,34 @@ def _sdk_answers(endpoint: LocalEndpoint, name: str) -> list[object]:
 
 
 def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given the endpoint with and without its lean path for the JSON and query APIs
+    # Given the endpoint with and without its lean path (and the JSON fast path, on if the session's stack
+    # installed the speed-ups) for the JSON and query APIs
     answers = {}
     taken = {}
+    switches = [service.switch for service in (STEPFUNCTIONS, *WORKER_SERVICES)]
+    installed = [switch for switch in switches if switch.installed]
     for lean in (False, True):
         if not lean:
             monkeypatch.setattr(server, "LEAN_SERVICES", frozenset())
+            for switch in installed:
+                switch.uninstall()
         else:
             monkeypatch.undo()
+            for switch in installed:
+                switch.install()
         endpoint = LocalEndpoint(port=0)
         endpoint.start()
         try:
             # When the same SDK calls are made
             answers[lean] = _sdk_answers(endpoint, f"lean-{lean}".lower())
             assert endpoint._server is not None
-            taken[lean] = _lean_dispatcher(endpoint._server.app).lean_requests
+            taken[lean] = (
+                _lean_dispatcher(endpoint._server.app).lean_requests + fast_path_of(endpoint).fast_requests
+            )
         finally:
             endpoint.stop()
+            for switch in installed:
+                switch.install()
     # Then the answers and errors are the same, and only the lean endpoint skipped Flask (for all of them)
     assert answers[True] == answers[False]
     assert answers[True][1:5] == [
@@ -195,7 +209,7 @@ def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPa
         ("AWS.SimpleQueueService.NonExistentQueue", 400),
         ("NotFound", 404),
     ]
-    assert taken == {False: 0, True: 11}  # every call made
+    assert taken == {False: 0, True: 11}  # every call made (on the lean path or the fast path)
 
 
 def test_a_client_that_leaves_mid_body_or_idles_out_costs_no_traceback(

@@ -11,15 +11,11 @@ import http.client
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from localaws.endpoint import sfn_fast_path
+from localaws.endpoint import json_fast_path, sfn_fast_path
 from localaws.endpoint.server import LocalEndpoint
-from localaws.patches import corrections, limits, speedups
-from localaws.stepfunctions.mock_config import MOCK_CONFIG
+from localaws.patches import speedups
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/r"
@@ -33,22 +29,6 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9]{52}$")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-@pytest.fixture
-def endpoint() -> Iterator[LocalEndpoint]:
-    for patch_set in (corrections.CORRECTIONS, limits.SIZE_LIMITS, MOCK_CONFIG):
-        patch_set.install()
-    speedups.install()
-    local = LocalEndpoint(port=0)
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
-        speedups.uninstall()
-        for patch_set in (MOCK_CONFIG, limits.SIZE_LIMITS, corrections.CORRECTIONS):
-            patch_set.uninstall()
-
-
 class Raw:
     """Requests as the SDK sends them, answers as they come off the wire."""
 
@@ -56,7 +36,12 @@ class Raw:
         self.connection = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=30)
 
     def call(
-        self, target: str, body: Any, *, scope: str = "states"
+        self,
+        target: str,
+        body: Any,
+        *,
+        scope: str = "states",
+        content_type: str = "application/x-amz-json-1.0",
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.connection.request(
@@ -64,7 +49,7 @@ class Raw:
             "/",
             body=data,
             headers={
-                "Content-Type": "application/x-amz-json-1.0",
+                "Content-Type": content_type,
                 "X-Amz-Target": target,
                 "Authorization": _AUTH.format(scope=scope),
             },
@@ -147,7 +132,7 @@ class World:
 
     def __init__(self, endpoint: LocalEndpoint) -> None:
         self.raw = Raw(endpoint)
-        self.fast = _fast_path(endpoint)
+        self.fast = fast_path_of(endpoint)
         self.answers: list[tuple[str, tuple[Any, ...]]] = []
         reset = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=30)
         reset.request("POST", "/moto-api/reset")
@@ -253,7 +238,8 @@ def world(endpoint: LocalEndpoint) -> list[tuple[str, tuple[Any, ...]]]:
     return w.answers
 
 
-def test_fast_path_answers_exactly_as_the_lean_path(endpoint: LocalEndpoint) -> None:
+def test_fast_path_answers_exactly_as_the_lean_path(fast_endpoint: LocalEndpoint) -> None:
+    endpoint = fast_endpoint
     # Given the endpoint, its Step Functions fast path off, then on, in worlds reset and seeded alike
     sfn_fast_path.SFN_HTTP.uninstall()
     lean = world(endpoint)
@@ -272,9 +258,9 @@ def test_fast_path_answers_exactly_as_the_lean_path(endpoint: LocalEndpoint) -> 
     assert statuses["same name, other input"] == statuses["invalid token"] == 400
 
 
-def _fast_path(endpoint: LocalEndpoint) -> sfn_fast_path.SfnFastPath:
+def fast_path_of(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
     assert endpoint._server is not None
     app: Any = endpoint._server.app
-    while not isinstance(app, sfn_fast_path.SfnFastPath):
+    while not isinstance(app, json_fast_path.JsonFastPath):
         app = app.app
     return app
