@@ -102,8 +102,11 @@ def comparable(answer: tuple[int, list[tuple[str, str]], bytes]) -> tuple[Any, .
 def _wait(raw: Raw, execution_arn: str, *, running_ok: bool = False) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        status = raw.ok("AWSStepFunctions.DescribeExecution", {"executionArn": execution_arn})["status"]
-        if status != "RUNNING" or running_ok:
+        described = raw.ok("AWSStepFunctions.DescribeExecution", {"executionArn": execution_arn})
+        # moto sets a failed execution's status before its error and cause (_reflect_execution_status):
+        # every failure here has both, so a FAILED answer without them is read again.
+        settled = described["status"] != "FAILED" or {"error", "cause"} <= described.keys()
+        if (described["status"] != "RUNNING" and settled) or running_ok:
             return
         time.sleep(0.02)
     raise AssertionError(f"{execution_arn} still running")
