@@ -55,6 +55,35 @@ def queue() -> str:
     return str(client("sqs").create_queue(QueueName=f"asks-{threading.get_ident()}")["QueueUrl"])
 
 
+def hang_and_other(*, asked: bool = True) -> tuple[Any, str, str]:
+    """A callback machine with a 100 s heartbeat, and two executions nobody answers: one whose input holds
+    "hang", one whose input does not. ``asked``: return once both have sent their task tokens."""
+    asks = queue()
+    arn = callback_machine(asks, heartbeat=100, timeout=300)
+    sfn = client("stepfunctions")
+    matched = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
+    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "visa"}))["executionArn"]
+    if asked:
+        token_from(asks)
+        token_from(asks)
+    return sfn, matched, other
+
+
+def assert_only_it_missed_its_heartbeat(
+    sfn: Any, matched: str, other: str, described: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``matched`` failed on a missed heartbeat, with the history of a real one, while ``other`` still
+    waits (then stopped); its history is returned."""
+    assert described["status"] == "FAILED"
+    events = history(matched)
+    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == [
+        "States.Timeout"
+    ]
+    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=other)
+    return events
+
+
 @pytest.mark.parametrize(
     ("wait", "given"),
     [
@@ -214,26 +243,16 @@ def test_the_environment_variable_sets_the_scale_and_a_bad_one_is_refused(
 def test_an_execution_rule_scales_the_executions_it_matches_and_no_other(engine: None) -> None:
     # Given the engine at scale 1, and a rule: executions whose input holds "hang" wait 0.01 x their time
     wait_scale.install(1, [wait_scale.ExecutionScale("hang", SCALE)])
-    asks = queue()
-    arn = callback_machine(asks, heartbeat=100, timeout=300)
-    sfn = client("stepfunctions")
 
     # When two executions of the same machine ask, and nobody answers either
-    matched = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
-    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "visa"}))["executionArn"]
+    sfn, matched, other = hang_and_other(asked=False)
     described = finish(matched, timeout=30)
 
     # Then the matched one missed its 100 s heartbeat within seconds, with the history of a real one,
     # while the other still waits on its own clock
-    assert described["status"] == "FAILED"
-    events = history(matched)
-    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == [
-        "States.Timeout"
-    ]
+    events = assert_only_it_missed_its_heartbeat(sfn, matched, other, described)
     scheduled = next(e["taskScheduledEventDetails"] for e in events if e["type"] == "TaskScheduled")
     assert scheduled["heartbeatInSeconds"] == 100
-    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
-    sfn.stop_execution(executionArn=other)
 
 
 def test_an_execution_rule_with_an_empty_text_or_a_bad_scale_is_refused() -> None:
@@ -268,27 +287,14 @@ def test_an_execution_clock_counts_engine_seconds_at_each_scale_it_had(
 def test_rescale_re_times_a_heartbeat_that_is_waiting_and_no_other_execution(engine: None) -> None:
     # Given executions whose input holds "hang" at scale 1, one of them waiting on its 100 s heartbeat
     wait_scale.install(1, [wait_scale.ExecutionScale("hang", 1)])
-    asks = queue()
-    arn = callback_machine(asks, heartbeat=100, timeout=300)
-    sfn = client("stepfunctions")
-    matched = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
-    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "visa"}))["executionArn"]
-    token_from(asks)
-    token_from(asks)
+    sfn, matched, other = hang_and_other()
     assert sfn.describe_execution(executionArn=matched)["status"] == "RUNNING"
 
     # When the test advances that execution's clock: 1,000 times faster from now
     assert wait_scale.rescale("hang", 0.001) == 1
 
     # Then its heartbeat runs out within seconds, with the history of a real one; the other still waits
-    described = finish(matched, timeout=30)
-    assert described["status"] == "FAILED"
-    events = history(matched)
-    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == [
-        "States.Timeout"
-    ]
-    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
-    sfn.stop_execution(executionArn=other)
+    assert_only_it_missed_its_heartbeat(sfn, matched, other, finish(matched, timeout=30))
 
 
 def test_rescale_re_times_a_wait_state_that_is_waiting(engine: None) -> None:
@@ -321,26 +327,13 @@ def test_rescale_of_a_text_no_rule_has_is_refused_naming_it(engine: None) -> Non
 def test_advance_ends_a_waiting_heartbeat_at_once_and_leaves_other_executions(engine: None) -> None:
     # Given executions whose input holds "hang" at scale 1, one of them waiting on its 100 s heartbeat
     wait_scale.install(1, [wait_scale.ExecutionScale("hang", 1)])
-    asks = queue()
-    arn = callback_machine(asks, heartbeat=100, timeout=300)
-    sfn = client("stepfunctions")
-    matched = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "hang"}))["executionArn"]
-    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"token": "visa"}))["executionArn"]
-    token_from(asks)
-    token_from(asks)
+    sfn, matched, other = hang_and_other()
 
     # When the test moves that execution's clock 100 s ahead
     assert wait_scale.advance("hang", 100) == 1
 
     # Then its heartbeat has run out, as a real one does; the other execution still waits
-    described = finish(matched, timeout=30)
-    assert described["status"] == "FAILED"
-    events = history(matched)
-    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == [
-        "States.Timeout"
-    ]
-    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
-    sfn.stop_execution(executionArn=other)
+    assert_only_it_missed_its_heartbeat(sfn, matched, other, finish(matched, timeout=30))
 
 
 def test_advance_of_a_text_no_rule_has_or_of_negative_seconds_is_refused(engine: None) -> None:
