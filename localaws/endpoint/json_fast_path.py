@@ -32,9 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from botocore.exceptions import ClientError
-from werkzeug.exceptions import HTTPException
-
 from localaws.endpoint.handler_arguments import cached_raw_url, request_headers
 from localaws.endpoint.plain_response import handler_response
 from localaws.patches import registry
@@ -290,15 +287,7 @@ class JsonFastPath:
             own, serialized = service.serialiser, handler.serialized
             handler.serialized = lambda result: own(operation, handler, result, serialized)
         self.fast_requests += 1
-        try:
-            try:
-                status, headers, content = handler.call_action()
-            except ClientError as exc:  # as the lean path answers one
-                status, headers, content = 400, {}, exc.response["Error"]["Message"]
-        except HTTPException as exc:  # what Flask would answer for it
-            answer: Iterable[bytes] = exc.get_response(environ)(environ, start_response)
-            return answer
-        return handler_response(status, headers, content, environ, start_response)
+        return handler_response(handler.call_action, environ, start_response)  # as the lean path answers
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

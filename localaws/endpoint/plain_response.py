@@ -14,7 +14,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from botocore.exceptions import ClientError
 from flask import Response
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 # What Flask's Response sets when the handler names no content type (its default mimetype and charset).
@@ -50,9 +52,21 @@ def plain_response(
 
 
 def handler_response(
-    status: Any, headers: Any, content: Any, environ: dict[str, Any], start_response: Callable[..., Any]
+    call: Callable[[], Any], environ: dict[str, Any], start_response: Callable[..., Any]
 ) -> Iterable[bytes]:
-    """The handler's answer as the WSGI response: plain when ``plain_response`` covers it, else Flask's."""
+    """The answer of a moto handler's ``call`` as the WSGI response, as Flask's view answers it: a
+    ``ClientError`` as 400 with its message, an ``HTTPException`` (moto's RESTError) as Flask answers it;
+    the handler's ``(status, headers, body)`` (or bare body) plain when ``plain_response`` covers it, else
+    Flask's."""
+    try:
+        try:
+            result = call()
+        except ClientError as exc:
+            result = 400, {}, exc.response["Error"]["Message"]
+    except HTTPException as exc:
+        error: Iterable[bytes] = exc.get_response(environ)(environ, start_response)
+        return error
+    status, headers, content = result if len(result) == 3 else (200, {}, result)
     plain = plain_response(status, headers, content, start_response)
     if plain is not None:
         return plain

@@ -23,9 +23,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
 from moto import mock_aws
-from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
 
@@ -171,17 +170,12 @@ class LeanDispatcher:
     ) -> Iterable[bytes]:
 
         request = self._normalize(self._request_class(environ))
-        try:
+
+        def call() -> Any:
             self._recorder._record_request(request)
-            try:
-                result = callback(request, raw_url(request), request_headers(request.environ))
-            except ClientError as exc:
-                result = 400, {}, exc.response["Error"]["Message"]
-        except HTTPException as exc:  # what Flask would answer for it
-            answer: Iterable[bytes] = exc.get_response(environ)(environ, start_response)
-            return answer
-        status, headers, content = result if len(result) == 3 else (200, {}, result)
-        return handler_response(status, headers, content, environ, start_response)
+            return callback(request, raw_url(request), request_headers(request.environ))
+
+        return handler_response(call, environ, start_response)
 
 
 def _keep_alive_handler() -> type:
