@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from localaws.endpoint.plain_response import JSON_1_0
+
 THROTTLE = "throttle"
 SERVER_ERROR = "server_error"
 LOST_CALLBACK = "lost_callback"
@@ -140,7 +142,7 @@ def _answer(fault: str, environ: dict[str, Any], start_response: Callable[..., A
     if fault == LOST_CALLBACK:
         start_response(
             "200 OK",
-            [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", request_id)],
+            [("Content-Type", JSON_1_0), ("x-amzn-RequestId", request_id)],
         )
         return [b"{}"]
     if fault == THROTTLE:
@@ -157,7 +159,7 @@ def _answer(fault: str, environ: dict[str, Any], start_response: Callable[..., A
         message = "An internal error occurred (injected by the local endpoint's fault switch)"
     if _json_protocol(environ):
         body = json.dumps({"__type": code, "message": message}).encode()
-        headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-ErrorType", code)]
+        headers = [("Content-Type", JSON_1_0), ("x-amzn-ErrorType", code)]
     else:  # the query protocol (SNS, CloudWatch): an XML error document
         body = (
             f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from localaws.endpoint.handler_arguments import cached_raw_url, request_headers
-from localaws.endpoint.plain_response import handler_response
+from localaws.endpoint.plain_response import JSON_1_0, JSON_1_1, handler_response
 from localaws.patches import registry
 
 _RESPONSES = "moto.core.responses"
@@ -122,9 +122,6 @@ DYNAMODB_HTTP = registry.PatchSet("dynamodb_http", reads=service_reads(_DYNAMODB
 SQS_HTTP = registry.PatchSet("sqs_http", reads=service_reads(_SQS_HANDLER))
 EVENTS_HTTP = registry.PatchSet("events_http", reads=service_reads(_EVENTS_HANDLER))
 KINESIS_HTTP = registry.PatchSet("kinesis_http", reads=service_reads(_KINESIS_HANDLER))
-
-JSON_1_0 = "application/x-amz-json-1.0"
-JSON_1_1 = "application/x-amz-json-1.1"
 
 # The Lambda workers' calls: the data plane of the services they use.
 WORKER_SERVICES: tuple[FastService, ...] = (

@@ -19,6 +19,9 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+# The content types of the AWS JSON protocols (1.0: DynamoDB, SQS, Step Functions; 1.1: EventBridge, Kinesis).
+JSON_1_0 = "application/x-amz-json-1.0"
+JSON_1_1 = "application/x-amz-json-1.1"
 # What Flask's Response sets when the handler names no content type (its default mimetype and charset).
 DEFAULT_CONTENT_TYPE = "text/html; charset=utf-8"
 # Headers werkzeug rewrites (IRI to URI) before sending: left to werkzeug.

@@ -23,7 +23,8 @@ import json
 from enum import Enum
 from typing import Any
 
-from localaws.endpoint.json_fast_path import JSON_1_0, FastService, service_reads
+from localaws.endpoint.json_fast_path import FastService, service_reads
+from localaws.endpoint.plain_response import JSON_1_0
 from localaws.patches import registry
 
 _RESPONSES = "moto.core.responses"
@@ -54,7 +55,6 @@ FAST_OPERATIONS = frozenset(
         "SendTaskHeartbeat",
     }
 )
-JSON_CONTENT_TYPE = JSON_1_0
 _NOT_COVERED = object()
 
 
@@ -87,13 +87,13 @@ def _serialized(operation: str, handler: Any, result: Any, serialized: Any) -> A
             body = json.dumps(members)
     if body is _NOT_COVERED:
         return serialized(result)
-    headers = {"Content-Type": JSON_CONTENT_TYPE}
+    headers = {"Content-Type": JSON_1_0}
     headers.update(handler.response_headers)
     return 200, headers, body
 
 
 STEPFUNCTIONS = FastService(
-    "stepfunctions", TARGET_PREFIX, FAST_OPERATIONS, JSON_CONTENT_TYPE, _SFN_RESPONSE, SFN_HTTP, _serialized
+    "stepfunctions", TARGET_PREFIX, FAST_OPERATIONS, JSON_1_0, _SFN_RESPONSE, SFN_HTTP, _serialized
 )
 
 

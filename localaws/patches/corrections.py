@@ -157,11 +157,11 @@ def _set_error(self: Any, error: Any) -> None:
 # attribute_not_exists cannot both succeed. moto checks, then writes, with nothing in between to stop a second
 # request thread doing the same, and its UpdateItem changes the stored item in place, field by field. So every
 # DynamoDB call (the backend's work and the answer made from it) runs under this lock, one at a time.
-_dynamodb_lock = threading.RLock()
+dynamodb_lock = threading.RLock()
 
 
 def _dynamodb_call_action(self: Any) -> Any:
-    with _dynamodb_lock:
+    with dynamodb_lock:
         return registry.original(DYNAMODB_CALL)(self)
 
 

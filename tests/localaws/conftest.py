@@ -1,4 +1,5 @@
-"""Fixtures: a tiny CDK app synthesized once per session, and a running LocalAws on a free port."""
+"""Fixtures: a tiny CDK app synthesized once per session, a running LocalAws on a free port, and the bare
+endpoint."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from localaws.endpoint.server import LocalEndpoint
 from localaws.local_aws import LocalAws
+from tests.localaws.support import serving
 
 FIXTURE_APP = Path(__file__).parent / "fixture_app" / "app.py"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[LocalEndpoint]:
+    """The bare endpoint (no deployed stack, only the patches its own start installs), one per module."""
+    with serving() as served:
+        yield served
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from localaws.endpoint.defaults import DEFAULT_REGION as REGION
 from localaws.endpoint.defaults import MOTO_CONFIG
+from localaws.endpoint.server import LocalEndpoint
 from localaws.lambda_.runtime import InvocationResult
 
 __all__ = [
@@ -109,3 +111,14 @@ class RecordingInvoker:
                 remaining = deadline - time.monotonic()
                 assert remaining > 0, "condition not reached before the deadline"
                 self._cond.wait(min(remaining, 0.05))
+
+
+@contextmanager
+def serving() -> Iterator[LocalEndpoint]:
+    """A LocalEndpoint on a free port, stopped on the way out."""
+    served = LocalEndpoint(port=0)
+    served.start()
+    try:
+        yield served
+    finally:
+        served.stop()

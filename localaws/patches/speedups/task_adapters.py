@@ -42,6 +42,7 @@ from botocore.validate import ParamValidationDecorator, ParamValidator
 
 from localaws.delivery import eventbridge as eventbridge_delivery
 from localaws.delivery import sns as sns_delivery
+from localaws.endpoint.plain_response import JSON_1_0, JSON_1_1
 from localaws.patches import corrections, direct_dispatch, limits, registry
 from localaws.patches.speedups.dynamodb import _item_undo
 
@@ -339,7 +340,7 @@ def _sqs_send_message(call: _Call, params: dict[str, Any]) -> dict[str, Any] | N
     answer["MessageId"] = message.id
     if queue.fifo_queue and message.sequence_number:
         answer["SequenceNumber"] = message.sequence_number
-    answer["ResponseMetadata"] = call.handled("sqs", "application/x-amz-json-1.0")
+    answer["ResponseMetadata"] = call.handled("sqs", JSON_1_0)
     return answer
 
 
@@ -456,7 +457,6 @@ _DYNAMODB_TAKEN = frozenset(
     | set(_DYNAMODB_TEXT)
     | set(_DYNAMODB_NONE_ONLY)
 )
-_DYNAMODB_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
 def _attribute_value(value: Any) -> dict[str, Any] | None:
@@ -540,7 +540,7 @@ def _dynamodb_write(
     handler.region = call.region
     backend = moto.dynamodb_backends[call.account][call.region]
     # One check-and-write, as corrections.DYNAMODB_CALL makes every DynamoDB request.
-    with corrections._dynamodb_lock:
+    with corrections.dynamodb_lock:
         table = backend.tables.get(body["TableName"])
         if table is None or table.stream_shard is not None:
             return None  # a missing table: moto's error; a stream records even a write that then fails
@@ -556,7 +556,7 @@ def _dynamodb_write(
             return None
     answer = _dynamodb_answer(result.result)
     serialized = json.dumps(answer)
-    metadata = call.handled("dynamodb", _DYNAMODB_CONTENT_TYPE)
+    metadata = call.handled("dynamodb", JSON_1_0)
     metadata["HTTPHeaders"]["x-amz-crc32"] = str(binascii.crc32(serialized.encode("utf-8")))
     answer["ResponseMetadata"] = metadata
     return answer
@@ -670,7 +670,6 @@ def _events_put_events(call: _Call, params: dict[str, Any]) -> dict[str, Any] | 
 # --- Kinesis PutRecord --------------------------------------------------------------------------------
 
 _KINESIS_TEXT = ("StreamName", "StreamARN", "ExplicitHashKey")
-_KINESIS_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
 def _kinesis_put_record(call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -700,7 +699,7 @@ def _kinesis_put_record(call: _Call, params: dict[str, Any]) -> dict[str, Any] |
     )
     # PutRecordOutput's members in the shape's order, as botocore parses moto's serialised answer
     answer: dict[str, Any] = {"ShardId": shard_id, "SequenceNumber": sequence_number}
-    answer["ResponseMetadata"] = call.handled("kinesis", _KINESIS_CONTENT_TYPE)
+    answer["ResponseMetadata"] = call.handled("kinesis", JSON_1_1)
     return answer
 
 

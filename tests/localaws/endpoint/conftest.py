@@ -9,6 +9,7 @@ import pytest
 from localaws.endpoint.server import LocalEndpoint
 from localaws.patches import corrections, limits, speedups
 from localaws.stepfunctions.mock_config import MOCK_CONFIG
+from tests.localaws.support import serving
 
 
 @pytest.fixture
@@ -16,12 +17,10 @@ def fast_endpoint() -> Iterator[LocalEndpoint]:
     for patch_set in (corrections.CORRECTIONS, limits.SIZE_LIMITS, MOCK_CONFIG):
         patch_set.install()
     speedups.install()
-    local = LocalEndpoint(port=0)
-    local.start()
     try:
-        yield local
+        with serving() as local:
+            yield local
     finally:
-        local.stop()
         speedups.uninstall()
         for patch_set in (MOCK_CONFIG, limits.SIZE_LIMITS, corrections.CORRECTIONS):
             patch_set.uninstall()

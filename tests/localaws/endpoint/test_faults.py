@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -14,16 +13,6 @@ from localaws.endpoint.faults import FaultShareError, FaultShares
 from localaws.endpoint.server import LocalEndpoint
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    served = LocalEndpoint(port=0)
-    served.start()
-    try:
-        yield served
-    finally:
-        served.stop()
 
 
 def _client(endpoint: LocalEndpoint, service: str, monkeypatch: pytest.MonkeyPatch, *, lambda_: bool) -> Any:
