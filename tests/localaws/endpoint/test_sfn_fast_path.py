@@ -207,10 +207,11 @@ def _starts_and_lookups(w: World) -> None:
 def _callbacks(w: World) -> None:
     raw, record = w.raw, w.record
     tokens = {}
-    for name in ("w1", "w2", "w3"):
+    for name in ("w1", "w2", "w3", "w4"):
         started = raw.ok("AWSStepFunctions.StartExecution", {"stateMachineArn": w.waiting, "name": name})
         tokens[name] = (started["executionArn"], _token(raw, w.queue_url))
     (arn1, token1), (arn2, token2), (arn3, token3) = tokens["w1"], tokens["w2"], tokens["w3"]
+    arn4, token4 = tokens["w4"]
     record("running", "DescribeExecution", {"executionArn": arn1})
     record("heartbeat", "SendTaskHeartbeat", {"taskToken": token1})
     record("success", "SendTaskSuccess", {"taskToken": token1, "output": '{"ok": true}'})
@@ -218,7 +219,11 @@ def _callbacks(w: World) -> None:
     record("success again", "SendTaskSuccess", {"taskToken": token1, "output": "{}"})
     record("heartbeat, ended", "SendTaskHeartbeat", {"taskToken": token1})
     record("output of a success", "DescribeExecution", {"executionArn": arn1})
-    record("bad output", "SendTaskSuccess", {"taskToken": token2, "output": "{"})
+    # moto takes an output that is not JSON, and the execution then fails on it: a token of its own, and the
+    # execution's end awaited, so that no later answer races it
+    record("bad output", "SendTaskSuccess", {"taskToken": token4, "output": "{"})
+    _wait(raw, arn4)
+    record("failed on a bad output", "DescribeExecution", {"executionArn": arn4})
     record("failure", "SendTaskFailure", {"taskToken": token2, "error": "E", "cause": "why"})
     _wait(raw, arn2)
     record("failure again", "SendTaskFailure", {"taskToken": token2, "error": "E"})
@@ -259,6 +264,12 @@ def test_fast_path_answers_exactly_as_the_lean_path(fast_endpoint: LocalEndpoint
     statuses = {label: answer[0] for label, answer in quick}
     assert statuses["start"] == statuses["success"] == statuses["failed task"] == 200
     assert statuses["same name, other input"] == statuses["invalid token"] == 400
+    bodies = {label: answer[2] for label, answer in quick}
+    assert (bodies["failed on a bad output"]["status"], bodies["failed on a bad output"]["error"]) == (
+        "FAILED",
+        "States.Runtime",
+    )
+    assert (bodies["failed task"]["error"], bodies["failed task"]["cause"]) == ("E", "why")
 
 
 def fast_path_of(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
