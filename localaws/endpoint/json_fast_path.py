@@ -245,7 +245,7 @@ class JsonFastPath:
         app = self.dispatcher.get_application(environ)
         if getattr(app, "service", None) != service.service:
             return None
-        raw_body = _read_body(environ)
+        raw_body = read_body(environ)
         handler = moto.handler_class(service.handler_class)()
         if handler.use_raw_body:
             return None
@@ -287,7 +287,7 @@ class JsonFastPath:
         return handler_response(handler.call_action, environ, start_response)  # as the lean path answers
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def read_body(environ: dict[str, Any]) -> bytes:
     """The request's body; the environ gets a stream of the same bytes, for whoever reads it next."""
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):

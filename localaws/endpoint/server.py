@@ -39,6 +39,7 @@ from localaws.endpoint.defaults import (
 )
 from localaws.endpoint.faults import EndpointFaults
 from localaws.endpoint.handler_arguments import raw_url, request_headers
+from localaws.endpoint.json_body import JsonBodyCheck
 from localaws.endpoint.json_fast_path import WORKER_SERVICES, JsonFastPath
 from localaws.endpoint.plain_response import handler_response
 from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
@@ -110,7 +111,8 @@ def wsgi_app() -> WSGIApp:
     # Step Functions' also moto's serialiser (sfn_fast_path).
     fast = JsonFastPath(dispatcher, dispatcher.dispatcher, (STEPFUNCTIONS, *WORKER_SERVICES))
     # moto has no TestState: Step Functions' TestState calls are answered beside it.
-    return TestStateRoute(fast, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION)
+    # A JSON-protocol body that is not a JSON object: 400 SerializationException, as AWS answers (json_body).
+    return JsonBodyCheck(TestStateRoute(fast, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION))
 
 
 class LeanDispatcher:
