@@ -51,6 +51,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
     dynamodb_conditions.DYNAMODB_CONDITION_EXPRESSIONS,
     dynamodb.DYNAMODB_VALIDATOR_TRAVERSAL,
+    dynamodb.DYNAMODB_UPDATE_CHECKS,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
     core.BACKEND_LOOKUP,
@@ -89,6 +90,10 @@ def stats() -> dict[str, dict[str, int]]:
         "jsonpath_plain": stepfunctions.plain_jsonpaths.counts(),
         "http_dispatch_hosts": server.hosts.counts(),
         "dynamodb_update_expressions": dynamodb.update_expressions.counts(),
+        "dynamodb_update_checks": {
+            "hits": dynamodb.update_checks.hits,
+            "misses": dynamodb.update_checks.misses,
+        },
         "execution_index": execution_index.counts(),
         "dynamodb_condition_expressions": dynamodb_conditions.conditions.counts(),
         "task_adapters": task_adapters.stats.totals(),

@@ -19,6 +19,16 @@
   to its own methods), so our walk asks for the tuple once per walk, and remembers per class whether it is a
   ``Node`` and whether the processor handles it; otherwise the walk is moto's own: the same order, the same
   ``pre_processing_of_child`` and ``process`` calls, the same replacement of processed nodes in their parent.
+* ``dynamodb_update_checks`` -- the first three of those processors only check the tree and return it as
+  it is: one clause of each kind (``ActionCountValidator``), no path updated twice
+  (``OverlappingPathsValidator``, which also reads the ``#names``), no key attribute updated
+  (``UpdateHashRangeKeyValidator``: the ``#names`` and the table's key attributes). Run on every node of
+  the kind ``UpdateExpression`` (every clause and action is one), with ``find_clauses`` over its subtree
+  each time, they are about 40 % of the validation.
+  Their outcome depends on nothing else, so once a check passed on a kept parse tree (its copy made by
+  ``dynamodb_update_expressions``) with the same names and key attributes, it is skipped; a check that
+  fails is not kept: it runs, and fails the same way, every time. The other seven processors (values,
+  the item's attributes, functions, types) run on every call, as in moto.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ from __future__ import annotations
 import copy
 import pickle
 import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +54,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
 
 from localaws.patches import registry
-from localaws.patches.speedups.cache import LruCache
+from localaws.patches.speedups.cache import CacheStats, LruCache
 
 _TRANSACT_WRITE = "moto.dynamodb.models.DynamoDBBackend.transact_write_items"
 _PARSE_UPDATE = "moto.dynamodb.parsing.expressions.UpdateExpressionParser.make"
@@ -255,7 +267,9 @@ def _copy_for_validation(value: Any, memo: dict[int, Any] | None = None) -> Any:
     """``copy.deepcopy`` for the validators; a kept parse tree comes from its pickle."""
     entry = _pickled.get(id(value)) if memo is None else None
     if entry is not None and entry[0] is value:
-        return pickle.loads(entry[1])  # our own pickle of moto's parse tree, made in this process
+        copied = pickle.loads(entry[1])  # our own pickle of moto's parse tree, made in this process
+        _remember_source(copied, value)
+        return copied
     return copy.deepcopy(value, memo)
 
 
@@ -297,6 +311,10 @@ def clear() -> None:
     update_expressions.clear()
     with _pickled_lock:
         _pickled.clear()
+    with _checks_lock:
+        _passed.clear()
+        _sources.clear()
+        update_checks.hits = update_checks.misses = 0
 
 
 DYNAMODB_UPDATE_EXPRESSIONS = registry.PatchSet(
@@ -337,5 +355,101 @@ DYNAMODB_VALIDATOR_TRAVERSAL = registry.PatchSet(
             (f"moto.dynamodb.parsing.ast_nodes.DepthFirstTraverser.{name}", "called as moto's walk calls it")
             for name in ("nodes_to_be_processed", "pre_processing_of_child", "process")
         ),
+    ],
+)
+
+
+# --- dynamodb_update_checks -------------------------------------------------------------------------------
+
+_VALIDATORS = "moto.dynamodb.parsing.validators"
+_VALIDATE = f"{_VALIDATORS}.Validator.validate"
+# Checks whose outcome depends only on the tree and on what the key below holds.
+_ACTION_COUNT = f"{_VALIDATORS}.ActionCountValidator"
+_OVERLAPPING_PATHS = f"{_VALIDATORS}.OverlappingPathsValidator"
+_HASH_RANGE_KEY = f"{_VALIDATORS}.UpdateHashRangeKeyValidator"
+# Outcomes kept: a handful of (expression, names, key schema) per handler.
+_CHECKS_MAX = 4096
+
+# The Validator's copy of a kept parse tree → that kept tree (held by the copy's entry only while it lives).
+_sources: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+# (check class, kept tree, what else the check reads) of every check that passed; the tree is held here,
+# so that a tree evicted from the parse cache cannot be confused with a new one.
+_passed: set[tuple[Any, ...]] = set()
+_checks_lock = threading.Lock()
+_structural: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+# Checks skipped (hits) and run on a kept tree (misses), for the tests and the benchmark.
+update_checks = CacheStats()
+
+
+def _names_key(names: Any) -> Any:
+    return None if names is None else tuple(sorted(names.items()))
+
+
+def _structural_checks() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """Each tree-only check's class → what, besides the tree, its outcome depends on."""
+    if not _structural:
+        _structural[registry.resolve(_ACTION_COUNT)] = lambda processor: ()
+        _structural[registry.resolve(_OVERLAPPING_PATHS)] = lambda processor: (
+            _names_key(processor.expression_attribute_names),
+        )
+        _structural[registry.resolve(_HASH_RANGE_KEY)] = lambda processor: (
+            _names_key(processor.expression_attribute_names),
+            tuple(processor.table_key_attributes),
+        )
+    return _structural
+
+
+def _remember_source(copied: Any, source: Any) -> None:
+    with _checks_lock:
+        _sources[copied] = source
+
+
+def _validate(self: Any) -> Any:
+    """moto's ``Validator.validate``, each tree-only check skipped where it passed on the same inputs."""
+    n = self.node_to_validate
+    with _checks_lock:
+        source = _sources.pop(n, None)
+    checks = _structural_checks() if source is not None else {}
+    for processor in self.processors:
+        inputs = checks.get(type(processor))
+        key: tuple[Any, ...] | None = None
+        if inputs is not None:
+            try:
+                key = (type(processor), source, *inputs(processor))
+                hash(key)
+            except (TypeError, AttributeError):
+                key = None  # something unhashable in the names: run the check, keep nothing
+            if key is not None and key in _passed:
+                update_checks.hits += 1
+                continue
+            update_checks.misses += 1
+        n = processor.traverse(n)
+        if key is not None:
+            with _checks_lock:
+                if len(_passed) >= _CHECKS_MAX:
+                    _passed.clear()
+                _passed.add(key)
+    return n
+
+
+DYNAMODB_UPDATE_CHECKS = registry.PatchSet(
+    "dynamodb_update_checks",
+    [
+        registry.Patch(
+            _VALIDATE,
+            _validate,
+            "the tree-only checks of an UpdateExpression skipped where they passed on the same inputs",
+        )
+    ],
+    reads=[
+        (f"{_VALIDATORS}.Validator.node_to_validate", "the copy of the tree being validated"),
+        (f"{_VALIDATORS}.Validator.processors", "run in moto's order, as moto's validate runs them"),
+        (_ACTION_COUNT, "one SET, REMOVE, ADD clause each: depends on the tree alone"),
+        (_OVERLAPPING_PATHS, "no path updated twice: depends on the tree and the #names"),
+        (f"{_OVERLAPPING_PATHS}.expression_attribute_names", "the #names the check resolves"),
+        (_HASH_RANGE_KEY, "no key attribute updated: depends on the tree, the #names and the key schema"),
+        (f"{_HASH_RANGE_KEY}.expression_attribute_names", "the #names the check resolves"),
+        (f"{_HASH_RANGE_KEY}.table_key_attributes", "the key schema the check compares with"),
+        (f"{_VALIDATORS}.DepthFirstTraverser.traverse", "each check that runs walks the tree as in moto"),
     ],
 )
