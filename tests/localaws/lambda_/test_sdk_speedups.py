@@ -118,10 +118,12 @@ import json, sys
 from localaws.lambda_ import sdk_channel, sdk_speedups
 if sys.argv[1] == "on":
     sdk_channel.when_botocore_loads(lambda _: sdk_speedups.install())
-import boto3, botocore.useragent
+import boto3, botocore.auth, botocore.useragent
 seen = []
+signed = []
 def answer(request, **_):
     seen.append(request.headers["User-Agent"].decode())
+    signed.append(request.headers["Authorization"].decode().split("Signature=")[0])
     return botocore.awsrequest.AWSResponse(request.url, 200, {}, None)
 client = boto3.client("sqs", endpoint_url="http://127.0.0.1:1")
 client.meta.events.register("before-send", answer)
@@ -131,7 +133,8 @@ for _ in range(3):
     except Exception:
         pass
 patched = hasattr(botocore.useragent.UserAgentString.to_string, "__wrapped__")
-print(json.dumps({"patched": patched, "user_agents": seen}))
+signing = hasattr(botocore.auth.SigV4Auth.signature, "__wrapped__")
+print(json.dumps({"patched": patched, "signing": signing, "user_agents": seen, "signed": signed}))
 """
 
 
@@ -163,6 +166,12 @@ def test_a_worker_sends_the_user_agent_botocore_sends() -> None:
 
     # Then only the second has it, and each request carries the very same User-Agent
     assert (plain["patched"], shortcut["patched"]) == (False, True)
+    assert (plain["signing"], shortcut["signing"]) == (False, True)
+    # (the credential scope and the signed headers are the same; the signatures follow the clock)
+    assert len(shortcut["signed"]) == 3
+    assert [value.split("/", 2)[2] for value in shortcut["signed"]] == [
+        value.split("/", 2)[2] for value in plain["signed"]
+    ]
     assert len(shortcut["user_agents"]) == 3
     assert shortcut["user_agents"] == plain["user_agents"]
     assert "exec-env/AWS_Lambda_python3.12" in shortcut["user_agents"][0]
