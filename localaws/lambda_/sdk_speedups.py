@@ -13,6 +13,15 @@ normal way. So the header is byte for byte botocore's (``tests/localaws/lambda_/
 compares them), and the fault switch, which tells Lambda callers by ``exec-env/AWS_Lambda_`` in it, still
 does.
 
+SigV4 signing (a fifth of a call's CPU) does two things twice that give the same answer both times: within
+one ``add_auth`` it builds the map of headers to sign once for the canonical request and again for the
+``SignedHeaders`` of the Authorization header (an ``email.message``-based map, slow to fill); and every
+signature derives the signing key from the secret, the date, the region and the service through four HMACs.
+``add_auth`` now builds the map once per signing (the headers do not change between the two uses), and the
+key is kept per (secret, date, region, service). Both give the same bytes (the test signs the same requests
+with and without them, at a fixed time); signatures are still made and sent, and any other caller of
+``headers_to_sign`` gets it built as before.
+
 Runs inside the Lambda worker: the standard library and botocore only. The botocore internals used are in
 ``BOTOCORE_INTERNALS``; the test resolves each, so a botocore upgrade that moves one fails there.
 """
@@ -27,6 +36,11 @@ BOTOCORE_INTERNALS = (
     "botocore.useragent.UserAgentString.to_string",
     "botocore.useragent.UserAgentString._build_feature_metadata",
     "botocore.context.get_context",
+    "botocore.auth.SigV4Auth.add_auth",
+    "botocore.auth.SigV4Auth.headers_to_sign",
+    "botocore.auth.SigV4Auth.signature",
+    "botocore.auth.SigV4Auth._sign",
+    "botocore.auth.S3SigV4Auth._modify_request_before_signing",
 )
 # The client Config's settings that ``to_string`` reads.
 _CONFIG_FIELDS = ("user_agent", "user_agent_extra", "user_agent_appid", "endpoint_discovery_enabled")
@@ -96,7 +110,7 @@ def cached_to_string(original: Callable[[Any], str], get_context: Callable[[], A
 def install() -> None:
     """Put the cached ``to_string`` in (idempotent). Imports botocore: call it once botocore is loaded."""
     global _installed  # noqa: PLW0603 - one patch per worker process
-    from botocore import context, useragent  # noqa: PLC0415 - botocore is loaded by now (see sdk_channel)
+    from botocore import auth, context, useragent  # noqa: PLC0415 - botocore is loaded by now (see sdk_channel)
 
     with _lock:
         if _installed:
@@ -105,4 +119,82 @@ def install() -> None:
         useragent.UserAgentString.to_string = cached_to_string(  # type: ignore[method-assign,assignment]
             original, context.get_context
         )
+        install_signing(auth.SigV4Auth, (auth.SigV4Auth, auth.S3SigV4Auth))
         _installed = True
+
+
+# -- SigV4 --------------------------------------------------------------------------------------------
+
+_signing = threading.local()  # the request being signed by this thread's add_auth, and its headers map
+
+
+def headers_once(
+    original_add_auth: Callable[[Any, Any], Any],
+    original_headers: Callable[[Any, Any], Any],
+    signers: tuple[type, ...],
+) -> tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]:
+    """``add_auth`` and ``headers_to_sign`` such that one signing builds the headers map once.
+
+    Only for instances of exactly ``signers``: classes whose ``add_auth`` is ``SigV4Auth``'s and whose
+    headers are all set before the canonical request asks for the map (``SigV4Auth``, ``S3SigV4Auth``).
+    Other signers (the query-string and S3 POST ones change the request between the two) sign as before.
+    """
+
+    def add_auth(self: Any, request: Any) -> Any:
+        if type(self) not in signers:
+            return original_add_auth(self, request)
+        outer = getattr(_signing, "state", None)  # a signer that signs another request inside (none today)
+        _signing.state = [request, None]
+        try:
+            return original_add_auth(self, request)
+        finally:
+            _signing.state = outer
+
+    def headers_to_sign(self: Any, request: Any) -> Any:
+        state = getattr(_signing, "state", None)
+        if state is None or state[0] is not request:
+            return original_headers(self, request)
+        if state[1] is None:
+            state[1] = original_headers(self, request)
+        return state[1]
+
+    add_auth.__wrapped__ = original_add_auth  # type: ignore[attr-defined]
+    headers_to_sign.__wrapped__ = original_headers  # type: ignore[attr-defined]
+    return add_auth, headers_to_sign
+
+
+def kept_signing_key(original_signature: Callable[[Any, str, Any], str]) -> Callable[[Any, str, Any], str]:
+    """``SigV4Auth.signature`` with the signing key derived once per (secret, date, region, service).
+
+    The derivation is botocore's own four ``_sign`` steps (``signature`` in ``botocore.auth``), done on the
+    first request of a day, region and service; the last step, over the string to sign, runs every time.
+    """
+    kept: dict[tuple[str, str, str, str], bytes] = {}
+
+    def signature(self: Any, string_to_sign: str, request: Any) -> str:
+        date = request.context["timestamp"][0:8]
+        key = (self.credentials.secret_key, date, self._region_name, self._service_name)
+        signing_key = kept.get(key)
+        if signing_key is None:
+            k_date = self._sign(f"AWS4{key[0]}".encode(), date)
+            k_region = self._sign(k_date, self._region_name)
+            k_service = self._sign(k_region, self._service_name)
+            signing_key = self._sign(k_service, "aws4_request")
+            if len(kept) >= MAX_KEPT:
+                kept.clear()
+            kept[key] = signing_key
+        answer: str = self._sign(signing_key, string_to_sign, hex=True)
+        return answer
+
+    signature.__wrapped__ = original_signature  # type: ignore[attr-defined]
+    return signature
+
+
+def install_signing(sigv4: Any, signers: tuple[type, ...]) -> None:
+    """Put both SigV4 shortcuts on ``sigv4`` (botocore's ``SigV4Auth``; its subclasses inherit them); once."""
+    if hasattr(sigv4.signature, "__wrapped__"):
+        return
+    sigv4.add_auth, sigv4.headers_to_sign = headers_once(
+        sigv4.add_auth, sigv4.headers_to_sign, tuple(signers)
+    )
+    sigv4.signature = kept_signing_key(sigv4.signature)

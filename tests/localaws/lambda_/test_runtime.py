@@ -196,6 +196,22 @@ def test_step_functions_catch_matches_the_lambda_error_type(local_aws: LocalAws)
     assert json.loads(caught["output"]) == {"declined": True}
 
 
+def test_a_result_json_cannot_carry_is_a_marshal_error_and_the_worker_stays(local_aws: LocalAws) -> None:
+    # Given the demo function
+    name = _function(local_aws, "DemoFunction")
+
+    # When it returns a set, then is invoked again
+    failed = local_aws.invoker.invoke(name, {"action": "unmarshallable"})
+    ok = local_aws.invoker.invoke(name, {"action": "echo"})
+
+    # Then the first is Lambda's Runtime.MarshalError, and the same warm worker answers the next
+    assert failed.function_error == "Unhandled"
+    assert failed.error_type == "Runtime.MarshalError"
+    assert "not JSON serializable" in failed.payload["errorMessage"]
+    assert ok.function_error is None
+    assert ok.payload["event"] == {"action": "echo"}
+
+
 def test_handler_output_goes_to_the_function_log_file(local_aws: LocalAws) -> None:
     # Given a function
     name = _function(local_aws, "DemoFunction")
@@ -206,7 +222,12 @@ def test_handler_output_goes_to_the_function_log_file(local_aws: LocalAws) -> No
     # Then its print() and the START/END lines are in .localaws/logs/<function>.log
     log = (local_aws.run_dir / "logs" / f"{name}.log").read_text()
     assert "demo handler action=echo" in log
-    assert f"END RequestId: {result.request_id}" in log
+    lines = log.splitlines()
+    end = lines.index(f"END RequestId: {result.request_id}")
+    start = lines.index(f"START RequestId: {result.request_id} Version: $LATEST")
+    assert "demo handler action=echo" in lines[start + 1 : end]
+    assert lines[end + 1].startswith(f"REPORT RequestId: {result.request_id}\tDuration: ")
+    assert lines[end + 1].endswith(" ms")
 
 
 def test_an_unknown_function_is_an_error(local_aws: LocalAws) -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
-from botocore import context, useragent
+from botocore import auth, context, useragent
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.useragent import register_feature_id
 
 from localaws.lambda_ import sdk_speedups
@@ -113,10 +118,12 @@ import json, sys
 from localaws.lambda_ import sdk_channel, sdk_speedups
 if sys.argv[1] == "on":
     sdk_channel.when_botocore_loads(lambda _: sdk_speedups.install())
-import boto3, botocore.useragent
+import boto3, botocore.auth, botocore.useragent
 seen = []
+signed = []
 def answer(request, **_):
     seen.append(request.headers["User-Agent"].decode())
+    signed.append(request.headers["Authorization"].decode().split("Signature=")[0])
     return botocore.awsrequest.AWSResponse(request.url, 200, {}, None)
 client = boto3.client("sqs", endpoint_url="http://127.0.0.1:1")
 client.meta.events.register("before-send", answer)
@@ -126,7 +133,8 @@ for _ in range(3):
     except Exception:
         pass
 patched = hasattr(botocore.useragent.UserAgentString.to_string, "__wrapped__")
-print(json.dumps({"patched": patched, "user_agents": seen}))
+signing = hasattr(botocore.auth.SigV4Auth.signature, "__wrapped__")
+print(json.dumps({"patched": patched, "signing": signing, "user_agents": seen, "signed": signed}))
 """
 
 
@@ -158,6 +166,113 @@ def test_a_worker_sends_the_user_agent_botocore_sends() -> None:
 
     # Then only the second has it, and each request carries the very same User-Agent
     assert (plain["patched"], shortcut["patched"]) == (False, True)
+    assert (plain["signing"], shortcut["signing"]) == (False, True)
+    # (the credential scope and the signed headers are the same; the signatures follow the clock)
+    assert len(shortcut["signed"]) == 3
+    assert [value.split("/", 2)[2] for value in shortcut["signed"]] == [
+        value.split("/", 2)[2] for value in plain["signed"]
+    ]
     assert len(shortcut["user_agents"]) == 3
     assert shortcut["user_agents"] == plain["user_agents"]
     assert "exec-env/AWS_Lambda_python3.12" in shortcut["user_agents"][0]
+
+
+# -- SigV4 ---------------------------------------------------------------------------------------------
+
+_ORIGINAL_SIGNING = {
+    name: getattr(auth.SigV4Auth, name) for name in ("add_auth", "headers_to_sign", "signature")
+}
+
+
+@pytest.fixture
+def shortcut_signing() -> Iterator[None]:
+    sdk_speedups.install_signing(auth.SigV4Auth, (auth.SigV4Auth, auth.S3SigV4Auth))
+    try:
+        yield
+    finally:
+        for name, original in _ORIGINAL_SIGNING.items():
+            setattr(auth.SigV4Auth, name, original)
+
+
+def _requests() -> list[AWSRequest]:
+    json_headers = {"X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0"}
+    return [
+        AWSRequest("POST", "http://127.0.0.1:4566/", data=b'{"TableName":"t"}', headers=json_headers),
+        AWSRequest("POST", "http://localhost:4566/", data=b"Action=ListQueues&Version=2012-11-05"),
+        AWSRequest(
+            "GET", "http://127.0.0.1:4566/bucket/key?list-type=2&prefix=a", headers={"Range": "bytes=0-1"}
+        ),
+        AWSRequest("PUT", "http://127.0.0.1:4566/bucket/key", data=b"x" * 70_000, params={"tagging": ""}),
+        AWSRequest("POST", "http://127.0.0.1:4566/", data=b"", headers={"Host": "sync-states.example:1"}),
+    ]
+
+
+def _signed(signer: auth.BaseSigner, when: datetime.datetime, request: AWSRequest) -> tuple[Any, ...]:
+    with mock.patch.object(auth, "get_current_datetime", return_value=when):
+        signer.add_auth(request)
+    return request.method, request.url, sorted(request.headers.items()), request.body
+
+
+def _signers(secret: str, token: str | None) -> list[auth.BaseSigner]:
+    credentials = Credentials("AKIDEXAMPLE", secret, token)
+    return [
+        auth.SigV4Auth(credentials, "dynamodb", "us-east-1"),
+        auth.SigV4Auth(credentials, "sqs", "eu-west-1"),
+        auth.S3SigV4Auth(credentials, "s3", "us-east-1"),
+        auth.SigV4QueryAuth(credentials, "sqs", "us-east-1"),
+        auth.S3SigV4QueryAuth(credentials, "s3", "us-west-2"),
+    ]
+
+
+def test_signing_gives_botocores_bytes(shortcut_signing: None) -> None:
+    # Given requests signed by botocore's own methods, for several signers, secrets, tokens and days
+    days = [datetime.datetime(2026, 11, 29, 3, 4, 5), datetime.datetime(2026, 11, 30, 0, 0, 1)]
+    cases = [
+        (secret, token, index, when)
+        for secret in ("testing", "other")
+        for token in (None, "session-token")
+        for index in range(5)
+        for when in days
+    ]
+    assert hasattr(auth.SigV4Auth.signature, "__wrapped__")
+
+    def sign_all(shortcut: bool) -> list[list[tuple[Any, ...]]]:
+        if not shortcut:
+            for name, original in _ORIGINAL_SIGNING.items():
+                setattr(auth.SigV4Auth, name, original)
+        else:
+            sdk_speedups.install_signing(auth.SigV4Auth, (auth.SigV4Auth, auth.S3SigV4Auth))
+        answers = []
+        for secret, token, index, when in cases:
+            signer = _signers(secret, token)[index]
+            # (the query-string signers move the body into the URL: botocore takes no body it cannot parse)
+            requests = [r for r in _requests() if not r.data or not isinstance(signer, auth.SigV4QueryAuth)]
+            answers.append([_signed(signer, when, request) for request in requests])
+        return answers
+
+    # When the same are signed with the shortcuts (twice: keys derived, then kept) and without
+    with_shortcuts = sign_all(shortcut=True)
+    again = sign_all(shortcut=True)
+    plain = sign_all(shortcut=False)
+
+    # Then every method, URL, header and body is the same, and the signatures differ where they should
+    assert with_shortcuts == plain
+    assert again == plain
+    # (each case differs from every other by its secret, token, signer or day: no kept key served another)
+    assert len({repr(answer) for answer in with_shortcuts}) == len(cases)
+
+
+def test_a_signer_resigning_the_same_request_builds_its_headers_again(shortcut_signing: None) -> None:
+    # Given a request signed once (as a retry does: the same request object, signed again)
+    signer = auth.SigV4Auth(Credentials("AKIDEXAMPLE", "testing"), "dynamodb", "us-east-1")
+    request = _requests()[0]
+    first = _signed(signer, datetime.datetime(2026, 11, 29, 3, 4, 5), request)
+
+    # When a header is added and it is signed again, a second later
+    request.headers["X-Amz-Extra"] = "1"
+    second = dict(_signed(signer, datetime.datetime(2026, 11, 29, 3, 4, 6), request)[2])
+
+    # Then the new header is signed (the headers map of the first signing was not kept)
+    assert "x-amz-extra" in second["Authorization"]
+    assert second["Authorization"] != dict(first[2])["Authorization"]
+    assert second["X-Amz-Date"] == "20261129T030406Z"

@@ -28,6 +28,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         import boto3  # noqa: PLC0415 - only this action needs the SDK (the others start fast without it)
 
         return {"queueUrls": boto3.client("sqs").list_queues().get("QueueUrls", [])}
+    if action == "unmarshallable":  # a result JSON cannot carry
+        return {"value": {1, 2}}
     if action == "exit":
         sys.stdout.flush()
         os._exit(3)
