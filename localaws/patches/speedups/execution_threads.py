@@ -9,10 +9,14 @@
   ``ExecutionWorker``'s ``Thread`` becomes ``task_threads._pooled_thread``; ``Program.eval`` is moto's own
   with ``_PooledThread`` for ``threading.Thread`` (that module's ``threading`` is the global one, so it
   cannot be swapped by name): same timeout, same ``set_timed_out``, the job still listed in ``TMP_THREADS``.
+  A definition without ``TimeoutSeconds`` (moto joins the thread with no timeout: it only waits) runs its
+  states on the execution's own worker, one hand-off fewer.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any
 
 from localaws.patches import registry
@@ -25,10 +29,20 @@ _PROGRAM_TMP_THREADS = "moto.stepfunctions.parser.asl.component.program.program.
 
 
 def _program_eval(self: Any, env: Any) -> None:
-    """moto's ``Program.eval``: the program's states on a kept worker, waited for up to its timeout."""
+    """moto's ``Program.eval``: the program's states on a kept worker, waited for up to its timeout; with no
+    timeout (moto joins its thread for ever), on this thread, an uncaught error reported as a thread's is."""
     timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
     env.next_state_name = self.start_at.start_at_name
     program = registry.resolve(_PROGRAM)
+    if timeout is None:
+        try:
+            super(program, self).eval(env)
+        except BaseException:  # what an uncaught error on moto's thread does: threading.excepthook
+            exc_type, exc_value, exc_traceback = sys.exc_info()
+            threading.excepthook(
+                threading.ExceptHookArgs((exc_type, exc_value, exc_traceback, threading.current_thread()))
+            )
+        return
     worker_thread = task_threads._PooledThread(super(program, self).eval, (env,), {})
     registry.resolve(_PROGRAM_TMP_THREADS).append(worker_thread)
     worker_thread.start()
