@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.program.program import Program
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.backend import execution_worker
 
 from localaws.endpoint.defaults import MOTO_CONFIG
@@ -89,7 +90,7 @@ def test_executions_reuse_workers_and_a_waiting_one_holds_only_its_own() -> None
             ),
         )["stateMachineArn"]
 
-        # Given quick executions one after the other: two jobs each (logic, program) on kept workers
+        # Given quick executions one after the other: on kept workers (the program on the execution's own)
         for n in range(3):
             arn = sfn.start_execution(stateMachineArn=quick, name=f"warm-{n}", input="{}")["executionArn"]
             assert wait_terminal(arn)["status"] == "SUCCEEDED"
@@ -110,3 +111,79 @@ def test_executions_reuse_workers_and_a_waiting_one_holds_only_its_own() -> None
         assert wait_terminal(quick_arn, timeout_s=20)["status"] == "SUCCEEDED"
         assert sfn.describe_execution(executionArn=blocked[0])["status"] == "RUNNING"
         assert [wait_terminal(arn, timeout_s=20)["status"] for arn in blocked] == ["SUCCEEDED"] * 4
+
+
+PARALLEL_OF_TASKS = {
+    "StartAt": "Both",
+    "States": {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "Put",
+                    "States": {
+                        "Put": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::dynamodb:putItem",
+                            "Parameters": {"TableName": "orders", "Item": {"orderId": {"S.$": "$.orderId"}}},
+                            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1}],
+                            "End": True,
+                        }
+                    },
+                },
+                {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}},
+            ],
+            "End": True,
+        }
+    },
+}
+
+
+def test_lean_frames_hold_what_moto_s_frames_hold() -> None:
+    # Given a parent environment, as an execution has it while a Task state runs
+    speedups.install(["task_threads", "execution_threads"])
+    captured: list[Any] = []
+    original_open_frame = Environment.open_frame
+
+    def capture(self: Any, *args: Any, **kwargs: Any) -> Any:
+        captured.append(self)
+        return original_open_frame(self, *args, **kwargs)
+
+    Environment.open_frame = capture  # type: ignore[method-assign]
+    try:
+        stock_and_ours(CHOICE_PASS_TASK, [{"orderId": "o-1", "amount": 1}], setup=make_table)
+    finally:
+        Environment.open_frame = original_open_frame  # type: ignore[method-assign]
+    parent = captured[0]
+
+    # When moto's as_inner_frame_of and ours each build a frame of it
+    speedups.uninstall()
+    stock = Environment.as_inner_frame_of(parent, parent.variable_store)
+    speedups.install(["lean_frames"])
+    ours = Environment.as_inner_frame_of(parent, parent.variable_store)
+
+    # Then the same fields in the same order, sharing the parent's managers, equal context and program state
+    assert list(vars(ours)) == list(vars(stock))
+    for shared in ("event_manager", "callback_pool_manager", "map_run_record_pool_manager", "variable_store"):
+        assert getattr(ours, shared) is getattr(stock, shared) is getattr(parent, shared)
+    assert ours.states.context_object.context_object_data == stock.states.context_object.context_object_data
+    assert type(ours._program_state) is type(stock._program_state)
+    assert vars(ours._program_state) == vars(stock._program_state)
+    assert (
+        ours._is_frame
+        and ours.event_history_context.source_event_id == stock.event_history_context.source_event_id
+    )
+
+
+def test_parallel_branches_and_retries_match_stock_moto_with_lean_frames() -> None:
+    # Given a Parallel whose branches run a Task (a frame each) and a Pass, stock and with the speed-ups
+    stock, ours = stock_and_ours(
+        PARALLEL_OF_TASKS, [{"orderId": f"o-{n}"} for n in range(3)], setup=make_table
+    )
+
+    # Then the same statuses and outputs, and the same events (Parallel branches interleave in any order)
+    assert [(status, output) for status, output, _ in ours] == [
+        (status, output) for status, output, _ in stock
+    ]
+    for (_, _, ours_history), (_, _, stock_history) in zip(ours, stock, strict=True):
+        assert sorted(e["type"] for e in ours_history) == sorted(e["type"] for e in stock_history)
