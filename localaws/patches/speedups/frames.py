@@ -85,6 +85,10 @@ LEAN_FRAMES = registry.PatchSet(
         (_EVENT_HISTORY_CONTEXT, "the frame's history context, as moto builds it"),
         (_STATES, "the frame's states, as Environment.__init__ builds them"),
         (_VARIABLE_STORE, "a frame given no variable store gets a new one, as in Environment.__init__"),
+        *(
+            (f"{_ENVIRONMENT}.{field}", "a private field of Environment, set as its __init__ sets it")
+            for field in ("_state_mutex", "_program_state", "_frames", "_is_frame")
+        ),
         (_COPY, "the deep copies of the context's State and of the program state, as moto makes them"),
     ],
 )
