@@ -42,6 +42,11 @@ BOTOCORE_INTERNALS = (
     "botocore.auth.SigV4Auth._sign",
     "botocore.auth.S3SigV4Auth._modify_request_before_signing",
 )
+# Instance attributes of botocore's objects read here (set by their ``__init__``; the test checks a signer's).
+BOTOCORE_ATTRIBUTES = (
+    "botocore.auth.SigV4Auth._region_name",
+    "botocore.auth.SigV4Auth._service_name",
+)
 # The client Config's settings that ``to_string`` reads.
 _CONFIG_FIELDS = ("user_agent", "user_agent_extra", "user_agent_appid", "endpoint_discovery_enabled")
 

@@ -41,6 +41,11 @@ def _resolve(dotted: str) -> Any:
 def test_every_botocore_internal_used_is_where_it_was() -> None:
     for dotted in sdk_speedups.BOTOCORE_INTERNALS:
         assert callable(_resolve(dotted)), dotted
+    signer = auth.SigV4Auth(Credentials("testing", "testing"), "dynamodb", "us-east-1")
+    for dotted in sdk_speedups.BOTOCORE_ATTRIBUTES:
+        owner, _, attribute = dotted.rpartition(".")
+        assert isinstance(signer, _resolve(owner)), dotted
+        assert getattr(signer, attribute) in {"dynamodb", "us-east-1"}, dotted
 
 
 def _creator(client: Any) -> useragent.UserAgentString:
