@@ -101,6 +101,8 @@ def teststate() -> Iterator[StateTester]:
     )
     # The speed-ups every LocalAws endpoint runs with (`orderflow local up` serves TestState with them):
     # each JSONPath of a state parsed once, not at each of the 147 calls (about 1 ms of CPU a call).
+    # Taken out at the end only if this fixture put them in (a LocalAws of the session may have).
+    ours = not speedups.installed()
     speedups.install()
     endpoint = LocalEndpoint(port=0)
     channel: SdkChannel | None = None
@@ -125,4 +127,5 @@ def teststate() -> Iterator[StateTester]:
         if channel is not None:
             channel.close()
         endpoint.stop()
-        speedups.uninstall()
+        if ours:
+            speedups.uninstall()
