@@ -196,6 +196,9 @@ for _path, _reason in (
     (f"{_ASL}.antlr.runtime.ASLLexer.ASLLexer", "as moto's TestState parser lexes a state"),
     (f"{_ASL}.antlr.runtime.ASLParser.ASLParser", "as moto's TestState parser parses a state"),
     (f"{_TASK}.state_task_activitiy.StateTaskActivity", "an Activity Task waits for a worker: mock only"),
+    # localaws.lazy_moto: the parser imports this enum; Batch's package runs when its backends are read.
+    ("moto.batch.utils.JobStatus", "imported by moto's parser without running moto.batch's __init__"),
+    ("moto.batch.batch_backends", "read through moto.batch's module __getattr__ (localaws.lazy_moto)"),
 ):
     registry.register(_path, _reason)
 

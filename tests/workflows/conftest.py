@@ -123,16 +123,24 @@ class Started:
     aws_error: str = ""  # what AWS answered when the orders were posted, if it refused
     hang_clock: threading.Thread | None = None  # moves the hung payment's clock once its charge is taken
     channel: SdkChannel | None = None  # the suite's own clients' way to the embedded endpoint
+    clients: dict[str, Any] = field(default_factory=dict)  # one per service: botocore clients are thread-safe
 
     def client(self, service: str) -> Any:
         """A client of the embedded endpoint for the suite's own calls (starting, polling, reading back):
         the client ``LocalAws.client`` makes, its requests sent on the endpoint's Unix socket as the Lambda
-        workers' are (localaws.lambda_.sdk_channel), to the same application, without HTTP's work."""
+        workers' are (localaws.lambda_.sdk_channel), to the same application, without HTTP's work. One per
+        service for the session (the suite asked for 20, at 10-20 ms of CPU each)."""
         assert self.local is not None
-        made = self.local.client(service)
-        if self.channel is not None:
-            made.meta.events.register("before-send", self.channel.before_send)
-        return made
+        with _CLIENTS_LOCK:
+            if service not in self.clients:
+                made = self.local.client(service)
+                if self.channel is not None:
+                    made.meta.events.register("before-send", self.channel.before_send)
+                self.clients[service] = made
+            return self.clients[service]
+
+
+_CLIENTS_LOCK = threading.Lock()
 
 
 def _start_documented(result: Started, run_id: str) -> tuple[MockedWorkflow, dict[str, str]]:

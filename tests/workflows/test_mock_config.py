@@ -37,8 +37,8 @@ class MockedMachine:
     """A small state machine on the session's LocalAws, and a mock configuration file for it."""
 
     def __init__(self, started: Started, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        local = embedded(started)
-        self.sfn = local.client("stepfunctions")
+        embedded(started)  # skips where the embedded engine is not a target
+        self.sfn = started.client("stepfunctions")  # the session's client, on the endpoint's Unix socket
         self.name = f"mock-config-{uuid.uuid4().hex[:8]}"
         self.file = tmp_path / "MockConfigFile.json"
         monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(self.file))
@@ -117,7 +117,8 @@ def test_documented_hybrid_path_calls_the_unmocked_state_for_real(started: Start
     with explained_by(record):
         assert record.status == "SUCCEEDED"
         assert record.output["MessageId"] != DOCUMENTED_OUTPUT["MessageId"]
-        sqs = embedded(started).client("sqs")
+        embedded(started)
+        sqs = started.client("sqs")
         url = sqs.get_queue_url(QueueName="myQueue")["QueueUrl"]
         bodies = [
             m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])

@@ -27,6 +27,8 @@ _TIMESTAMP_KEYS = frozenset({"startDate", "stopDate", "creationDate", "updateDat
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9]{52}$")
 # An unnamed execution's generated name: drawn from moto's random, which the engine's threads draw from too.
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# A task token's SQS message, in a history: its MD5 is of the token, random in each world.
+_TOKEN_MD5 = re.compile(r'"MD5OfMessageBody": "[0-9a-f]{32}"')
 
 
 class Raw:
@@ -96,7 +98,20 @@ def comparable(answer: tuple[int, list[tuple[str, str]], bytes]) -> tuple[Any, .
             for key, value in body.items()
         }
         body["__order__"] = list(json.loads(content))
+        if isinstance(body.get("events"), list):
+            body["events"] = [_event_form(event) for event in body["events"]]
     return status, shown, body
+
+
+def _event_form(value: Any, key: str = "") -> Any:
+    """A history event with its members in order, its timestamp by type, and generated names as forms."""
+    if isinstance(value, dict):
+        return [(name, _event_form(inner, name)) for name, inner in value.items()]
+    if isinstance(value, list):
+        return [_event_form(inner) for inner in value]
+    if key == "timestamp":
+        return type(value).__name__
+    return _TOKEN_MD5.sub("<md5>", _UUID.sub("<uuid>", value)) if isinstance(value, str) else value
 
 
 def _wait(raw: Raw, execution_arn: str, *, running_ok: bool = False) -> None:
@@ -202,6 +217,16 @@ def _starts_and_lookups(w: World) -> None:
     failed = w.raw.ok("AWSStepFunctions.StartExecution", {"stateMachineArn": w.failing, "name": "f1"})
     _wait(w.raw, failed["executionArn"])
     record("failed", "DescribeExecution", {"executionArn": failed["executionArn"]})
+    record("history of a success", "GetExecutionHistory", {"executionArn": f"{execution}:a"})
+    record("history of a failure", "GetExecutionHistory", {"executionArn": failed["executionArn"]})
+    record(
+        "history, reversed, two a page",
+        "GetExecutionHistory",
+        {"executionArn": f"{execution}:a", "reverseOrder": True, "maxResults": 2},
+    )
+    record("history of a missing execution", "GetExecutionHistory", {"executionArn": f"{execution}:zz"})
+    record("history, bad arn", "GetExecutionHistory", {"executionArn": "nope"})
+    record("history, no arn", "GetExecutionHistory", {})
 
 
 def _callbacks(w: World) -> None:
@@ -235,6 +260,9 @@ def _callbacks(w: World) -> None:
     raw.ok("AWSStepFunctions.StopExecution", {"executionArn": arn3})
     _wait(raw, arn3)
     record("stopped", "DescribeExecution", {"executionArn": arn3})
+    record("history of a task's success", "GetExecutionHistory", {"executionArn": arn1})
+    record("history of a task's failure", "GetExecutionHistory", {"executionArn": arn2})
+    record("history of a stopped execution", "GetExecutionHistory", {"executionArn": arn3})
     record("token of a stopped execution", "SendTaskSuccess", {"taskToken": token3, "output": "{}"})
 
 
