@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -122,3 +122,8 @@ def serving() -> Iterator[LocalEndpoint]:
         yield served
     finally:
         served.stop()
+
+
+def moto_client(service: str) -> Any:
+    """A client of the in-process moto (the tests' ``mock_aws``), in the tests' region."""
+    return cast(Any, boto3).client(service, region_name=REGION)

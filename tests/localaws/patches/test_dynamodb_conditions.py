@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, cast
 
 import boto3
@@ -55,11 +54,7 @@ PUTS: list[tuple[str, dict[str, str], dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 def _client() -> Any:

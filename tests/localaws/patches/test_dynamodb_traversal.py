@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, cast
 
 import boto3
@@ -54,11 +53,7 @@ UPDATES: list[tuple[str, dict[str, str], dict[str, Any], str]] = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 def _outcomes(*, installed: bool) -> list[Any]:

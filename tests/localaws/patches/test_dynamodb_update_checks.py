@@ -7,7 +7,6 @@ after the same text passed with other names, on another table, or on the same in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, cast
 
 import boto3
@@ -112,11 +111,7 @@ UPDATES: list[tuple[str, dict[str, Any], str, dict[str, str], dict[str, Any], di
 ]
 
 
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 def _small(item: Any) -> Any:

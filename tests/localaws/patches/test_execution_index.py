@@ -11,11 +11,10 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -24,6 +23,7 @@ from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, MOTO_CONFIG
 from localaws.patches import registry, speedups
 from localaws.patches.speedups import execution_index
 from localaws.patches.speedups.execution_index import EXECUTION_INDEX
+from tests.localaws.support import moto_client as client
 
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/states"
@@ -31,15 +31,7 @@ DEADLINE_S = 30.0
 PREFIX = f"arn:aws:states:{REGION}:{DEFAULT_ACCOUNT_ID}"
 
 
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
-
-
-def client(service: str) -> Any:
-    return cast(Any, boto3).client(service, region_name=REGION)
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 def backend() -> Any:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.program.program import Program
@@ -23,19 +21,12 @@ from tests.localaws.patches.test_speedups import (
     stock_and_ours,
     wait_terminal,
 )
+from tests.localaws.support import moto_client as client
 
 REGION = "us-east-1"
 
 
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
-
-
-def client(service: str) -> Any:
-    return cast(Any, boto3).client(service, region_name=REGION)
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 # The program's own TimeoutSeconds cuts a Wait short: the execution times out, as Program.eval decides.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime
 from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,12 +13,7 @@ from moto.stepfunctions.parser.asl.eval import states
 from localaws.patches import registry, speedups
 from localaws.patches.speedups.json_copy import json_deepcopy
 
-
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 class Tracked:

@@ -7,10 +7,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, cast
 
-import boto3
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -23,21 +22,14 @@ from moto.sqs.models import Queue, sqs_backends
 
 from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import registry, speedups
+from tests.localaws.support import moto_client as client
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/states"
 _GENERATED_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|Request ID: \w+")
 
 
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
-
-
-def client(service: str) -> Any:
-    return cast(Any, boto3).client(service, region_name=REGION)
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 def make_table(name: str = "orders") -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -32,11 +32,7 @@ ACCOUNT = "123456789012"
 SEED = 20261128
 
 
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 def without_date(value: Any) -> Any:

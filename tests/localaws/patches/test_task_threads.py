@@ -6,10 +6,8 @@ import contextvars
 import json
 import re
 import threading
-from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
@@ -18,19 +16,12 @@ from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import speedups
 from localaws.patches.speedups import task_threads
 from tests.localaws.patches.test_speedups import ROLE, normalized_history, stock_and_ours, wait_terminal
+from tests.localaws.support import moto_client as client
 
 REGION = "us-east-1"
 
 
-@pytest.fixture(autouse=True)
-def _stock_after_each_test() -> Iterator[None]:
-    speedups.uninstall()
-    yield
-    speedups.uninstall()
-
-
-def client(service: str) -> Any:
-    return cast(Any, boto3).client(service, region_name=REGION)
+pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
 
 def _queue() -> None:
