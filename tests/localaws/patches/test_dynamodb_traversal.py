@@ -14,6 +14,23 @@ from localaws.patches import speedups
 REGION = "us-east-1"
 KEY = {"pk": {"S": "o-1"}, "sk": {"N": "1"}}
 
+
+def create_keyed_table(dynamodb: Any, name: str = "t") -> None:
+    """A table keyed by ``pk`` (text) and ``sk`` (number), as ``KEY`` addresses it."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 # (UpdateExpression, names, values, ReturnValues): each of the validators' processors, passing and failing.
 UPDATES: list[tuple[str, dict[str, str], dict[str, Any], str]] = [
     ("SET st = :s, n = :zero", {}, {":s": {"S": "NEW"}, ":zero": {"N": "0"}}, "ALL_NEW"),
@@ -66,18 +83,7 @@ def _outcomes(*, installed: bool) -> list[Any]:
                 == "localaws.patches.speedups.dynamodb"
             )
         dynamodb = cast(Any, boto3).client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(dynamodb)
         for expression, names, values, return_values in UPDATES:
             params: dict[str, Any] = {
                 "TableName": "t",

@@ -15,9 +15,9 @@ from moto import mock_aws
 from moto.dynamodb.parsing.validators import Validator
 
 from localaws.patches import speedups
+from tests.localaws.patches.test_dynamodb_traversal import KEY, create_keyed_table
 
 REGION = "us-east-1"
-KEY = {"pk": {"S": "o-1"}, "sk": {"N": "1"}}
 NEW_KEY = {"pk": {"S": "o-2"}, "sk": {"N": "2"}}
 OTHER_KEY = {"id": {"S": "u-1"}}
 ONE = {":one": {"N": "1"}}
@@ -128,18 +128,7 @@ def _outcomes(*, installed: bool) -> tuple[list[Any], dict[str, int]]:
             speedups.install(PATCHES)
             assert Validator.validate.__module__ == "localaws.patches.speedups.dynamodb"
         dynamodb = cast(Any, boto3).client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(dynamodb)
         dynamodb.create_table(
             TableName="u",
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
