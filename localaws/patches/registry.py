@@ -86,15 +86,27 @@ def registered() -> list[TouchedInternal]:
         return sorted(_registry.values(), key=lambda t: (t.dotted_path, t.declared_by))
 
 
+# Dotted path → the module ``_split`` found for it. Finding it tries the longer prefixes first, and each
+# failed import costs more than the whole lookup after it (about 12 µs a resolve): speed-ups resolve on their
+# hot paths, so a path's module is looked up in ``sys.modules`` once known.
+_module_of: dict[str, str] = {}
+
+
 def _split(dotted_path: str) -> tuple[Any, list[str]]:
     """Import the longest importable module prefix; return it and the remaining attribute names."""
     parts = dotted_path.split(".")
+    known = _module_of.get(dotted_path)
+    if known is not None:
+        module = sys.modules.get(known)
+        if module is not None:
+            return module, parts[known.count(".") + 1 :]
     for cut in range(len(parts), 0, -1):
         module_name = ".".join(parts[:cut])
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError:
             continue
+        _module_of[dotted_path] = module_name
         return module, parts[cut:]
     raise MotoInternalMovedError(f"no importable module in {dotted_path!r}")
 
