@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import threading
 from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.exceptions import InvalidToken, ValidationException
+from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
-from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.asl.eval.program_state import (
+    ProgramEnded,
+    ProgramError,
+    ProgramStopped,
+    ProgramTimedOut,
+)
 
 from localaws.patches import registry
 
@@ -34,6 +41,9 @@ GET_EXECUTION_HISTORY = "moto.stepfunctions.responses.StepFunctionResponse.get_e
 DYNAMODB_CALL = "moto.dynamodb.responses.DynamoHandler.call_action"
 SET_STOP = "moto.stepfunctions.parser.asl.eval.environment.Environment.set_stop"
 SET_ERROR = "moto.stepfunctions.parser.asl.eval.environment.Environment.set_error"
+REFLECT_STATUS = (
+    "moto.stepfunctions.parser.backend.execution.BaseExecutionWorkerCommunication._reflect_execution_status"
+)
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 # GetExecutionHistory's page size: AWS's default, and the largest it accepts (0 means the default).
 HISTORY_PAGE_DEFAULT = 100
@@ -153,6 +163,31 @@ def _set_error(self: Any, error: Any) -> None:
         registry.original(SET_ERROR)(self, error=error)
 
 
+def _reflect_execution_status(self: Any) -> None:
+    # An execution's end, as moto records it, with its status set last. moto sets SUCCEEDED before the output
+    # and FAILED before the error and cause, so a DescribeExecution on another request thread in between (it
+    # reads the status first) gave SUCCEEDED with output null, or FAILED with no error: an order whose watcher
+    # polls at that moment saw an end without its result. The fields are moto's; only their order differs.
+    execution = self.execution
+    program_state = execution.exec_worker.env.program_state()
+    execution.stop_date = datetime.datetime.now(tz=datetime.UTC)
+    if isinstance(program_state, ProgramEnded):
+        execution.output = execution.exec_worker.env.states.get_input()
+        status = ExecutionStatus.SUCCEEDED
+    elif isinstance(program_state, ProgramStopped):
+        status = ExecutionStatus.ABORTED
+    elif isinstance(program_state, ProgramError):
+        failure: Any = program_state.error  # typed optional, always set for a ProgramError (moto reads it so)
+        execution.error = failure.get("error")
+        execution.cause = failure.get("cause")
+        status = ExecutionStatus.FAILED
+    elif isinstance(program_state, ProgramTimedOut):
+        status = ExecutionStatus.TIMED_OUT
+    else:
+        raise RuntimeWarning(f"Execution ended with unsupported ProgramState type '{type(program_state)}'.")
+    execution.exec_status = status
+
+
 # DynamoDB checks a write's condition and applies the write as one step: two PutItems of one key under
 # attribute_not_exists cannot both succeed. moto checks, then writes, with nothing in between to stop a second
 # request thread doing the same, and its UpdateItem changes the stored item in place, field by field. So every
@@ -197,6 +232,11 @@ CORRECTIONS = registry.PatchSet(
         ),
         registry.Patch(
             SET_ERROR, _set_error, "an error after StopExecution does not turn ABORTED into FAILED"
+        ),
+        registry.Patch(
+            REFLECT_STATUS,
+            _reflect_execution_status,
+            "an ended execution's output, error and cause are set before its status, not after",
         ),
         registry.Patch(
             DYNAMODB_CALL,
@@ -244,6 +284,33 @@ CORRECTIONS = registry.PatchSet(
         ),
         ("moto.stepfunctions.parser.asl.eval.environment.Environment._program_state", "running, stopped..."),
         ("moto.stepfunctions.parser.asl.eval.program_state.ProgramStopped", "the state StopExecution sets"),
+        ("moto.stepfunctions.parser.asl.eval.program_state.ProgramEnded", "an execution that succeeded"),
+        ("moto.stepfunctions.parser.asl.eval.program_state.ProgramError", "an execution that failed"),
+        ("moto.stepfunctions.parser.asl.eval.program_state.ProgramTimedOut", "an execution that timed out"),
+        ("moto.stepfunctions.parser.api.ExecutionStatus", "the statuses an execution ends in"),
+        *(
+            (f"moto.stepfunctions.parser.api.ExecutionStatus.{status}", "a status an execution ends in")
+            for status in ("SUCCEEDED", "ABORTED", "FAILED", "TIMED_OUT")
+        ),
+        (
+            "moto.stepfunctions.parser.backend.execution.BaseExecutionWorkerCommunication.execution",
+            "the execution whose worker ended",
+        ),
+        (
+            "moto.stepfunctions.parser.backend.execution.Execution.exec_worker",
+            "its worker, whose environment holds the program's end and output",
+        ),
+        (
+            "moto.stepfunctions.parser.backend.execution_worker.ExecutionWorker.env",
+            "the program's environment",
+        ),
+        ("moto.stepfunctions.parser.backend.execution.Execution.exec_status", "set last"),
+        ("moto.stepfunctions.parser.backend.execution.Execution.stop_date", "when it ended"),
+        ("moto.stepfunctions.parser.backend.execution.Execution.output", "a success's output"),
+        ("moto.stepfunctions.parser.backend.execution.Execution.error", "a failure's error"),
+        ("moto.stepfunctions.parser.backend.execution.Execution.cause", "a failure's cause"),
+        ("moto.stepfunctions.parser.asl.eval.environment.Environment.program_state", "how the program ended"),
+        ("moto.stepfunctions.parser.asl.eval.environment.Environment.states", "the output is its input"),
         (
             "moto.stepfunctions.parser.asl.eval.environment.Environment.callback_pool_manager",
             "the execution's task tokens (its frames share the pool)",

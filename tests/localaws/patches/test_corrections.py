@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
+from moto.stepfunctions.parser.backend.execution import Execution
 
 from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import corrections, speedups
@@ -177,3 +178,41 @@ def test_stopping_an_execution_ends_the_task_waiting_on_its_token(
     events = sfn.get_execution_history(executionArn=arn)["events"]
     assert events[-1]["type"] == "ExecutionAborted"
     assert not any(event["type"] == "PassStateEntered" for event in events)
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "fields"),
+    [
+        ({"Type": "Pass", "Result": {"shipped": True}, "End": True}, "SUCCEEDED", ("output",)),
+        ({"Type": "Fail", "Error": "OutOfStock", "Cause": "no SKU-1 left"}, "FAILED", ("error", "cause")),
+    ],
+)
+def test_an_ended_execution_has_its_result_before_its_status(
+    engine_with_fixes: None,
+    monkeypatch: pytest.MonkeyPatch,
+    state: dict[str, Any],
+    status: str,
+    fields: tuple[str, ...],
+) -> None:
+    # Given a spy on what an execution holds at the moment its status leaves RUNNING, which is when a
+    # DescribeExecution on another thread (it reads the status first) can see it ended
+    seen: dict[str, dict[str, Any]] = {}
+
+    def spy(execution: Execution, name: str, value: Any) -> None:
+        if name == "exec_status" and value is not None and value.value != "RUNNING":
+            seen[value.value] = {field: getattr(execution, field, None) for field in fields}
+        object.__setattr__(execution, name, value)
+
+    monkeypatch.setattr(Execution, "__setattr__", spy, raising=False)
+    definition = json.dumps({"StartAt": "End", "States": {"End": state}})
+    sfn = client("stepfunctions")
+    machine = sfn.create_state_machine(name=f"ends-{status}", definition=definition, roleArn=ROLE)
+
+    # When an execution ends
+    described = finish(run(machine["stateMachineArn"]))
+
+    # Then its output (or error and cause) was already there when its status said it had ended
+    assert described["status"] == status
+    assert set(seen) == {status}
+    for field in fields:
+        assert seen[status][field] is not None, f"{status} was set before the execution's {field}"
