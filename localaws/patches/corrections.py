@@ -11,12 +11,15 @@ from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.exceptions import InvalidToken, ValidationException
-from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.api import ExecutionStatus, TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
-from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackConsumerTimeout,
+    HeartbeatTimeoutError,
+)
 from moto.stepfunctions.parser.asl.eval.program_state import (
     ProgramEnded,
     ProgramError,
@@ -30,6 +33,11 @@ NOTIFY_HEARTBEAT = "moto.stepfunctions.parser.asl.eval.callback.callback.Callbac
 SETUP_HEARTBEAT = (
     "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.setup_heartbeat_endpoint"
 )
+INTERRUPT_ALL = "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.interrupt_all"
+POOL_NOTIFY = "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager.notify"
+POOL_HEARTBEAT = "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager.heartbeat"
+# What Step Functions answers an answer to a task that has ended.
+TASK_ENDED = "Task Timed Out: 'Provided task does not exist anymore'"
 SEND_TASK_FAILURE = "moto.stepfunctions.responses.StepFunctionResponse.send_task_failure"
 TASK_FROM_ERROR = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task.StateTask._from_error"
@@ -75,6 +83,35 @@ def _setup_heartbeat_endpoint(self: Any, heartbeat_seconds: int) -> Any:
     if self._notify_event.is_set():
         endpoint.notify()
     return endpoint
+
+
+def _interrupt_all(self: Any) -> None:
+    # moto ends a task's waits when the task ends (answered, timed out, heartbeat missed, stopped) but
+    # leaves its token open: a late SendTaskSuccess, SendTaskFailure or SendTaskHeartbeat was accepted (200)
+    # while the execution went on, and SendTaskFailure even after it ended. The endpoint now records that
+    # its task ended, in moto's own field for it (``consumer_error``, which moto declares but never sets).
+    registry.original(INTERRUPT_ALL)(self)
+    if self.consumer_error is None:
+        self.report(CallbackConsumerTimeout())
+
+
+def _ended_task(pool: Any, callback_id: str) -> None:
+    # Step Functions answers TaskTimedOut to any answer for a task that has ended, which tells a worker that
+    # its answer was not used. moto's own mapping of a consumer error cannot: it tests the wrapper, not the
+    # error, and builds TaskDoesNotExist without its message (a TypeError, answered 500).
+    endpoint = pool.get(callback_id)
+    if endpoint is not None and endpoint.consumer_error is not None:
+        raise TaskTimedOut(TASK_ENDED, exception_type="TaskTimedOut")  # moto's class names no type of its own
+
+
+def _pool_notify(self: Any, callback_id: str, outcome: Any) -> bool:
+    _ended_task(self, callback_id)
+    return bool(registry.original(POOL_NOTIFY)(self, callback_id, outcome))
+
+
+def _pool_heartbeat(self: Any, callback_id: str) -> bool:
+    _ended_task(self, callback_id)
+    return bool(registry.original(POOL_HEARTBEAT)(self, callback_id))
 
 
 class MissedHeartbeat(StatesErrorName):
@@ -211,6 +248,15 @@ CORRECTIONS = registry.PatchSet(
             _setup_heartbeat_endpoint,
             "an answer that came before the task started its heartbeat clock is kept, not timed out",
         ),
+        registry.Patch(
+            INTERRUPT_ALL,
+            _interrupt_all,
+            "a task's token is closed when the task ends",
+        ),
+        registry.Patch(POOL_NOTIFY, _pool_notify, "an answer to a task that has ended gets TaskTimedOut"),
+        registry.Patch(
+            POOL_HEARTBEAT, _pool_heartbeat, "a heartbeat for a task that has ended gets TaskTimedOut"
+        ),
         registry.Patch(SEND_TASK_FAILURE, _send_task_failure, "SendTaskFailure drops the cause"),
         registry.Patch(
             GET_EXECUTION_HISTORY,
@@ -268,6 +314,20 @@ CORRECTIONS = registry.PatchSet(
             "the error name a missed heartbeat keeps",
         ),
         ("moto.stepfunctions.parser.asl.eval.callback.callback.HeartbeatTimeoutError", "a missed heartbeat"),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackConsumerTimeout",
+            "the consumer error that every Send* answers as TaskTimedOut",
+        ),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.consumer_error",
+            "set once the task has ended",
+        ),
+        ("moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.report", "sets it"),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager.get",
+            "a token's endpoint",
+        ),
+        ("moto.stepfunctions.parser.api.TaskTimedOut", "the answer for a task that has ended"),
         ("moto.core.responses.BaseResponse._get_param", "SendTaskFailure's taskToken, error and cause"),
         (
             "moto.stepfunctions.responses.StepFunctionResponse.stepfunction_backend",

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
 from moto.stepfunctions.parser.backend.execution import Execution
@@ -216,3 +217,84 @@ def test_an_ended_execution_has_its_result_before_its_status(
     assert set(seen) == {status}
     for field in fields:
         assert seen[status][field] is not None, f"{status} was set before the execution's {field}"
+
+
+def timed_out_and_caught_machine(queue_url: str) -> str:
+    """A callback task with a 1 s timeout, caught into a 60 s Wait: the execution goes on after the task."""
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": queue_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 1,
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.failure", "Next": "Compensate"}],
+        "Next": "Compensate",
+    }
+    states = {"Ask": task, "Compensate": {"Type": "Wait", "Seconds": 60, "End": True}}
+    definition = json.dumps({"StartAt": "Ask", "States": states})
+    machine = client("stepfunctions").create_state_machine(name="caught", definition=definition, roleArn=ROLE)
+    return str(machine["stateMachineArn"])
+
+
+def answers(token: str) -> dict[str, Any]:
+    sfn = client("stepfunctions")
+    return {
+        "success": lambda: sfn.send_task_success(taskToken=token, output='{"paid": true}'),
+        "failure": lambda: sfn.send_task_failure(taskToken=token, error="Declined", cause="card refused"),
+        "heartbeat": lambda: sfn.send_task_heartbeat(taskToken=token),
+    }
+
+
+@pytest.mark.parametrize("answer", ["success", "failure", "heartbeat"])
+def test_an_answer_to_a_task_that_timed_out_gets_task_timed_out(engine_with_fixes: None, answer: str) -> None:
+    # Given a task that timed out and was caught, its execution still running in the state after it
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    sfn = client("stepfunctions")
+    arn = run(timed_out_and_caught_machine(queue))
+    token = token_from(queue)
+    deadline = time.monotonic() + 10
+    while not any(
+        e["type"] == "WaitStateEntered" for e in sfn.get_execution_history(executionArn=arn)["events"]
+    ):
+        assert time.monotonic() < deadline, "the task never timed out"
+        time.sleep(0.05)
+
+    # When its worker answers late
+    with pytest.raises(ClientError) as refused:
+        answers(token)[answer]()
+
+    # Then, as on Step Functions, the answer is refused with TaskTimedOut (moto took it: 200), and the
+    # execution goes on as it was, without the answer in its history
+    assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+    assert "does not exist anymore" in refused.value.response["Error"]["Message"]
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    types = {event["type"] for event in sfn.get_execution_history(executionArn=arn)["events"]}
+    assert types.isdisjoint({"TaskSucceeded", "TaskFailed"})
+    sfn.stop_execution(executionArn=arn)
+
+
+def test_a_second_answer_to_an_answered_task_gets_task_timed_out(engine_with_fixes: None) -> None:
+    # Given a task its worker has answered
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    arn = run(timed_out_and_caught_machine(queue))
+    token = token_from(queue)
+    answers(token)["success"]()
+
+    # When the answer comes again (a redelivered message, a retried call)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            answers(token)["success"]()
+        except ClientError as refused:
+            code = refused.response["Error"]["Code"]
+            break
+        # until the task's thread has taken the first answer and ended the task, another is still taken
+        assert time.monotonic() < deadline, "the second answer was accepted for 10 s"
+        time.sleep(0.05)
+
+    # Then it is refused with TaskTimedOut, and the execution went on with the first one
+    assert code == "TaskTimedOut"
+    sfn = client("stepfunctions")
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    events = sfn.get_execution_history(executionArn=arn)["events"]
+    assert [event["type"] for event in events].count("TaskSucceeded") == 1
+    sfn.stop_execution(executionArn=arn)
