@@ -33,7 +33,15 @@ NOTIFY_HEARTBEAT = "moto.stepfunctions.parser.asl.eval.callback.callback.Callbac
 SETUP_HEARTBEAT = (
     "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.setup_heartbeat_endpoint"
 )
-INTERRUPT_ALL = "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint.interrupt_all"
+CALLBACK_TASK = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback"
+    ".StateTaskServiceCallback"
+)
+CALLBACK_EVAL_BODY = f"{CALLBACK_TASK}._eval_body"
+WAIT_FOR_TASK_TOKEN = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource.ResourceCondition"
+    ".WaitForTaskToken"
+)
 POOL_NOTIFY = "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager.notify"
 POOL_HEARTBEAT = "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager.heartbeat"
 # What Step Functions answers an answer to a task that has ended.
@@ -85,14 +93,28 @@ def _setup_heartbeat_endpoint(self: Any, heartbeat_seconds: int) -> Any:
     return endpoint
 
 
-def _interrupt_all(self: Any) -> None:
-    # moto ends a task's waits when the task ends (answered, timed out, heartbeat missed, stopped) but
-    # leaves its token open: a late SendTaskSuccess, SendTaskFailure or SendTaskHeartbeat was accepted (200)
-    # while the execution went on, and SendTaskFailure even after it ended. The endpoint now records that
-    # its task ended, in moto's own field for it (``consumer_error``, which moto declares but never sets).
-    registry.original(INTERRUPT_ALL)(self)
-    if self.consumer_error is None:
-        self.report(CallbackConsumerTimeout())
+def _callback_eval_body(self: Any, env: Any) -> None:
+    # moto's body of a callback Task state (its token made and added to the pool, the state run with its
+    # retries, the token taken out of the context), and then the token closed. moto leaves it open: a late
+    # SendTaskSuccess, SendTaskFailure or SendTaskHeartbeat to a task that had timed out, been answered or
+    # been stopped was accepted (200) while the execution went on, and SendTaskFailure even after it ended.
+    # The state's end, not each attempt's: moto gives all the attempts of a retried task one token. The mark
+    # is moto's own field for it (``consumer_error``, which moto declares but never sets).
+    token = None
+    if (
+        self._is_integration_pattern()
+        and registry.resolve(WAIT_FOR_TASK_TOKEN) in self._supported_integration_patterns
+    ):
+        self._assert_integration_pattern_is_supported()
+        token = env.states.context_object.update_task_token()
+        env.callback_pool_manager.add(token)
+    try:
+        super(registry.resolve(CALLBACK_TASK), self)._eval_body(env)
+        env.states.context_object.context_object_data.pop("Task", None)
+    finally:
+        endpoint = env.callback_pool_manager.get(token) if token is not None else None
+        if endpoint is not None and endpoint.consumer_error is None:
+            endpoint.report(CallbackConsumerTimeout())
 
 
 def _ended_task(pool: Any, callback_id: str) -> None:
@@ -249,9 +271,7 @@ CORRECTIONS = registry.PatchSet(
             "an answer that came before the task started its heartbeat clock is kept, not timed out",
         ),
         registry.Patch(
-            INTERRUPT_ALL,
-            _interrupt_all,
-            "a task's token is closed when the task ends",
+            CALLBACK_EVAL_BODY, _callback_eval_body, "a task's token is closed when the state ends"
         ),
         registry.Patch(POOL_NOTIFY, _pool_notify, "an answer to a task that has ended gets TaskTimedOut"),
         registry.Patch(
@@ -328,6 +348,21 @@ CORRECTIONS = registry.PatchSet(
             "a token's endpoint",
         ),
         ("moto.stepfunctions.parser.api.TaskTimedOut", "the answer for a task that has ended"),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager.add",
+            "a new token's endpoint",
+        ),
+        (CALLBACK_TASK, "a .waitForTaskToken (or .sync) Task state; its body's parent runs the retries"),
+        (
+            f"{CALLBACK_TASK}._is_integration_pattern",
+            "the resource names a pattern (.waitForTaskToken, .sync)",
+        ),
+        (f"{CALLBACK_TASK}._supported_integration_patterns", "the patterns this service's Task supports"),
+        (f"{CALLBACK_TASK}._assert_integration_pattern_is_supported", "refuses one it does not"),
+        (WAIT_FOR_TASK_TOKEN, "the pattern that gets a token"),
+        ("moto.stepfunctions.parser.asl.eval.states.States.context_object", "the context object"),
+        ("moto.stepfunctions.parser.asl.eval.states.ContextObject.update_task_token", "a new $$.Task.Token"),
+        ("moto.stepfunctions.parser.asl.eval.states.ContextObject.context_object_data", "holds it as Task"),
         ("moto.core.responses.BaseResponse._get_param", "SendTaskFailure's taskToken, error and cause"),
         (
             "moto.stepfunctions.responses.StepFunctionResponse.stepfunction_backend",

@@ -298,3 +298,31 @@ def test_a_second_answer_to_an_answered_task_gets_task_timed_out(engine_with_fix
     events = sfn.get_execution_history(executionArn=arn)["events"]
     assert [event["type"] for event in events].count("TaskSucceeded") == 1
     sfn.stop_execution(executionArn=arn)
+
+
+def test_a_retried_task_takes_the_answer_to_its_next_attempt(engine_with_fixes: None) -> None:
+    # Given a callback task with a 1 s heartbeat and one retry, whose first attempt nobody answers (moto gives
+    # both attempts one token)
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 30,
+        "HeartbeatSeconds": 1,
+        "Retry": [{"ErrorEquals": ["States.HeartbeatTimeout"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+        "End": True,
+    }
+    definition = json.dumps({"StartAt": "Ask", "States": {"Ask": task}})
+    sfn = client("stepfunctions")
+    machine = sfn.create_state_machine(name="retried", definition=definition, roleArn=ROLE)
+    arn = run(machine["stateMachineArn"])
+    token_from(queue)
+
+    # When the retry's message is answered
+    sfn.send_task_success(taskToken=token_from(queue), output='{"paid": true}')
+
+    # Then the execution succeeds with that answer: the first attempt's end did not close the retry's token
+    described = finish(arn)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"paid": True}
