@@ -9,6 +9,7 @@ import json
 import threading
 from typing import Any
 
+from botocore.paginate import TokenDecoder, TokenEncoder
 from moto.core.responses import ActionResult, EmptyResult
 from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, TaskTimedOut
@@ -53,6 +54,8 @@ TASK_FROM_ERROR = (
 ERROR_EQUALS = (
     "moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl.ErrorEqualsDecl._eval_body"
 )
+LIST_EXECUTIONS = "moto.stepfunctions.models.StepFunctionBackend.list_executions"
+LIST_EXECUTIONS_MODEL = "moto.stepfunctions.utils.PAGINATION_MODEL"
 GET_EXECUTION_HISTORY = "moto.stepfunctions.responses.StepFunctionResponse.get_execution_history"
 DYNAMODB_CALL = "moto.dynamodb.responses.DynamoHandler.call_action"
 SET_STOP = "moto.stepfunctions.parser.asl.eval.environment.Environment.set_stop"
@@ -203,6 +206,49 @@ def _get_execution_history(self: Any) -> ActionResult:
     return ActionResult(page)
 
 
+def _surviving_anchor(backend: Any, machine_arn: str, status_filter: str, token: str) -> str | None:
+    """``token`` (moto's, naming the first execution of the next page) moved to the first execution at or
+    after that one, in the unfiltered order, that ``status_filter`` still lists; None when none is left. A
+    token that does not decode or names no execution is given back as it is, for moto to refuse."""
+    try:
+        decoded = TokenDecoder().decode(token)
+        anchor_arn = str(decoded["uniqueAttributes"]).split("|")[-1]
+    except (ValueError, TypeError, UnicodeDecodeError, KeyError):
+        return token
+    unpaged = registry.original(LIST_EXECUTIONS).__wrapped__  # moto's filter and order, without the paginator
+    everything = unpaged(backend, machine_arn, None)
+    position = next((i for i, e in enumerate(everything) if e.execution_arn == anchor_arn), None)
+    if position is None:
+        return token
+    listed = {execution.execution_arn for execution in unpaged(backend, machine_arn, status_filter)}
+    survivor = next((e for e in everything[position:] if e.execution_arn in listed), None)
+    if survivor is None:
+        return None
+    unique = registry.resolve(LIST_EXECUTIONS_MODEL)["list_executions"]["unique_attribute"]
+    decoded["uniqueAttributes"] = "|".join(str(getattr(survivor, name)) for name in unique)
+    return str(TokenEncoder().encode(decoded))
+
+
+def _list_executions(
+    self: Any,
+    state_machine_arn: str,
+    status_filter: str | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> Any:
+    # moto's page token names the first execution of the next page, and is refused (InvalidToken, "Resource
+    # not found!") when that execution is no longer in the list. With a statusFilter, an execution that ends
+    # between two pages leaves the list, so paging through RUNNING executions failed whenever one ended in
+    # between; Step Functions' tokens survive that. The token is moved to the next execution that is listed.
+    if next_token is not None and status_filter:
+        next_token = _surviving_anchor(self, state_machine_arn, status_filter, next_token)
+        if next_token is None:
+            return [], None
+    return registry.original(LIST_EXECUTIONS)(
+        self, state_machine_arn, status_filter=status_filter, max_results=max_results, next_token=next_token
+    )
+
+
 def _set_stop(self: Any, stop_date: Any, cause: Any, error: Any) -> None:
     # StopExecution ends an execution at once on AWS. moto marks the program stopped but leaves a task that
     # waits on its token waiting, until an answer or its timeout (300 s, a day...), and the execution stays
@@ -284,6 +330,11 @@ CORRECTIONS = registry.PatchSet(
             "GetExecutionHistory ignores reverseOrder, maxResults and nextToken",
         ),
         registry.Patch(
+            LIST_EXECUTIONS,
+            _list_executions,
+            "ListExecutions with a statusFilter: a page token survives an execution that changed status",
+        ),
+        registry.Patch(
             TASK_FROM_ERROR,
             _task_from_error,
             "a missed heartbeat must be catchable as States.HeartbeatTimeout",
@@ -316,6 +367,12 @@ CORRECTIONS = registry.PatchSet(
         ("moto.stepfunctions.exceptions.InvalidToken", "a nextToken GetExecutionHistory did not give"),
         ("moto.stepfunctions.exceptions.ValidationException", "maxResults beyond 1000"),
         ("moto.core.responses.BaseResponse._get_int_param", "GetExecutionHistory's maxResults"),
+        (f"{LIST_EXECUTIONS}.__wrapped__", "ListExecutions' filter and order, without moto's paginator"),
+        (LIST_EXECUTIONS_MODEL, "the attributes a ListExecutions page token names its execution by"),
+        (
+            "moto.stepfunctions.parser.backend.execution.Execution.execution_arn",
+            "the execution a page token names",
+        ),
         (
             "moto.stepfunctions.parser.models.StepFunctionsParserBackend.get_execution_history",
             "every event of an execution, oldest first",

@@ -21,7 +21,6 @@ from localaws.tools.load.plan import RunPlan
 
 _DESERIALIZER = TypeDeserializer()
 _DLQ_SUFFIXES = ("-dlq", "-dlq.fifo", "-failures")
-_LIST_ATTEMPTS = 5
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
@@ -75,21 +74,12 @@ class RunStores:
         return sum(1 for item in items if item.get("status", {}).get("S") in TERMINAL)
 
     def running_executions(self) -> list[str]:
-        # An execution that ends between two pages can void the next page's token (moto answers
-        # InvalidToken, as a list that changed under its cursor): read the list again from the start.
-        for attempt in range(_LIST_ATTEMPTS):
-            arns: list[str] = []
-            try:
-                for page in self._sfn.get_paginator("list_executions").paginate(
-                    stateMachineArn=self._machine, statusFilter="RUNNING"
-                ):
-                    arns.extend(e["executionArn"] for e in page["executions"])
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "InvalidToken" or attempt == _LIST_ATTEMPTS - 1:
-                    raise
-                continue
-            return arns
-        return []  # not reached: the last attempt returns or raises
+        arns: list[str] = []
+        for page in self._sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self._machine, statusFilter="RUNNING"
+        ):
+            arns.extend(e["executionArn"] for e in page["executions"])
+        return arns
 
     def dead_letter_depths(self) -> dict[str, int]:
         urls = self._sqs.list_queues(QueueNamePrefix=self._names.prefix).get("QueueUrls", [])

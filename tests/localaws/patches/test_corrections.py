@@ -300,6 +300,67 @@ def test_a_second_answer_to_an_answered_task_gets_task_timed_out(engine_with_fix
     sfn.stop_execution(executionArn=arn)
 
 
+def waiting_executions(count: int) -> list[str]:
+    """``count`` executions of a machine that waits 60 s, oldest first."""
+    definition = json.dumps(
+        {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    )
+    machine = client("stepfunctions").create_state_machine(name="holds", definition=definition, roleArn=ROLE)
+    arns = []
+    for _ in range(count):
+        arns.append(run(machine["stateMachineArn"]))
+        time.sleep(0.01)  # distinct start dates, so the newest-first order is known
+    return arns
+
+
+def test_paging_through_running_executions_survives_one_that_ends_between_pages(
+    engine_with_fixes: None,
+) -> None:
+    # Given three running executions, and the first page (the newest) of those RUNNING
+    oldest, middle, newest = waiting_executions(3)
+    sfn = client("stepfunctions")
+    machine = sfn.describe_execution(executionArn=oldest)["stateMachineArn"]
+    first = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=1)
+    assert [e["executionArn"] for e in first["executions"]] == [newest]
+
+    # When the execution the next page would start with ends before it is asked for
+    sfn.stop_execution(executionArn=middle)
+    assert finish(middle)["status"] == "ABORTED"
+    second = sfn.list_executions(
+        stateMachineArn=machine, statusFilter="RUNNING", maxResults=1, nextToken=first["nextToken"]
+    )
+
+    # Then the next page goes on with the next one still running (moto answered InvalidToken), and the
+    # list ends where it should
+    assert [e["executionArn"] for e in second["executions"]] == [oldest]
+    assert "nextToken" not in second
+    for arn in (oldest, newest):
+        sfn.stop_execution(executionArn=arn)
+
+
+def test_a_page_token_past_every_execution_still_listed_ends_the_list(engine_with_fixes: None) -> None:
+    # Given two running executions and the first page of them
+    oldest, newest = waiting_executions(2)
+    sfn = client("stepfunctions")
+    machine = sfn.describe_execution(executionArn=oldest)["stateMachineArn"]
+    first = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=1)
+
+    # When the rest ends before the next page
+    sfn.stop_execution(executionArn=oldest)
+    finish(oldest)
+    second = sfn.list_executions(
+        stateMachineArn=machine, statusFilter="RUNNING", maxResults=1, nextToken=first["nextToken"]
+    )
+
+    # Then the next page is empty and the last; a token ListExecutions never gave is still refused
+    assert second["executions"] == []
+    assert "nextToken" not in second
+    with pytest.raises(ClientError) as refused:
+        sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", nextToken="not-a-token")
+    assert refused.value.response["Error"]["Code"] == "InvalidToken"
+    sfn.stop_execution(executionArn=newest)
+
+
 def test_a_retried_task_takes_the_answer_to_its_next_attempt(engine_with_fixes: None) -> None:
     # Given a callback task with a 1 s heartbeat and one retry, whose first attempt nobody answers (moto gives
     # both attempts one token)
