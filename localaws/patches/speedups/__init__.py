@@ -23,6 +23,7 @@ from localaws.patches.speedups import (
     execution_threads,
     frames,
     json_copy,
+    kinesis,
     server,
     sns,
     sqs,
@@ -60,6 +61,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     dynamodb_query.DYNAMODB_QUERY_PARTITION,
     events.EVENT_INPUT_PATHS,
     sns.SNS_SIGNING,
+    kinesis.KINESIS_SEQUENCE_NUMBERS,
     core.BACKEND_LOOKUP,
 )
 PATCH_NAMES: tuple[str, ...] = tuple(speedup.name for speedup in SPEEDUPS)
