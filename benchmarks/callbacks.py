@@ -76,7 +76,7 @@ def _wait_until(done: Callable[[], bool], what: str) -> None:
         time.sleep(POLL_S)
 
 
-def _cpu_us(call: Callable[[], Any]) -> float:
+def thread_cpu_us(call: Callable[[], Any]) -> float:
     started = time.thread_time_ns()
     call()
     return (time.thread_time_ns() - started) / 1000.0
@@ -152,18 +152,18 @@ class _World:
         spent: dict[str, list[float]] = {name: [] for name in CALLS}
         backend = self.backend
         for arn, token in waiting:
-            spent["describe_execution"].append(_cpu_us(partial(backend.describe_execution, arn)))
-            spent["send_task_heartbeat"].append(_cpu_us(partial(backend.send_task_heartbeat, token)))
-            spent["send_task_success"].append(_cpu_us(partial(backend.send_task_success, token, "{}")))
+            spent["describe_execution"].append(thread_cpu_us(partial(backend.describe_execution, arn)))
+            spent["send_task_heartbeat"].append(thread_cpu_us(partial(backend.send_task_heartbeat, token)))
+            spent["send_task_success"].append(thread_cpu_us(partial(backend.send_task_success, token, "{}")))
         for _arn, token in waiting:
             # The task has its answer: moto's SendTaskFailure walks every execution, ended or not.
             spent["send_task_failure"].append(
-                _cpu_us(partial(backend.send_task_failure, token, error="Late", cause="benchmark"))
+                thread_cpu_us(partial(backend.send_task_failure, token, error="Late", cause="benchmark"))
             )
         for _ in range(calls):
             name = self._name()
             spent["start_execution"].append(
-                _cpu_us(partial(backend.start_execution, self.arn, name, '{"wait": false}'))
+                thread_cpu_us(partial(backend.start_execution, self.arn, name, '{"wait": false}'))
             )
         _wait_until(
             lambda: all(e.status != "RUNNING" for e in self._machine(self.arn).executions),
