@@ -53,6 +53,11 @@ from benchmarks.peer import peer_part
 from benchmarks.suite import suite_part
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    """``0,1000,10000`` as numbers: the held sizes of a step-by-step part."""
+    return tuple(int(count) for count in text.split(","))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--executions", type=int, default=300, help="executions per measured run (300)")
@@ -73,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--callbacks-held",
-        type=lambda text: tuple(int(count) for count in text.split(",")),
+        type=_counts,
         default=(0, 1_000, 10_000),
         help="executions held at each step of the callbacks run (0,1000,10000)",
     )
@@ -82,7 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--held-orders",
-        type=lambda text: tuple(int(count) for count in text.split(",")),
+        type=_counts,
         default=(0, 5_000, 10_000),
         help="orders' items and records held at each step of the held run (0,5000,10000)",
     )

@@ -17,12 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from moto import mock_aws
-
-from benchmarks.callbacks import thread_cpu_us
+from benchmarks.callbacks import thread_cpu_us, world_with_speedups
 from benchmarks.workload import cached_clients
-from localaws.endpoint.defaults import MOTO_CONFIG
-from localaws.patches import speedups
 from localaws.patches.registry import PatchSet
 from localaws.patches.speedups.dynamodb_query import DYNAMODB_QUERY_PARTITION
 from localaws.patches.speedups.kinesis import KINESIS_SEQUENCE_NUMBERS
@@ -105,18 +101,13 @@ def _measure(world: _World, calls: int) -> dict[str, list[float]]:
 
 
 def held_part(*, held: tuple[int, ...] = (0, 5_000, 10_000), calls: int = 100) -> dict[str, Any]:
-    speedups.uninstall()
-    speedups.install()
     steps: list[dict[str, Any]] = []
     started = time.monotonic()
-    try:
-        with mock_aws(config=MOTO_CONFIG):
-            world = _World()
-            for orders in held:
-                world.hold(orders)
-                steps.append({"held_orders": orders, **_measure(world, calls)})
-    finally:
-        speedups.uninstall()
+    with world_with_speedups():
+        world = _World()
+        for orders in held:
+            world.hold(orders)
+            steps.append({"held_orders": orders, **_measure(world, calls)})
     return {
         "ran": True,
         "what": "CPU of the calling thread per call, median µs, moto / speed-up interleaved, N orders held",
