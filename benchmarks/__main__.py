@@ -20,6 +20,8 @@
   order of the whole stack (``benchmarks.cpu``), by process and by component.
 * ``callbacks``: what SendTaskSuccess/Failure/Heartbeat, DescribeExecution and StartExecution cost with
   N executions held, with and without the execution index (``benchmarks.callbacks``).
+* ``held``: what an order's DynamoDB Query and Kinesis PutRecord cost with N orders' items and records held,
+  with moto's own code and with the speed-ups, interleaved (``benchmarks.held``).
 * ``imports``: one order file of ``--import-orders`` lines through the bulk-import pipeline
   (``imports.import_part``): when its report came, when every order ended, orders per second, and the CPU
   per imported order of the whole stack, with what held the importer back.
@@ -43,11 +45,17 @@ from typing import Any
 from benchmarks.callbacks import callbacks_part
 from benchmarks.chaos import chaos_part
 from benchmarks.engine import engine_part, serve_moto
+from benchmarks.held import held_part
 from benchmarks.imports import import_part
 from benchmarks.localstack_peer import localstack_part
 from benchmarks.orders import orders_part
 from benchmarks.peer import peer_part
 from benchmarks.suite import suite_part
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """``0,1000,10000`` as numbers: the held sizes of a step-by-step part."""
+    return tuple(int(count) for count in text.split(","))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -70,9 +78,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--callbacks-held",
-        type=lambda text: tuple(int(count) for count in text.split(",")),
+        type=_counts,
         default=(0, 1_000, 10_000),
         help="executions held at each step of the callbacks run (0,1000,10000)",
+    )
+    parser.add_argument(
+        "--no-held", dest="held", action="store_false", help="skip the Query/PutRecord-vs-held run"
+    )
+    parser.add_argument(
+        "--held-orders",
+        type=_counts,
+        default=(0, 5_000, 10_000),
+        help="orders' items and records held at each step of the held run (0,5000,10000)",
     )
     parser.add_argument("--no-suite", dest="suite", action="store_false", help="skip the test-sfn timing")
     parser.add_argument("--orders", type=int, default=200, help="orders per rate step (200)")
@@ -149,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.callbacks
         else {"ran": False, "reason": "--no-callbacks"}
     )
+    report["held"] = held_part(held=args.held_orders) if args.held else {"ran": False, "reason": "--no-held"}
     report["imports"] = (
         import_part(orders=args.import_orders, workers=args.workers)
         if args.import_orders > 0

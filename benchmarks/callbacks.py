@@ -17,7 +17,7 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -76,7 +76,7 @@ def _wait_until(done: Callable[[], bool], what: str) -> None:
         time.sleep(POLL_S)
 
 
-def _cpu_us(call: Callable[[], Any]) -> float:
+def thread_cpu_us(call: Callable[[], Any]) -> float:
     started = time.thread_time_ns()
     call()
     return (time.thread_time_ns() - started) / 1000.0
@@ -152,18 +152,18 @@ class _World:
         spent: dict[str, list[float]] = {name: [] for name in CALLS}
         backend = self.backend
         for arn, token in waiting:
-            spent["describe_execution"].append(_cpu_us(partial(backend.describe_execution, arn)))
-            spent["send_task_heartbeat"].append(_cpu_us(partial(backend.send_task_heartbeat, token)))
-            spent["send_task_success"].append(_cpu_us(partial(backend.send_task_success, token, "{}")))
+            spent["describe_execution"].append(thread_cpu_us(partial(backend.describe_execution, arn)))
+            spent["send_task_heartbeat"].append(thread_cpu_us(partial(backend.send_task_heartbeat, token)))
+            spent["send_task_success"].append(thread_cpu_us(partial(backend.send_task_success, token, "{}")))
         for _arn, token in waiting:
             # The task has its answer: moto's SendTaskFailure walks every execution, ended or not.
             spent["send_task_failure"].append(
-                _cpu_us(partial(backend.send_task_failure, token, error="Late", cause="benchmark"))
+                thread_cpu_us(partial(backend.send_task_failure, token, error="Late", cause="benchmark"))
             )
         for _ in range(calls):
             name = self._name()
             spent["start_execution"].append(
-                _cpu_us(partial(backend.start_execution, self.arn, name, '{"wait": false}'))
+                thread_cpu_us(partial(backend.start_execution, self.arn, name, '{"wait": false}'))
             )
         _wait_until(
             lambda: all(e.status != "RUNNING" for e in self._machine(self.arn).executions),
@@ -172,31 +172,38 @@ class _World:
         return {name: round(statistics.median(values), 1) for name, values in spent.items()}
 
 
-def callbacks_part(*, held: tuple[int, ...] = (0, 1_000, 10_000), calls: int = 50) -> dict[str, Any]:
+@contextlib.contextmanager
+def world_with_speedups() -> Iterator[None]:
+    """A fresh in-process moto world with every speed-up in; moto's own code again afterwards."""
     speedups.uninstall()
     speedups.install()
-    steps: list[dict[str, Any]] = []
-    started = time.monotonic()
     try:
         with mock_aws(config=MOTO_CONFIG):
-            world = _World()
-            for count in held:
-                world.hold(count)
-                step: dict[str, Any] = {"held_executions": count}
-                for mode in ("moto", "index"):
-                    if mode == "moto":
-                        EXECUTION_INDEX.uninstall()
-                    else:
-                        EXECUTION_INDEX.install()
-                        world.index_what_is_held()
-                    step[mode] = world.measure(calls)
-                step["moto_over_index"] = {
-                    name: round(step["moto"][name] / step["index"][name], 2) if step["index"][name] else None
-                    for name in CALLS
-                }
-                steps.append(step)
+            yield
     finally:
         speedups.uninstall()
+
+
+def callbacks_part(*, held: tuple[int, ...] = (0, 1_000, 10_000), calls: int = 50) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with world_with_speedups():
+        world = _World()
+        for count in held:
+            world.hold(count)
+            step: dict[str, Any] = {"held_executions": count}
+            for mode in ("moto", "index"):
+                if mode == "moto":
+                    EXECUTION_INDEX.uninstall()
+                else:
+                    EXECUTION_INDEX.install()
+                    world.index_what_is_held()
+                step[mode] = world.measure(calls)
+            step["moto_over_index"] = {
+                name: round(step["moto"][name] / step["index"][name], 2) if step["index"][name] else None
+                for name in CALLS
+            }
+            steps.append(step)
     return {
         "ran": True,
         "what": "CPU of the calling thread per backend call, median µs, with N finished executions held",
