@@ -17,6 +17,7 @@ from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.patches import speedups
 from localaws.patches.speedups import task_threads
 from tests.localaws.patches.test_speedups import (
+    CHOICE_PASS_TASK,
     ROLE,
     make_table,
     normalized_history,
@@ -35,6 +36,16 @@ def _queue() -> None:
     client("sqs").create_queue(QueueName="q")
 
 
+# A task that sends a task token to queue "q" and waits for it; nobody sends it back.
+WAIT_FOR_TOKEN: dict[str, Any] = {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+    "Parameters": {
+        "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        "MessageBody": {"token.$": "$$.Task.Token"},
+    },
+}
+
 # A task that finishes, then one that waits for a token nobody sends and times out into a Catch.
 TIMEOUT_CAUGHT = {
     "StartAt": "Send",
@@ -51,12 +62,7 @@ TIMEOUT_CAUGHT = {
             "Next": "Wait for token",
         },
         "Wait for token": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-            "Parameters": {
-                "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
-                "MessageBody": {"token.$": "$$.Task.Token"},
-            },
+            **WAIT_FOR_TOKEN,
             "TimeoutSeconds": 1,
             "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Timed out"}],
             "End": True,
@@ -184,22 +190,18 @@ def test_a_pooled_thread_behaves_as_a_thread_for_its_callers() -> None:
     assert isinstance(task_threads._pooled_thread(target=target, daemon=True, name="x"), threading.Thread)
 
 
+RECORD: dict[str, Any] = CHOICE_PASS_TASK["States"]["Record"]  # type: ignore[index]
+
 # A Task with no timeout that writes, one that fails (retried, then caught), and a .waitForTaskToken Task
 # with HeartbeatSeconds (so bound by moto's 60 s default) whose token never comes: its heartbeat runs out
 # after 1 s, well before the 60 s.
 UNBOUNDED_AND_HEARTBEAT = {
     "StartAt": "Record",
     "States": {
-        "Record": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::dynamodb:putItem",
-            "Parameters": {"TableName": "orders", "Item": {"orderId": {"S.$": "$.orderId"}}},
-            "ResultPath": "$.recorded",
-            "Next": "Fail to write",
-        },
+        "Record": {**RECORD, "Next": "Fail to write"},
         "Fail to write": {
             "Type": "Task",
-            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Resource": RECORD["Resource"],
             "Parameters": {"TableName": "no-such-table", "Item": {"orderId": {"S.$": "$.orderId"}}},
             "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}],
             "Catch": [
@@ -208,12 +210,7 @@ UNBOUNDED_AND_HEARTBEAT = {
             "End": True,
         },
         "Wait for token": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-            "Parameters": {
-                "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
-                "MessageBody": {"token.$": "$$.Task.Token"},
-            },
+            **WAIT_FOR_TOKEN,
             "HeartbeatSeconds": 1,
             "Catch": [
                 {
