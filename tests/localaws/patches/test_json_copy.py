@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import abc
 import copy
+import copyreg
 import datetime
 from collections import OrderedDict
 from typing import Any
 
 import pytest
 from moto.stepfunctions.parser.asl.eval import states
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramRunning, ProgramTimedOut
 
 from localaws.patches import registry, speedups
+from localaws.patches.speedups import json_copy
 from localaws.patches.speedups.json_copy import json_deepcopy
 
 pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
@@ -135,3 +139,41 @@ def test_the_interpreter_modules_copy_with_it_while_installed() -> None:
     speedups.uninstall()
     assert states.copy is copy
     assert registry.resolve("moto.stepfunctions.parser.asl.component.state.exec.execute_state.copy") is copy
+
+
+def _program_states() -> list[Any]:
+    running = ProgramRunning()
+    running.next_state_name = "Record"
+    running.next_field_name = "Parameters"
+    return [ProgramRunning(), running, ProgramEnded(), ProgramTimedOut()]
+
+
+@pytest.mark.parametrize("state", _program_states(), ids=["running-new", "running", "ended", "timed-out"])
+def test_a_program_state_is_copied_as_deepcopy_copies_it(state: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a program state, alone and twice in a list (as a memo would meet it again)
+    # When it is copied by moto's deepcopy and by ours (which does not hand it to deepcopy)
+    theirs = copy.deepcopy(state)
+
+    class NoDeepcopy:
+        def deepcopy(self, *_: Any) -> Any:
+            raise AssertionError("handed to copy.deepcopy")
+
+    monkeypatch.setattr(json_copy, "copy", NoDeepcopy())
+    ours = json_deepcopy(state)
+    pair = json_deepcopy([state, state])
+
+    # Then a new instance of its class with equal fields (their own dict), shared where it was shared
+    assert type(ours) is type(theirs) is type(state) and ours is not state
+    assert vars(ours) == vars(theirs) == vars(state) and vars(ours) is not vars(state)
+    assert pair[0] is pair[1] and pair[0] is not state
+
+
+@pytest.mark.parametrize("path", json_copy.PLAIN_INSTANCE_PATHS)
+def test_the_program_states_copied_by_hand_reduce_by_default(path: str) -> None:
+    # What _copy_plain_instance relies on: deepcopy would take the default reduction (new + __dict__)
+    cls = registry.resolve(path)
+    assert not hasattr(cls, "__deepcopy__") and not hasattr(cls, "__setstate__")
+    assert cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__
+    assert cls.__getstate__ is object.__getstate__ and cls.__new__ is object.__new__
+    assert copyreg.dispatch_table.get(cls) is None and cls not in copy._deepcopy_dispatch  # type: ignore[attr-defined]
+    assert not any("__slots__" in vars(klass) for klass in cls.__mro__ if klass not in (abc.ABC, object))
