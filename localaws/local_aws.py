@@ -193,9 +193,9 @@ class LocalAws:
         self._deployer = TemplateDeployer(
             region=self.region, account_id=self.account_id, run_dir=self.run_dir
         )
-        self.deploy()
+        report = self.deploy()
         if self.prewarm:
-            self._lambda.prewarm(1)
+            self._lambda.prewarm(1, leave_out=report.custom_resource_providers)
         # The console shows the stack synthesized from the project beside cdk.out (its cdk.json's prefix).
         # Its notification tap starts with the first console request: no CPU for a console no one opened.
         self._console = make_console_app(

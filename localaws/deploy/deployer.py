@@ -44,6 +44,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+# A custom resource's type is Custom::<anything> or this one.
+CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
+
+
 @dataclass
 class DeployReport:
     stacks: list[str] = field(default_factory=list)
@@ -53,6 +57,10 @@ class DeployReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     functions: list[FunctionSpec] = field(default_factory=list)
+    # The ServiceTokens of the custom resources (their providers' ARNs). Only CloudFormation calls a
+    # provider, and locally the deployer does a known custom resource's work itself: LocalAws starts no
+    # worker for them before someone invokes one.
+    custom_resource_providers: set[str] = field(default_factory=set)
 
     def resource(self, logical_id: str, stack: str | None = None) -> DeployedResource:
         for key, resource in self.resources.items():
@@ -136,6 +144,10 @@ class TemplateDeployer:
             reason = f"condition {definition['Condition']} is false"
             report.not_deployed.append(NotDeployed(stack.name, logical_id, resource_type, reason))
             return
+        if resource_type.startswith("Custom::") or resource_type == CUSTOM_RESOURCE:
+            token = definition.get("Properties", {}).get("ServiceToken")
+            if token is not None:
+                report.custom_resource_providers.add(str(ctx.resolve(token)))
         handler = HANDLERS.get(resource_type)
         if handler is None:
             reason = not_deployed_reason(resource_type)

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,10 +340,11 @@ class LambdaRuntime:
         with self._lock:
             return function_name_of(function_name_or_arn) in self._pools
 
-    def prewarm(self, count: int = 1) -> None:
-        """Start ``count`` workers per function now, so first invocations do not pay for imports."""
+    def prewarm(self, count: int = 1, *, leave_out: Collection[str] = ()) -> None:
+        """Start ``count`` workers per function now, so first invocations do not pay for imports; the
+        functions whose ARN is in ``leave_out`` start with their first invocation (a cold start)."""
         with self._lock:
-            pools = list(self._pools.values())
+            pools = [pool for pool in self._pools.values() if pool.spec.arn not in leave_out]
         for pool in pools:
             pool.prewarm(count)
 

@@ -215,3 +215,55 @@ def test_running_local_aws_redeploys_after_a_synth(tmp_path: Path) -> None:
         # Then the queue exists, with no restart
         assert redeployed and redeployed[0].created == ["HandStack/Added"]
         assert local.client("sqs").get_queue_url(QueueName="added")["QueueUrl"].endswith("/added")
+
+
+def _inline_function(role: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": {"ZipFile": "def handler(event, context):\n    return {}\n"},
+            "Handler": "index.handler",
+            "Runtime": "python3.13",
+            "Role": {"Fn::GetAtt": [role, "Arn"]},
+        },
+    }
+
+
+def test_the_providers_of_custom_resources_are_reported(deployer: TemplateDeployer, tmp_path: Path) -> None:
+    # Given a function that provides a custom resource (its ServiceToken), and one that provides none
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        },
+    }
+    template: dict[str, Any] = {
+        "Resources": {
+            "Role": role,
+            "Provider": _inline_function("Role"),
+            "Worker": _inline_function("Role"),
+            "Thing": {
+                "Type": "Custom::Thing",
+                "Properties": {"ServiceToken": {"Fn::GetAtt": ["Provider", "Arn"]}},
+            },
+        }
+    }
+
+    # When the template is deployed
+    report = deployer.deploy(write_assembly(tmp_path / "cdk.out", template))
+
+    # Then the provider is named as one (LocalAws starts no worker for it until it is invoked), the other not
+    assert report.custom_resource_providers == {report.resource("Provider").arn}
+    assert {f.arn for f in report.functions} == {
+        report.resource("Provider").arn,
+        report.resource("Worker").arn,
+    }

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from localaws.heap import YOUNG_THRESHOLD
 from localaws.lambda_.runtime import (
     RUNTIME_EXIT_ERROR_TYPE,
     TIMEOUT_ERROR_TYPE,
+    FunctionSpec,
     InvocationStarted,
+    LambdaRuntime,
     UnknownFunctionError,
 )
 from localaws.local_aws import LocalAws
@@ -257,3 +260,35 @@ def test_a_worker_killed_while_idle_fails_its_next_invocation_cleanly(local_aws:
     assert after.payload["pid"] != before.payload["pid"]
     assert [s.pid for s in seen] == [before.payload["pid"], before.payload["pid"], after.payload["pid"]]
     assert not seen[-1].still_running()
+
+
+def _inline_function(tmp_path: Path, name: str) -> FunctionSpec:
+    code_dir = tmp_path / name
+    code_dir.mkdir()
+    (code_dir / "index.py").write_text("def handler(event, context):\n    return {'answered': True}\n")
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    return FunctionSpec(name=name, arn=arn, handler="index.handler", code_dir=code_dir, runtime="python3.13")
+
+
+def test_a_function_left_out_of_the_prewarm_starts_at_its_first_invocation(tmp_path: Path) -> None:
+    # Given a runtime with two functions, one of them left out of the prewarm (a custom resource's provider)
+    runtime = LambdaRuntime(
+        endpoint_url="http://127.0.0.1:9", region="us-east-1", account_id="123456789012", log_dir=tmp_path
+    )
+    warm, provider = _inline_function(tmp_path, "warm"), _inline_function(tmp_path, "provider")
+    try:
+        runtime.register(warm)
+        runtime.register(provider)
+
+        # When the runtime prewarms
+        runtime.prewarm(1, leave_out={provider.arn})
+
+        # Then only the other one has a worker (a worker's start opens its log), and the one left out still
+        # answers its first invocation, from a worker started for it
+        assert runtime.log_path(warm).exists()
+        assert not runtime.log_path(provider).exists()
+        result = runtime.invoke(provider.arn, {})
+        assert (result.function_error, result.payload) == (None, {"answered": True})
+        assert runtime.log_path(provider).exists()
+    finally:
+        runtime.stop()
