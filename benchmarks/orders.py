@@ -4,7 +4,7 @@ The synthesized template in ``cdk.out``, the real Lambda handlers in worker proc
 mechanisms: ``OrderPlaced`` events are put on the bus at a paced rate, in steps of increasing rate; each step
 reports the completion rate and the P50/P95 latency from PutEvents to the order's execution reaching a
 terminal status. The sustained rate is the highest step that kept up (completions at >= 90 % of the offered
-rate, P95 under 5 s).
+rate, P95 under 5 s). Each step also counts the endpoint's calls per order (``endpoint_calls``).
 """
 
 from __future__ import annotations
