@@ -17,7 +17,9 @@
   a paced rate, in steps of increasing rate; each step reports the completion rate and the P50/P95 latency
   from PutEvents to the order's execution reaching a terminal status. The sustained rate is the highest step
   that kept up (completions at >= 90 % of the offered rate, P95 under 5 s). Each step reports the CPU per
-  order of the whole stack (``benchmarks.cpu``), by process and by component.
+  order of the whole stack (``benchmarks.cpu``), by process and by component, and the endpoint's calls per
+  order by way in, service and operation, with the CPU of each (``endpoint_calls``,
+  ``localaws.endpoint.request_tally``).
 * ``callbacks``: what SendTaskSuccess/Failure/Heartbeat, DescribeExecution and StartExecution cost with
   N executions held, with and without the execution index (``benchmarks.callbacks``).
 * ``held``: what an order's DynamoDB Query and Kinesis PutRecord cost with N orders' items and records held,

@@ -4,7 +4,7 @@ The synthesized template in ``cdk.out``, the real Lambda handlers in worker proc
 mechanisms: ``OrderPlaced`` events are put on the bus at a paced rate, in steps of increasing rate; each step
 reports the completion rate and the P50/P95 latency from PutEvents to the order's execution reaching a
 terminal status. The sustained rate is the highest step that kept up (completions at >= 90 % of the offered
-rate, P95 under 5 s).
+rate, P95 under 5 s). Each step also counts the endpoint's calls per order (``endpoint_calls``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks import cpu
 from benchmarks.workload import CDK_OUT, free_port, percentile, without_app
 from infra.naming import Names, configured_prefix
+from localaws.endpoint import request_tally
 from localaws.local_aws import LocalAws
 from localaws.stepfunctions.history import TERMINAL_STATUSES
 from localaws.tools.orders import OrderError, put_order, sample, seed_catalogue
@@ -140,13 +141,18 @@ def run_order_step(
     sfn = local.client("stepfunctions")
     terminal_before = _count_terminal(sfn, machine_arn)
     order_ids = [f"bench-{tag}-{n:05d}" for n in range(orders)]
+    tally = local.endpoint.tally
+    calls_before = tally.snapshot() if tally is not None else {}
     meter = cpu.CpuMeter().start() if cpu.available() else None
     sent = _put_paced(local.client("events"), bus, order_ids, rate)
     _drain(sfn, machine_arn, terminal_before, orders - len(sent.put_errors))
     if meter is not None:
         meter.stop()
+    calls_after = tally.snapshot() if tally is not None else {}
     report = _step_report(sent, _executions_by_order(sfn, machine_arn, set(order_ids)), rate)
     report["cpu"] = meter.report(len(order_ids)) if meter else {"ran": False, "reason": "no /proc here"}
+    # The endpoint's calls per order, the load driver's included (its PutEvents and drain polls, over TCP).
+    report["endpoint_calls"] = request_tally.per_unit(calls_before, calls_after, len(order_ids))
     return report
 
 

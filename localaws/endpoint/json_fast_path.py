@@ -11,8 +11,8 @@ headers, URL, region, access key and account, the same botocore parameter parsin
 it, the same ``mark_account_as_visited``) by moto's own methods, and calls the handler's ``call_action``: so
 moto's authorisation, action lookup, the action, every patch on any of them (the size limits, the DynamoDB
 lock of ``patches/corrections.py``, the speed-ups) and moto's request id run exactly as on the lean path. A
-service may serialise its covered successes itself (Step Functions does, ``sfn_fast_path``); the others'
-answers are moto's serialiser's. The WSGI answer is made as the lean path makes it.
+success is written by ``json_answer`` as moto's serialiser writes it (errors and what it does not cover, by
+moto's serialiser). The WSGI answer is made as the lean path makes it.
 
 What it does not take exactly -- a query string, a compressed body, another content type, a browser, moto's
 recorder on, a URL not yet seen by the lean path, an ``Action`` in the body's query-string reading, a body
@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from localaws.endpoint.handler_arguments import cached_raw_url, request_headers
+from localaws.endpoint.json_answer import JsonAnswers
 from localaws.endpoint.plain_response import JSON_1_0, JSON_1_1, handler_response
 from localaws.patches import registry
 
@@ -86,9 +87,6 @@ COMMON_READS: tuple[tuple[str, str], ...] = (
     ),
 )
 
-# A service's own serialiser for its covered successes: (operation, handler, result, moto's serialiser).
-Serialiser = Callable[[str, Any, Any, Callable[[Any], Any]], Any]
-
 
 @dataclass(frozen=True)
 class FastService:
@@ -100,7 +98,6 @@ class FastService:
     content_type: str
     handler_class: str  # dotted path of moto's handler class for "/"
     switch: registry.PatchSet
-    serialiser: Serialiser | None = None
 
 
 def service_reads(handler_class: str, *extra: tuple[str, str]) -> list[tuple[str, str]]:
@@ -202,6 +199,10 @@ def _resolved() -> _Moto:
     return _Moto()
 
 
+# Every service's successes, written as moto's serialiser writes them (one writer per shape, kept).
+_ANSWERS = JsonAnswers()
+
+
 class JsonFastPath:
     """WSGI middleware: the covered calls of ``services`` answered here, everything else by ``app``."""
 
@@ -280,9 +281,8 @@ class JsonFastPath:
         handler = self._handler(environ, service, operation)
         if handler is None:
             return None
-        if service.serialiser is not None:
-            own, serialized = service.serialiser, handler.serialized
-            handler.serialized = lambda result: own(operation, handler, result, serialized)
+        serialized = handler.serialized
+        handler.serialized = lambda result: _ANSWERS.serialized(operation, handler, result, serialized)
         self.fast_requests += 1
         return handler_response(handler.call_action, environ, start_response)  # as the lean path answers
 

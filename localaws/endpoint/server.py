@@ -42,6 +42,7 @@ from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.json_body import JsonBodyCheck
 from localaws.endpoint.json_fast_path import WORKER_SERVICES, JsonFastPath
 from localaws.endpoint.plain_response import handler_response
+from localaws.endpoint.request_tally import RequestTally
 from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.patches import registry
@@ -381,6 +382,7 @@ class LocalEndpoint:
         self._pages = pages
         self.faults = EndpointFaults()  # off until configured (localaws.endpoint.faults)
         self.policy: AccessPolicy | None = None
+        self.tally: RequestTally | None = None
         self._requested_port = port
         self._mock: Any = None
         self._server: BaseWSGIServer | None = None
@@ -423,7 +425,9 @@ class LocalEndpoint:
             raise busy from exc
         # The allowed Host names carry the bound port, known only now (port 0 picks a free one).
         self.policy = AccessPolicy(port=self.port, settings=self.access, pages=self._pages)
-        self._server.app = AccessGuard(app, self.policy)
+        # The calls served, by way in, service and operation (the benchmark's request table).
+        self.tally = RequestTally(AccessGuard(app, self.policy))
+        self._server.app = self.tally
         self._channel = UnixChannel(self._server)
         self._channel.start()
         self._mock = mock_aws(config=MOTO_CONFIG)

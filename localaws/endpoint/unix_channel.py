@@ -26,6 +26,7 @@ import tempfile
 import threading
 from typing import Any
 
+from localaws.endpoint.request_tally import UNIX, WAY_IN_KEY
 from localaws.lambda_.sdk_channel import encode_frame, read_frame
 from localaws.patches import registry
 
@@ -133,6 +134,7 @@ class UnixChannel:
         handler.requestline = f"{handler.command} {handler.path} HTTP/1.1"
         handler.rfile = io.BytesIO(body)
         environ = self._environs.environ(handler, head["headers"])
+        environ[WAY_IN_KEY] = UNIX  # so the request tally tells the workers' calls from TCP clients'
         status, response_headers, response_body = handler._call_application(environ)
         code, _, lines, response_body = handler.response_parts(
             environ, status, response_headers, response_body

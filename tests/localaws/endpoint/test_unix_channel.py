@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from localaws.endpoint import unix_channel
 from localaws.endpoint.defaults import TEST_CREDENTIALS
+from localaws.endpoint.request_tally import UNIX, WAY_IN_KEY
 from localaws.endpoint.server import make_keep_alive_server
 from localaws.endpoint.unix_channel import UnixChannel
 from localaws.lambda_.sdk_channel import SdkChannel, encode_frame, read_frame
@@ -89,6 +90,8 @@ def test_the_application_sees_the_same_environ_and_body_over_the_socket(
     # Then the application saw the same environ, but for what differs per request or connection
     (http_environ, http_body), (socket_environ, socket_body) = recorder.seen
     assert socket_body == http_body == b'{"Limit": 5}'
+    # (the socket's own mark, for the endpoint's request tally, aside)
+    assert socket_environ.pop(WAY_IN_KEY) == UNIX and WAY_IN_KEY not in http_environ
     ignored = _PER_REQUEST | _PER_CONNECTION
     assert {k: v for k, v in socket_environ.items() if k not in ignored} == {
         k: v for k, v in http_environ.items() if k not in ignored
