@@ -39,6 +39,7 @@ CALLBACK_TASK = (
     ".StateTaskServiceCallback"
 )
 CALLBACK_EVAL_BODY = f"{CALLBACK_TASK}._eval_body"
+CALLBACK_EVAL_EXECUTION = f"{CALLBACK_TASK}._eval_execution"
 WAIT_FOR_TASK_TOKEN = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource.ResourceCondition"
     ".WaitForTaskToken"
@@ -118,6 +119,21 @@ def _callback_eval_body(self: Any, env: Any) -> None:
         endpoint = env.callback_pool_manager.get(token) if token is not None else None
         if endpoint is not None and endpoint.consumer_error is None:
             endpoint.report(CallbackConsumerTimeout())
+
+
+def _callback_eval_execution(self: Any, env: Any) -> None:
+    # One attempt of a callback Task. moto gives every attempt of a retried task the same token and endpoint,
+    # and the end of an attempt leaves the endpoint's event set (``interrupt_all``). The next attempt's wait
+    # then returned at once with no answer: a task with TimeoutSeconds and a Retry on States.Timeout timed out
+    # again the moment its retry started, whatever its timeout. Each attempt now starts with the endpoint
+    # clear, before its message is sent, as a new task would: an answer left from the attempt before (a late
+    # one, or none) is not this attempt's.
+    task = env.states.context_object.context_object_data.get("Task")
+    endpoint = env.callback_pool_manager.get(task["Token"]) if task else None
+    if endpoint is not None and endpoint._notify_event.is_set():
+        endpoint._outcome = None
+        endpoint._notify_event.clear()
+    registry.original(CALLBACK_EVAL_EXECUTION)(self, env)
 
 
 def _ended_task(pool: Any, callback_id: str) -> None:
@@ -319,6 +335,11 @@ CORRECTIONS = registry.PatchSet(
         registry.Patch(
             CALLBACK_EVAL_BODY, _callback_eval_body, "a task's token is closed when the state ends"
         ),
+        registry.Patch(
+            CALLBACK_EVAL_EXECUTION,
+            _callback_eval_execution,
+            "each attempt of a retried callback task waits for its own answer, not the attempt before's end",
+        ),
         registry.Patch(POOL_NOTIFY, _pool_notify, "an answer to a task that has ended gets TaskTimedOut"),
         registry.Patch(
             POOL_HEARTBEAT, _pool_heartbeat, "a heartbeat for a task that has ended gets TaskTimedOut"
@@ -417,6 +438,10 @@ CORRECTIONS = registry.PatchSet(
         (f"{CALLBACK_TASK}._supported_integration_patterns", "the patterns this service's Task supports"),
         (f"{CALLBACK_TASK}._assert_integration_pattern_is_supported", "refuses one it does not"),
         (WAIT_FOR_TASK_TOKEN, "the pattern that gets a token"),
+        (
+            "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackEndpoint._outcome",
+            "the answer an attempt waits for",
+        ),
         ("moto.stepfunctions.parser.asl.eval.states.States.context_object", "the context object"),
         ("moto.stepfunctions.parser.asl.eval.states.ContextObject.update_task_token", "a new $$.Task.Token"),
         ("moto.stepfunctions.parser.asl.eval.states.ContextObject.context_object_data", "holds it as Task"),

@@ -361,29 +361,59 @@ def test_a_page_token_past_every_execution_still_listed_ends_the_list(engine_wit
     sfn.stop_execution(executionArn=newest)
 
 
-def test_a_retried_task_takes_the_answer_to_its_next_attempt(engine_with_fixes: None) -> None:
-    # Given a callback task with a 1 s heartbeat and one retry, whose first attempt nobody answers (moto gives
-    # both attempts one token)
-    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+RETRIED_TASKS = {
+    # (the task's bounds, the error its Retry takes)
+    "heartbeat": ({"TimeoutSeconds": 30, "HeartbeatSeconds": 1}, "States.HeartbeatTimeout"),
+    "timeout": ({"TimeoutSeconds": 1}, "States.Timeout"),
+}
+
+
+def retried_task_machine(queue_url: str, kind: str) -> str:
+    """A callback task that gives up after 1 s (heartbeat or timeout) and is retried once, 1 s later."""
+    bounds, error = RETRIED_TASKS[kind]
     task = {
         "Type": "Task",
         "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-        "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
-        "TimeoutSeconds": 30,
-        "HeartbeatSeconds": 1,
-        "Retry": [{"ErrorEquals": ["States.HeartbeatTimeout"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+        "Parameters": {"QueueUrl": queue_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+        **bounds,
+        "Retry": [{"ErrorEquals": [error], "IntervalSeconds": 1, "MaxAttempts": 1}],
         "End": True,
     }
     definition = json.dumps({"StartAt": "Ask", "States": {"Ask": task}})
-    sfn = client("stepfunctions")
-    machine = sfn.create_state_machine(name="retried", definition=definition, roleArn=ROLE)
-    arn = run(machine["stateMachineArn"])
+    machine = client("stepfunctions").create_state_machine(
+        name=f"retried-{kind}", definition=definition, roleArn=ROLE
+    )
+    return str(machine["stateMachineArn"])
+
+
+@pytest.mark.parametrize("kind", sorted(RETRIED_TASKS))
+def test_a_retried_task_takes_the_answer_to_its_next_attempt(engine_with_fixes: None, kind: str) -> None:
+    # Given a retried callback task whose first attempt nobody answers (moto gives both attempts one token)
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    arn = run(retried_task_machine(queue, kind))
     token_from(queue)
 
     # When the retry's message is answered
-    sfn.send_task_success(taskToken=token_from(queue), output='{"paid": true}')
+    client("stepfunctions").send_task_success(taskToken=token_from(queue), output='{"paid": true}')
 
-    # Then the execution succeeds with that answer: the first attempt's end did not close the retry's token
+    # Then the execution succeeds with that answer: the first attempt's end neither closed the retry's token
+    # nor ended the retry's wait at once (moto: a retry with TimeoutSeconds timed out the moment it began)
     described = finish(arn)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"paid": True}
+
+
+@pytest.mark.parametrize("kind", sorted(RETRIED_TASKS))
+def test_an_unanswered_retry_waits_its_own_bound_before_it_fails(engine_with_fixes: None, kind: str) -> None:
+    # Given a retried callback task nobody answers
+    queue = client("sqs").create_queue(QueueName="asks")["QueueUrl"]
+    started = time.monotonic()
+    arn = run(retried_task_machine(queue, kind))
+
+    # When both attempts go unanswered
+    described = finish(arn)
+
+    # Then it fails only after the first attempt's 1 s, the 1 s pause and the retry's own 1 s
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Timeout"
+    assert time.monotonic() - started >= 3
