@@ -37,6 +37,7 @@ from localaws.endpoint.defaults import (
     DEFAULT_REGION,
     MOTO_CONFIG,
 )
+from localaws.endpoint.environ_templates import EnvironTemplates
 from localaws.endpoint.faults import EndpointFaults
 from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.json_body import JsonBodyCheck
@@ -196,6 +197,8 @@ def _keep_alive_handler() -> type:
             # Responses go out in one write; without this a client's next request can wait on delayed ACKs.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.server.track(self.connection, add=True)
+            # This connection's requests' environs (its address and socket are in them).
+            self.environ_templates = EnvironTemplates()
 
         def finish(self) -> None:
             try:
@@ -230,7 +233,7 @@ def _keep_alive_handler() -> type:
         def run_wsgi(self) -> None:
             if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self.environ = environ = self.make_environ()
+            self.environ = environ = self.environ_templates.environ(self, self.headers.items())
             if not environ.get("wsgi.input_terminated"):  # not chunked: the body is Content-Length bytes
                 try:
                     length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
