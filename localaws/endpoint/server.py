@@ -37,11 +37,13 @@ from localaws.endpoint.defaults import (
     DEFAULT_REGION,
     MOTO_CONFIG,
 )
+from localaws.endpoint.environ_templates import EnvironTemplates
 from localaws.endpoint.faults import EndpointFaults
 from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.json_body import JsonBodyCheck
 from localaws.endpoint.json_fast_path import WORKER_SERVICES, JsonFastPath
 from localaws.endpoint.plain_response import handler_response
+from localaws.endpoint.request_head import read_plain_head
 from localaws.endpoint.request_tally import RequestTally
 from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
 from localaws.endpoint.unix_channel import UnixChannel
@@ -195,12 +197,27 @@ def _keep_alive_handler() -> type:
             # Responses go out in one write; without this a client's next request can wait on delayed ACKs.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.server.track(self.connection, add=True)
+            # This connection's requests' environs (its address and socket are in them).
+            self.environ_templates = EnvironTemplates()
 
         def finish(self) -> None:
             try:
                 super().finish()
             finally:
                 self.server.track(self.connection, add=False)
+
+        def parse_request(self) -> bool:
+            """The stdlib's, except that a plain SDK request head is read without the ``email`` parser
+            (``request_head``: the same headers; any other head is the stdlib's to read and answer)."""
+            head = read_plain_head(self.raw_requestline, self.rfile, self.MessageClass)
+            if head is None:
+                return bool(super().parse_request())
+            self.command, self.path, self.requestline = head.command, head.path, head.requestline
+            self.request_version = "HTTP/1.1"
+            self.headers = head.headers
+            # As the stdlib decides for an HTTP/1.1 request without a Connection header.
+            self.close_connection = not self.protocol_version >= "HTTP/1.1"
+            return True
 
         # One log line per API call would drown the handlers' own logs.
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -216,7 +233,7 @@ def _keep_alive_handler() -> type:
         def run_wsgi(self) -> None:
             if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self.environ = environ = self.make_environ()
+            self.environ = environ = self.environ_templates.environ(self, self.headers.items())
             if not environ.get("wsgi.input_terminated"):  # not chunked: the body is Content-Length bytes
                 try:
                     length = max(0, int(environ.get("CONTENT_LENGTH") or 0))

@@ -15,7 +15,6 @@ until the worker closes it; ``stop`` ends them all.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
 import itertools
 import logging
@@ -26,9 +25,9 @@ import tempfile
 import threading
 from typing import Any
 
+from localaws.endpoint.environ_templates import EnvironTemplates
 from localaws.endpoint.request_tally import UNIX, WAY_IN_KEY
 from localaws.lambda_.sdk_channel import encode_frame, read_frame
-from localaws.patches import registry
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +35,6 @@ SOCKET_NAME = "endpoint.sock"
 LISTEN_BACKLOG = 64
 # What the application sees as the caller's address: a process on this machine, as over loopback.
 _CLIENT_ADDRESS = ("127.0.0.1", 0)
-# Distinct (method, target) pairs whose environ is kept: SDK calls use a handful (JSON APIs all POST "/").
-_TEMPLATES_MAX = 256
-_PRESERVED_NAMES = registry.resolve(
-    registry.register(
-        "moto.core.request.PRESERVED_HEADER_NAMES_ENVIRON_KEY",
-        "the environ key moto's make_environ sets for underscored headers; the channel sets it as moto does",
-    )
-)
 
 
 class UnixChannel:
@@ -59,7 +50,7 @@ class UnixChannel:
         self._lock = threading.Lock()
         self._names = itertools.count(1)
         self._thread: threading.Thread | None = None
-        self._environs = _Environs()
+        self._environs = EnvironTemplates()  # make_environ's environs, from kept templates
         self.served = 0  # frames answered (approximate under concurrency: a statistic, not a ledger)
 
     def start(self) -> None:
@@ -140,52 +131,3 @@ class UnixChannel:
             environ, status, response_headers, response_body
         )
         return encode_frame({"status": code, "headers": lines}, response_body)
-
-
-def _handler_environ(handler: Any, headers: list[list[str]]) -> dict[str, Any]:
-    """The handler's own ``make_environ`` (werkzeug's and moto's), from a frame's headers."""
-    message = http.client.HTTPMessage()
-    for name, value in headers:
-        message[name] = value
-    handler.headers = message
-    environ: dict[str, Any] = handler.make_environ()
-    return environ
-
-
-class _Environs:
-    """WSGI environs for frames: what ``make_environ`` builds, without building it anew for each frame.
-
-    ``make_environ`` (an email-style header object, URL splitting and decoding, moto's pass over the header
-    names) was a tenth of the channel's own CPU. What it takes from the method and target is the same for
-    every frame with that method and target: it is built once by ``make_environ`` itself (from no headers),
-    and each frame adds its headers to a copy as werkzeug does. Headers werkzeug or moto treat specially
-    (an underscore in the name, Transfer-Encoding) and absolute targets go to ``make_environ``.
-    """
-
-    def __init__(self) -> None:
-        self._templates: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def environ(self, handler: Any, headers: list[list[str]]) -> dict[str, Any]:
-        key = (handler.command, handler.path)
-        template = self._templates.get(key)
-        if template is None:
-            if "://" in handler.path:
-                return _handler_environ(handler, headers)
-            template = _handler_environ(handler, [])
-            del template["wsgi.input"]
-            if len(self._templates) < _TEMPLATES_MAX:
-                self._templates[key] = template
-        environ = dict(template)
-        for name, value in headers:
-            if "_" in name or name.lower() == "transfer-encoding":
-                return _handler_environ(handler, headers)
-            wsgi_key = name.upper().replace("-", "_")
-            text = value.replace("\r\n", "")
-            if wsgi_key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                wsgi_key = f"HTTP_{wsgi_key}"
-                if wsgi_key in environ:
-                    text = f"{environ[wsgi_key]},{text}"
-            environ[wsgi_key] = text
-        environ["wsgi.input"] = handler.rfile
-        environ[_PRESERVED_NAMES] = {}  # moto's map of underscored header names: none here
-        return environ

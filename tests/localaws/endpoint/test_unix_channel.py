@@ -17,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localaws.endpoint import unix_channel
+from localaws.endpoint import environ_templates
 from localaws.endpoint.defaults import TEST_CREDENTIALS
 from localaws.endpoint.request_tally import UNIX, WAY_IN_KEY
 from localaws.endpoint.server import make_keep_alive_server
@@ -306,7 +306,7 @@ def test_frame_environs_are_make_environ_s(method: str, target: str, headers: li
         # When the same frame is turned into an environ twice (the second from a kept template)
         # and by make_environ itself
         environs = [channel._environs.environ(handler(), headers) for _ in range(2)]
-        expected = unix_channel._handler_environ(handler(), headers)
+        expected = environ_templates.handler_environ(handler(), headers)
     finally:
         channel.stop()
         server.server_close()
