@@ -60,18 +60,18 @@ WAIT_SCALE = 0.5
 HANG_WAIT_SCALE = WAIT_SCALE
 
 
-# The order the modules run in: the session's executions start with the first test that needs them, and
-# those that ask nothing of the stack (subprocesses, pure checks) run while they are in flight; the
-# integration orders, whose payment heartbeat runs out in real (scaled) time, are waited for last.
-# TestState's own endpoint (states/) runs first and is gone before the suite's stack starts.
+# The order the modules run in: the session's executions start with the first test that needs them (the
+# TestState tests' fixture asks for the stack: states/conftest.py), and the tests that wait on none of them
+# (TestState, subprocesses, pure checks) run while they are in flight; the integration orders, whose payment
+# waits in real time (the transient order's redeliveries), are waited for last.
 RUN_ORDER = (
     "states",
     "test_scenarios.py",
     "test_mock_config.py",
     "test_backend_selection.py",
     "test_deviations.py",
-    "test_integration.py",
     "test_status_events.py",
+    "test_integration.py",
 )
 
 
