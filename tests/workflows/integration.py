@@ -131,6 +131,23 @@ INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
         ),
         token=TOKEN_HANG,
     ),
+    # Second: the slowest in real time. Its payment service's own backoff holds each redelivery back (1 s,
+    # then 2 s, unscaled); posted early, that wait runs beside the rest of the suite, not after it.
+    IntegrationScenario(
+        "transient",
+        (("it-h", 2, "12.50"),),
+        # The provider fails twice; SQS redelivers the request; the third delivery charges, once.
+        Outcome(
+            "SUCCEEDED",
+            COMPLETED_PATH,
+            OrderStatus.COMPLETED,
+            1,
+            0,
+            _taken,
+            least_deliveries_to_charge=TRANSIENT_FAILURES_BEFORE_SUCCESS + 1,
+        ),
+        token=TOKEN_TRANSIENT,
+    ),
     IntegrationScenario(
         "happy-path",
         (("it-a", 2, "9.99"),),
@@ -205,21 +222,6 @@ INTEGRATION_SCENARIOS: tuple[IntegrationScenario, ...] = (
             reason=PAYMENT_DECLINED,
         ),
         token=TOKEN_DECLINE,
-    ),
-    IntegrationScenario(
-        "transient",
-        (("it-h", 2, "12.50"),),
-        # The provider fails twice; SQS redelivers the request; the third delivery charges, once.
-        Outcome(
-            "SUCCEEDED",
-            COMPLETED_PATH,
-            OrderStatus.COMPLETED,
-            1,
-            0,
-            _taken,
-            least_deliveries_to_charge=TRANSIENT_FAILURES_BEFORE_SUCCESS + 1,
-        ),
-        token=TOKEN_TRANSIENT,
     ),
     IntegrationScenario(
         "out-of-stock",
