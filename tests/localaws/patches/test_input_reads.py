@@ -6,7 +6,7 @@ import ast
 import inspect
 import textwrap
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
@@ -14,7 +14,7 @@ from moto.stepfunctions.parser.asl.eval.states import States
 
 from localaws.patches import registry, speedups
 from localaws.patches.speedups.input_reads import READ_ONLY_CALLERS
-from tests.localaws.patches.test_speedups import make_table, run
+from tests.localaws.patches.test_speedups import CHOICE_PASS_TASK, make_table, run
 
 pytestmark = pytest.mark.usefixtures("stock_moto")  # moto without our speed-ups around each test
 
@@ -124,16 +124,11 @@ def test_without_it_moto_copies_for_every_caller(monkeypatch: pytest.MonkeyPatch
 
 # Every kind of state data handling: a task, InputPath, Parameters, ResultPath into the input, OutputPath, a
 # Map whose iterations write into their items (their frames' inputs), and a Pass that overwrites a field.
+_RECORD: dict[str, Any] = cast(dict[str, Any], CHOICE_PASS_TASK["States"])["Record"]
 MUTATING_PATHS = {
     "StartAt": "Record",
     "States": {
-        "Record": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::dynamodb:putItem",
-            "Parameters": {"TableName": "orders", "Item": {"orderId": {"S.$": "$.orderId"}}},
-            "ResultPath": "$.order.recorded",
-            "Next": "Each",
-        },
+        "Record": {**_RECORD, "ResultPath": "$.order.recorded", "Next": "Each"},
         "Each": {
             "Type": "Map",
             "ItemsPath": "$.order.items",
