@@ -34,6 +34,7 @@ from benchmarks.workload import (
 )
 from localaws.endpoint.defaults import DEFAULT_ACCOUNT_ID, MOTO_CONFIG
 from localaws.endpoint.server import LocalEndpoint
+from localaws.heap import Heap, wanted
 from localaws.patches import speedups
 
 # How long a served child waits for SIGTERM before it stops by itself.
@@ -115,7 +116,9 @@ def _serve_stock_moto(port: int, stop: threading.Event) -> None:
 def serve_moto(port: int) -> None:
     """Child-process entry: localaws's endpoint (mock_aws + keep-alive server) + engine until terminated.
 
-    ``LOCALAWS_BENCH_STOCK=1`` serves stock moto instead: its ThreadedMotoServer, no engine.
+    ``LOCALAWS_BENCH_STOCK=1`` serves stock moto instead: its ThreadedMotoServer, no engine. The heap is
+    settled once the endpoint is up, as ``LocalAws`` settles the process that holds its endpoint (unless
+    ``ORDERFLOW_SETTLE_HEAP=0``): the run measures the engine as the embedded stack runs it.
     """
     os.environ["MOTO_PORT"] = str(port)  # where moto's engine would call without the in-process stubber
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
@@ -127,10 +130,14 @@ def serve_moto(port: int) -> None:
     speedups.install()
     endpoint = LocalEndpoint(port=port)
     endpoint.start()
+    heap = Heap()
+    if wanted():
+        heap.settle()
     try:
         stop.wait(timeout=SERVE_DEADLINE_S)
     finally:
         endpoint.stop()
+        heap.restore()
         speedups.uninstall()
 
 
