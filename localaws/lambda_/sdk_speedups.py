@@ -22,15 +22,15 @@ key is kept per (secret, date, region, service). Both give the same bytes (the t
 with and without them, at a fixed time); signatures are still made and sent, and any other caller of
 ``headers_to_sign`` gets it built as before.
 
-Three more of a signing's steps cost far more than their answer (about a sixth of a worker's botocore CPU per
-call, measured with cProfile over DynamoDB calls): ``canonical_headers`` reads each value back through the
-``email`` policy of botocore's header map (a sanitising pass per header, per read); the payload hash asks
-``AWSRequest.body``, which prepares the whole request (a case-insensitive copy of every header, the
-Content-Length) only to return its body; and the Host header is worked out from the URL (``urlsplit``, an IPv6
-check) for every request to the same URL. ``canonical_headers`` now reads the map's stored values when the
-policy would hand them back unchanged (botocore's ``compat32`` with ASCII text, which that policy returns as
-stored), ``AWSRequest.body`` prepares only the body when nothing else in the preparation can change it (no
-query parameters, a body of bytes, text or none, botocore's own preparer), and the Host is kept per URL.
+Four more of a signing's steps cost far more than their answer (about a sixth of a worker's botocore CPU per
+call, measured with cProfile over DynamoDB calls): ``headers_to_sign`` and ``canonical_headers`` pass every
+header through the ``email`` policy of botocore's header map (a sanitising pass per header, per read and per
+write); the payload hash asks ``AWSRequest.body``, which prepares the whole request (a case-insensitive copy
+of every header, the Content-Length) only to return its body; and the Host header is worked out from the URL
+(``urlsplit``, an IPv6 check) for every request to the same URL. The two header steps now read and write the
+map's stored pairs when the policy would pass them unchanged (botocore's ``compat32`` with ASCII text),
+``AWSRequest.body`` prepares only the body when nothing else in the preparation can change it (no query
+parameters, a body of bytes, text or none, botocore's own preparer), and the Host is kept per URL.
 Anything else takes botocore's path.
 
 Runs inside the Lambda worker: the standard library and botocore only. The botocore internals used are in
@@ -54,6 +54,7 @@ BOTOCORE_INTERNALS = (
     "botocore.auth.S3SigV4Auth._modify_request_before_signing",
     "botocore.auth.SigV4Auth.canonical_headers",
     "botocore.auth.SigV4Auth._header_value",
+    "botocore.auth.SIGNED_HEADERS_BLACKLIST",
     "botocore.auth._host_from_url",
     "botocore.awsrequest.AWSRequest.body",
     "botocore.awsrequest.AWSRequestPreparer._prepare_body",
@@ -222,7 +223,7 @@ def install_signing(sigv4: Any, signers: tuple[type, ...]) -> None:
     if hasattr(sigv4.signature, "__wrapped__"):
         return
     sigv4.add_auth, sigv4.headers_to_sign = headers_once(
-        sigv4.add_auth, sigv4.headers_to_sign, tuple(signers)
+        sigv4.add_auth, headers_to_sign_as_stored(sigv4.headers_to_sign), tuple(signers)
     )
     sigv4.signature = kept_signing_key(sigv4.signature)
     sigv4.canonical_headers = canonical_headers_as_stored(sigv4.canonical_headers)
@@ -231,26 +232,70 @@ def install_signing(sigv4: Any, signers: tuple[type, ...]) -> None:
 # -- what a signing reads of the request ----------------------------------------------------------------
 
 
+def _stored_text(headers: Any) -> list[tuple[str, str]] | None:
+    """The (name, value) pairs of botocore's header map as its policy would hand them out, or None.
+
+    botocore's ``HTTPHeaders`` is an ``email.message.Message`` with the ``compat32`` policy, which stores a
+    pair as given (``header_store_parse``, no limit on repeats) and returns a stored text value unchanged
+    unless it holds surrogates (``header_fetch_parse``), which ASCII text cannot. For such a map holding text
+    names and ASCII text values, reading the stored pairs is reading the map; for anything else, None.
+    """
+    from email.policy import compat32  # noqa: PLC0415 - loaded with botocore
+
+    from botocore.compat import HTTPHeaders  # noqa: PLC0415 - botocore is loaded by now
+
+    if type(headers) is not HTTPHeaders or headers.policy is not compat32:
+        return None
+    pairs: list[tuple[Any, Any]] = headers._headers  # type: ignore[attr-defined]
+    for name, value in pairs:
+        if not (isinstance(name, str) and isinstance(value, str) and value.isascii()):
+            return None
+    return pairs
+
+
+def headers_to_sign_as_stored(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``SigV4Auth.headers_to_sign`` that copies the request's stored pairs, not each through the policy.
+
+    botocore's method reads each header back through the policy and stores each lower-cased name through it
+    again (and checks for ``host`` with a scan): for a map ``_stored_text`` accepts, that is the stored pairs,
+    lower-cased, less the blacklist, then ``host`` from the URL if none was given. Any other map goes to
+    botocore's method.
+    """
+    from botocore import auth  # noqa: PLC0415 - botocore is loaded by now
+    from botocore.compat import HTTPHeaders  # noqa: PLC0415 - with it
+
+    def headers_to_sign(self: Any, request: Any) -> Any:
+        pairs = _stored_text(request.headers)
+        header_map = HTTPHeaders()
+        if pairs is None or _stored_text(header_map) is None:
+            return original(self, request)
+        stored = header_map._headers  # type: ignore[attr-defined]
+        for name, value in pairs:
+            lower = name.lower()
+            if lower not in auth.SIGNED_HEADERS_BLACKLIST:
+                stored.append((lower, value))
+        if not any(name == "host" for name, _ in stored):
+            stored.append(("host", auth._host_from_url(request.url)))  # type: ignore[attr-defined]
+        return header_map
+
+    headers_to_sign.__wrapped__ = original  # type: ignore[attr-defined]
+    return headers_to_sign
+
+
 def canonical_headers_as_stored(original: Callable[[Any, Any], str]) -> Callable[[Any, Any], str]:
     """``SigV4Auth.canonical_headers`` that reads the header map's stored values, not each through its policy.
 
-    botocore's ``HTTPHeaders`` is an ``email.message.Message`` with the ``compat32`` policy, whose
-    ``header_fetch_parse`` returns a stored text value unchanged unless it holds surrogates (which ASCII text
-    cannot). So for such a map, ``get_all(key)`` is the stored values whose name matches ``key`` whatever its
-    case, in order: grouped here in one pass. Any other map, policy or value goes to botocore's method.
+    For a map ``_stored_text`` accepts, ``get_all(key)`` is the stored values whose name matches ``key``
+    whatever its case, in order: grouped here in one pass. Any other map goes to botocore's method.
     """
-    from email.policy import compat32  # noqa: PLC0415 - with it
-
-    from botocore.compat import HTTPHeaders, ensure_unicode  # noqa: PLC0415 - botocore is loaded by now
+    from botocore.compat import ensure_unicode  # noqa: PLC0415 - botocore is loaded by now
 
     def canonical_headers(self: Any, headers_to_sign: Any) -> str:
-        if type(headers_to_sign) is not HTTPHeaders or headers_to_sign.policy is not compat32:
+        pairs = _stored_text(headers_to_sign)
+        if pairs is None:
             return original(self, headers_to_sign)
-        pairs: list[tuple[Any, Any]] = headers_to_sign._headers  # type: ignore[attr-defined]
         stored: dict[str, list[str]] = {}
         for name, value in pairs:
-            if not (isinstance(name, str) and isinstance(value, str) and value.isascii()):
-                return original(self, headers_to_sign)
             stored.setdefault(name.lower(), []).append(value)
         lines = []
         for key in sorted({name for name, _ in pairs}):
