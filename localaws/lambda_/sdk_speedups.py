@@ -80,6 +80,17 @@ _installed = False
 _lock = threading.Lock()
 
 
+def _kept(kept: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+    """The answer kept for ``key``; ``make`` makes it the first time (all forgotten at ``MAX_KEPT``)."""
+    answer = kept.get(key)
+    if answer is None:
+        answer = make()
+        if len(kept) >= MAX_KEPT:
+            kept.clear()
+        kept[key] = answer
+    return answer
+
+
 def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((key, _hashable(item)) for key, item in value.items()))
@@ -120,14 +131,10 @@ def cached_to_string(original: Callable[[Any], str], get_context: Callable[[], A
                 ),
                 _config_inputs(fields.get("_client_config")),
             )
-            answer = kept.get(key)
+            hash(key)
         except TypeError:  # an input that cannot be a key: build it as botocore does
             return original(self)
-        if answer is None:
-            answer = original(self)
-            if len(kept) >= MAX_KEPT:
-                kept.clear()
-            kept[key] = answer
+        answer: str = _kept(kept, key, lambda: original(self))
         return answer
 
     to_string.__wrapped__ = original  # type: ignore[attr-defined]
@@ -202,15 +209,15 @@ def kept_signing_key(original_signature: Callable[[Any, str, Any], str]) -> Call
     def signature(self: Any, string_to_sign: str, request: Any) -> str:
         date = request.context["timestamp"][0:8]
         key = (self.credentials.secret_key, date, self._region_name, self._service_name)
-        signing_key = kept.get(key)
-        if signing_key is None:
+
+        def derive() -> bytes:
             k_date = self._sign(f"AWS4{key[0]}".encode(), date)
             k_region = self._sign(k_date, self._region_name)
             k_service = self._sign(k_region, self._service_name)
-            signing_key = self._sign(k_service, "aws4_request")
-            if len(kept) >= MAX_KEPT:
-                kept.clear()
-            kept[key] = signing_key
+            derived: bytes = self._sign(k_service, "aws4_request")
+            return derived
+
+        signing_key = _kept(kept, key, derive)
         answer: str = self._sign(signing_key, string_to_sign, hex=True)
         return answer
 
@@ -312,12 +319,7 @@ def kept_host(original: Callable[[str], str]) -> Callable[[str], str]:
     kept: dict[str, str] = {}
 
     def host_from_url(url: str) -> str:
-        host = kept.get(url)
-        if host is None:
-            host = original(url)
-            if len(kept) >= MAX_KEPT:
-                kept.clear()
-            kept[url] = host
+        host: str = _kept(kept, url, lambda: original(url))
         return host
 
     host_from_url.__wrapped__ = original  # type: ignore[attr-defined]
