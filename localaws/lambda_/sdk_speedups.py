@@ -30,7 +30,9 @@ of every header, the Content-Length) only to return its body; and the Host heade
 (``urlsplit``, an IPv6 check) for every request to the same URL. The two header steps now read and write the
 map's stored pairs when the policy would pass them unchanged (botocore's ``compat32`` with ASCII text),
 ``AWSRequest.body`` prepares only the body when nothing else in the preparation can change it (no query
-parameters, a body of bytes, text or none, botocore's own preparer), and the Host is kept per URL.
+parameters, a body of bytes, text or none, botocore's own preparer), and the Host is kept per URL. And
+every ``HeadersDict`` (the prepared request's headers, a response's) is filled in one pass from its list of
+pairs or plain dict, not through ``MutableMapping.update``.
 Anything else takes botocore's path.
 
 Runs inside the Lambda worker: the standard library and botocore only. The botocore internals used are in
@@ -59,6 +61,8 @@ BOTOCORE_INTERNALS = (
     "botocore.awsrequest.AWSRequest.body",
     "botocore.awsrequest.AWSRequestPreparer._prepare_body",
     "botocore.compat.HTTPHeaders",
+    "botocore.awsrequest.HeadersDict.__init__",
+    "botocore.awsrequest._HeaderKey",
 )
 # Instance attributes of botocore's objects read here (set by their ``__init__``; the test checks a signer's).
 BOTOCORE_ATTRIBUTES = (
@@ -68,6 +72,7 @@ BOTOCORE_ATTRIBUTES = (
     "botocore.compat.HTTPHeaders._headers",
     "botocore.compat.HTTPHeaders.policy",
     "botocore.awsrequest.AWSRequest._request_preparer",
+    "botocore.awsrequest.HeadersDict._dict",
 )
 # The client Config's settings that ``to_string`` reads.
 _CONFIG_FIELDS = ("user_agent", "user_agent_extra", "user_agent_appid", "endpoint_discovery_enabled")
@@ -353,10 +358,37 @@ def body_alone(original: property, preparer_class: type) -> property:
     return property(body)
 
 
+def headers_dict_in_one_pass(headers_class: Any, header_key: type) -> Callable[..., None]:
+    """``HeadersDict.__init__`` that fills its dict in one pass from a list of pairs or a plain dict.
+
+    botocore's goes through ``MutableMapping.update`` (an ABC check, then ``__setitem__`` per header): for a
+    list of pairs (the prepared request's, from ``HTTPHeaders.items()``) or a plain dict (a response's
+    headers), that is a dict from each ``_HeaderKey`` to its value, the first spelling and the last value kept
+    for a name given twice, as a dict built in one pass keeps them. A subclass, keywords or any other source
+    goes to botocore's.
+    """
+    original = headers_class.__init__
+
+    def fill(self: Any, *args: Any, **kwargs: Any) -> None:
+        source: Any = args[0] if len(args) == 1 else None
+        if kwargs or type(source) not in (list, dict) or type(self) is not headers_class:
+            original(self, *args, **kwargs)
+            return
+        pairs = source.items() if type(source) is dict else source
+        self._dict = {header_key(name): value for name, value in pairs}
+
+    fill.__wrapped__ = original  # type: ignore[attr-defined]
+    return fill
+
+
 def install_request_inputs(auth: Any, awsrequest: Any) -> None:
-    """The Host kept per URL (``auth`` is botocore.auth) and the body alone (``awsrequest``); once."""
+    """The Host kept per URL (``auth`` is botocore.auth), the body alone and headers maps in one pass
+    (``awsrequest``); once."""
     if not hasattr(auth._host_from_url, "__wrapped__"):
         auth._host_from_url = kept_host(auth._host_from_url)
     request_class = awsrequest.AWSRequest
     if not hasattr(request_class.body.fget, "__wrapped__"):
         request_class.body = body_alone(request_class.body, awsrequest.AWSRequestPreparer)
+    headers_class = awsrequest.HeadersDict
+    if not hasattr(headers_class.__init__, "__wrapped__"):
+        headers_class.__init__ = headers_dict_in_one_pass(headers_class, awsrequest._HeaderKey)

@@ -55,6 +55,7 @@ def test_every_botocore_internal_used_is_where_it_was() -> None:
         "_headers": (headers, [("Host", "h")]),
         "policy": (headers, email.policy.compat32),
         "_request_preparer": (request, request._request_preparer),  # type: ignore[attr-defined]
+        "_dict": (awsrequest.HeadersDict({"A": "1"}), {awsrequest._HeaderKey("a"): "1"}),
     }
     for dotted in sdk_speedups.BOTOCORE_ATTRIBUTES:
         owner, _, attribute = dotted.rpartition(".")
@@ -204,6 +205,7 @@ _ORIGINAL_SIGNING = {
     name: getattr(auth.SigV4Auth, name)
     for name in ("add_auth", "headers_to_sign", "signature", "canonical_headers")
 }
+_ORIGINAL_HEADERS_DICT_INIT = awsrequest.HeadersDict.__init__
 _ORIGINAL_HOST = auth._host_from_url  # type: ignore[attr-defined]
 _ORIGINAL_BODY = AWSRequest.body
 
@@ -218,6 +220,7 @@ def _take_shortcuts_out() -> None:
         setattr(auth.SigV4Auth, name, original)
     auth._host_from_url = _ORIGINAL_HOST  # type: ignore[attr-defined]
     AWSRequest.body = _ORIGINAL_BODY  # type: ignore[method-assign]
+    awsrequest.HeadersDict.__init__ = _ORIGINAL_HEADERS_DICT_INIT  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -400,3 +403,43 @@ def test_the_host_is_botocores_for_every_url_and_kept_per_url(url: str) -> None:
     assert host(url) == _ORIGINAL_HOST(url)
     assert host(url) == _ORIGINAL_HOST(url)  # the kept answer
     assert host(url + "#other") == _ORIGINAL_HOST(url + "#other")
+
+
+def _headers_dicts() -> list[awsrequest.HeadersDict]:
+    http_headers = HTTPHeaders()
+    http_headers["X-One"] = "1"
+    http_headers["x-one"] = "2"
+    http_headers["Content-Type"] = "application/json"
+    subclass = type("SubHeaders", (awsrequest.HeadersDict,), {})
+    return [
+        awsrequest.HeadersDict(http_headers.items()),  # a list of pairs, a name given twice
+        awsrequest.HeadersDict({"Content-Length": "2", "x-amzn-RequestId": "r"}),  # a plain dict
+        awsrequest.HeadersDict([]),
+        awsrequest.HeadersDict(),
+        awsrequest.HeadersDict(http_headers.items(), Extra="e"),  # keywords
+        awsrequest.HeadersDict(awsrequest.HeadersDict({"A": "1"}).items()),  # an items view
+        subclass([("A", "1"), ("a", "2")]),
+    ]
+
+
+def _contents_of(headers: awsrequest.HeadersDict) -> list[tuple[str, str, str]]:
+    return [(type(headers).__name__, repr(key), value) for key, value in headers._dict.items()]  # type: ignore[attr-defined]
+
+
+def test_a_headers_dict_filled_in_one_pass_is_botocores(shortcut_signing: None) -> None:
+    # Given the maps botocore builds, with the one-pass fill in and without
+    assert hasattr(awsrequest.HeadersDict.__init__, "__wrapped__")
+    with_shortcut = [_contents_of(headers) for headers in _headers_dicts()]
+    _take_shortcuts_out()
+    plain = [_contents_of(headers) for headers in _headers_dicts()]
+
+    # Then each holds the same keys, spelled the same, in the same order, with the same values
+    assert with_shortcut == plain
+    assert plain[0] == [
+        ("HeadersDict", "'X-One'", "2"),
+        ("HeadersDict", "'Content-Type'", "application/json"),
+    ]
+    # And a source that is not pairs fails as botocore's does
+    _put_shortcuts()
+    with pytest.raises(ValueError):
+        awsrequest.HeadersDict(["abc"])
