@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import email.policy
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -14,8 +16,9 @@ from unittest import mock
 
 import boto3
 import pytest
-from botocore import auth, context, useragent
+from botocore import auth, awsrequest, context, useragent
 from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.useragent import register_feature_id
@@ -40,12 +43,26 @@ def _resolve(dotted: str) -> Any:
 
 def test_every_botocore_internal_used_is_where_it_was() -> None:
     for dotted in sdk_speedups.BOTOCORE_INTERNALS:
-        assert callable(_resolve(dotted)), dotted
+        assert callable(_resolve(dotted)) or isinstance(_resolve(dotted), property | list), dotted
+    # An instance of each owner, as botocore makes it, with the attribute's expected value
     signer = auth.SigV4Auth(Credentials("testing", "testing"), "dynamodb", "us-east-1")
+    headers = HTTPHeaders()
+    headers["Host"] = "h"
+    request = AWSRequest("POST", "http://127.0.0.1:1/")
+    expected = {
+        "_region_name": (signer, "us-east-1"),
+        "_service_name": (signer, "dynamodb"),
+        "_headers": (headers, [("Host", "h")]),
+        "policy": (headers, email.policy.compat32),
+        "_request_preparer": (request, request._request_preparer),  # type: ignore[attr-defined]
+        "_dict": (awsrequest.HeadersDict({"A": "1"}), {awsrequest._HeaderKey("a"): "1"}),
+    }
     for dotted in sdk_speedups.BOTOCORE_ATTRIBUTES:
         owner, _, attribute = dotted.rpartition(".")
-        assert isinstance(signer, _resolve(owner)), dotted
-        assert getattr(signer, attribute) in {"dynamodb", "us-east-1"}, dotted
+        instance, value = expected[attribute]
+        assert isinstance(instance, _resolve(owner)), dotted
+        assert getattr(instance, attribute) == value, dotted
+    assert type(request._request_preparer) is awsrequest.AWSRequestPreparer  # type: ignore[attr-defined]
 
 
 def _creator(client: Any) -> useragent.UserAgentString:
@@ -185,18 +202,34 @@ def test_a_worker_sends_the_user_agent_botocore_sends() -> None:
 # -- SigV4 ---------------------------------------------------------------------------------------------
 
 _ORIGINAL_SIGNING = {
-    name: getattr(auth.SigV4Auth, name) for name in ("add_auth", "headers_to_sign", "signature")
+    name: getattr(auth.SigV4Auth, name)
+    for name in ("add_auth", "headers_to_sign", "signature", "canonical_headers")
 }
+_ORIGINAL_HEADERS_DICT_INIT = awsrequest.HeadersDict.__init__
+_ORIGINAL_HOST = auth._host_from_url  # type: ignore[attr-defined]
+_ORIGINAL_BODY = AWSRequest.body
+
+
+def _put_shortcuts() -> None:
+    sdk_speedups.install_signing(auth.SigV4Auth, (auth.SigV4Auth, auth.S3SigV4Auth))
+    sdk_speedups.install_request_inputs(auth, awsrequest)
+
+
+def _take_shortcuts_out() -> None:
+    for name, original in _ORIGINAL_SIGNING.items():
+        setattr(auth.SigV4Auth, name, original)
+    auth._host_from_url = _ORIGINAL_HOST  # type: ignore[attr-defined]
+    AWSRequest.body = _ORIGINAL_BODY  # type: ignore[method-assign]
+    awsrequest.HeadersDict.__init__ = _ORIGINAL_HEADERS_DICT_INIT  # type: ignore[method-assign]
 
 
 @pytest.fixture
 def shortcut_signing() -> Iterator[None]:
-    sdk_speedups.install_signing(auth.SigV4Auth, (auth.SigV4Auth, auth.S3SigV4Auth))
+    _put_shortcuts()
     try:
         yield
     finally:
-        for name, original in _ORIGINAL_SIGNING.items():
-            setattr(auth.SigV4Auth, name, original)
+        _take_shortcuts_out()
 
 
 def _requests() -> list[AWSRequest]:
@@ -209,13 +242,47 @@ def _requests() -> list[AWSRequest]:
         ),
         AWSRequest("PUT", "http://127.0.0.1:4566/bucket/key", data=b"x" * 70_000, params={"tagging": ""}),
         AWSRequest("POST", "http://127.0.0.1:4566/", data=b"", headers={"Host": "sync-states.example:1"}),
+        # text bodies, a body read from a file, a form body, IPv6 and default-port URLs, a header value that
+        # is not ASCII, a header given twice under two spellings, spaces that the canonical form folds
+        AWSRequest(
+            "POST",
+            "http://[::1]:4566/",
+            data='{"Message":"caf\u00e9"}',
+            headers={"X-Amz-Meta-A": "caf\u00e9"},
+        ),
+        AWSRequest("POST", "https://user@Example.COM:443/", data=io.BytesIO(b"streamed body"), params={}),
+        AWSRequest("POST", "http://example.com:80/", data={"Action": "Publish", "Message": "a b"}),
+        _twice_spelled(
+            AWSRequest("POST", "http://127.0.0.1:4566/", data=b"{}", headers={"X-Amz-Target": "A.B"})
+        ),
     ]
+
+
+def _twice_spelled(request: AWSRequest) -> AWSRequest:
+    request.headers["X-Custom"] = "  one   two "
+    request.headers["x-custom"] = "three"
+    request.headers["User-Agent"] = "botocore/1"  # not signed (botocore's blacklist), as X-Amzn-Trace-Id
+    request.headers["X-Amzn-Trace-Id"] = "Root=1-2-3"
+    return request
 
 
 def _signed(signer: auth.BaseSigner, when: datetime.datetime, request: AWSRequest) -> tuple[Any, ...]:
     with mock.patch.object(auth, "get_current_datetime", return_value=when):
         signer.add_auth(request)
-    return request.method, request.url, sorted(request.headers.items()), request.body
+    prepared = request.prepare()  # what goes on the wire
+    return (
+        request.method,
+        prepared.url,
+        sorted(request.headers.items()),
+        sorted(prepared.headers.items()),
+        _contents(request.body),
+        _contents(prepared.body),
+    )
+
+
+def _contents(body: Any) -> Any:
+    """A body to compare: a file's bytes and position, not the file object."""
+    return (body.getvalue(), body.tell()) if isinstance(body, io.BytesIO) else body
 
 
 def _signers(secret: str, token: str | None) -> list[auth.BaseSigner]:
@@ -243,10 +310,9 @@ def test_signing_gives_botocores_bytes(shortcut_signing: None) -> None:
 
     def sign_all(shortcut: bool) -> list[list[tuple[Any, ...]]]:
         if not shortcut:
-            for name, original in _ORIGINAL_SIGNING.items():
-                setattr(auth.SigV4Auth, name, original)
+            _take_shortcuts_out()
         else:
-            sdk_speedups.install_signing(auth.SigV4Auth, (auth.SigV4Auth, auth.S3SigV4Auth))
+            _put_shortcuts()
         answers = []
         for secret, token, index, when in cases:
             signer = _signers(secret, token)[index]
@@ -281,3 +347,99 @@ def test_a_signer_resigning_the_same_request_builds_its_headers_again(shortcut_s
     assert "x-amz-extra" in second["Authorization"]
     assert second["Authorization"] != dict(first[2])["Authorization"]
     assert second["X-Amz-Date"] == "20261129T030406Z"
+
+
+def test_what_the_shortcuts_do_not_cover_takes_botocores_path(
+    shortcut_signing: None,
+) -> None:
+    # Given the shortcuts in
+    assert hasattr(auth.SigV4Auth.canonical_headers, "__wrapped__")
+    assert hasattr(auth.SigV4Auth.headers_to_sign.__wrapped__, "__wrapped__")  # type: ignore[attr-defined]
+    assert hasattr(auth._host_from_url, "__wrapped__")  # type: ignore[attr-defined]
+    assert hasattr(AWSRequest.body.fget, "__wrapped__")  # type: ignore[attr-defined]
+    signer = auth.SigV4Auth(Credentials("AKIDEXAMPLE", "testing"), "dynamodb", "us-east-1")
+
+    # When botocore's header map holds a value that is not ASCII and one given under two spellings,
+    # and when the map is some other mapping
+    headers = HTTPHeaders()
+    headers["b"] = "  x   y "
+    headers["A"] = "caf\u00e9"
+    headers["a"] = "2"
+    other = type("OtherHeaders", (HTTPHeaders,), {})()
+    other["b"] = "1"
+
+    # Then each canonical form is botocore's
+    original = _ORIGINAL_SIGNING["canonical_headers"]
+    assert signer.canonical_headers(headers) == original(signer, headers)
+    del headers["A"]  # (both spellings)
+    headers["A"] = "1"
+    headers["a"] = "2"
+    assert signer.canonical_headers(headers) == original(signer, headers) == "A:1,2\na:1,2\nb:x y"
+    assert signer.canonical_headers(other) == original(signer, other)
+
+    # And a body read from a file is read as botocore reads it, and left where it was
+    body = io.BytesIO(b"0123456789")
+    body.seek(3)
+    request = AWSRequest("PUT", "http://127.0.0.1:1/b/k", data=body)
+    assert request.body is body
+    assert body.tell() == 3
+    assert AWSRequest("POST", "http://127.0.0.1:1/", data="caf\u00e9").body == "caf\u00e9".encode()
+    assert AWSRequest("POST", "http://127.0.0.1:1/", data=b"").body is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:4566/",
+        "http://127.0.0.1:80/x",
+        "https://Example.COM:443/",
+        "https://user:pw@example.com:8443/p?q=1",
+        "http://[::1]:4566/",
+        "http://[fe80::1]/",
+    ],
+)
+def test_the_host_is_botocores_for_every_url_and_kept_per_url(url: str) -> None:
+    host = sdk_speedups.kept_host(_ORIGINAL_HOST)
+    assert host(url) == _ORIGINAL_HOST(url)
+    assert host(url) == _ORIGINAL_HOST(url)  # the kept answer
+    assert host(url + "#other") == _ORIGINAL_HOST(url + "#other")
+
+
+def _headers_dicts() -> list[awsrequest.HeadersDict]:
+    http_headers = HTTPHeaders()
+    http_headers["X-One"] = "1"
+    http_headers["x-one"] = "2"
+    http_headers["Content-Type"] = "application/json"
+    subclass = type("SubHeaders", (awsrequest.HeadersDict,), {})
+    return [
+        awsrequest.HeadersDict(http_headers.items()),  # a list of pairs, a name given twice
+        awsrequest.HeadersDict({"Content-Length": "2", "x-amzn-RequestId": "r"}),  # a plain dict
+        awsrequest.HeadersDict([]),
+        awsrequest.HeadersDict(),
+        awsrequest.HeadersDict(http_headers.items(), Extra="e"),  # keywords
+        awsrequest.HeadersDict(awsrequest.HeadersDict({"A": "1"}).items()),  # an items view
+        subclass([("A", "1"), ("a", "2")]),
+    ]
+
+
+def _contents_of(headers: awsrequest.HeadersDict) -> list[tuple[str, str, str]]:
+    return [(type(headers).__name__, repr(key), value) for key, value in headers._dict.items()]  # type: ignore[attr-defined]
+
+
+def test_a_headers_dict_filled_in_one_pass_is_botocores(shortcut_signing: None) -> None:
+    # Given the maps botocore builds, with the one-pass fill in and without
+    assert hasattr(awsrequest.HeadersDict.__init__, "__wrapped__")
+    with_shortcut = [_contents_of(headers) for headers in _headers_dicts()]
+    _take_shortcuts_out()
+    plain = [_contents_of(headers) for headers in _headers_dicts()]
+
+    # Then each holds the same keys, spelled the same, in the same order, with the same values
+    assert with_shortcut == plain
+    assert plain[0] == [
+        ("HeadersDict", "'X-One'", "2"),
+        ("HeadersDict", "'Content-Type'", "application/json"),
+    ]
+    # And a source that is not pairs fails as botocore's does
+    _put_shortcuts()
+    with pytest.raises(ValueError):
+        awsrequest.HeadersDict(["abc"])
