@@ -7,7 +7,12 @@ from typing import Any, cast
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+    DepthFirstTraverser,
+    UpdateExpressionClause,
+    UpdateExpressionSetAction,
+)
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
 from localaws.patches import speedups
 
@@ -117,3 +122,63 @@ def test_updates_through_the_kept_traversal_match_stock_moto() -> None:
     assert kinds.count("ok") >= 11 and kinds.count("error") >= 10
     assert stock[-1]["n"] == {"N": "5"}
     assert DepthFirstTraverser.traverse_node_recursively.__module__ == "moto.dynamodb.parsing.ast_nodes"
+
+
+class _Recorder(DepthFirstTraverser):
+    """A processor whose map puts a subclass before its base, noting each node it processes."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def _processing_map(self) -> dict[type, Any]:
+        return {UpdateExpressionSetAction: self.on_set, UpdateExpressionClause: self.on_clause}
+
+    def on_set(self, node: Any) -> Any:
+        self.calls.append(("set", type(node).__name__))
+        return node
+
+    def on_clause(self, node: Any) -> Any:
+        self.calls.append(("clause", type(node).__name__))
+        return node
+
+
+class _HookedRecorder(_Recorder):
+    """Also notes each child it is told about, and dispatches with its own ``process``."""
+
+    def pre_processing_of_child(self, parent_node: Any, child_id: int) -> None:
+        self.calls.append(("child", f"{type(parent_node).__name__}[{child_id}]"))
+
+    def process(self, node: Any) -> Any:
+        self.calls.append(("own process", type(node).__name__))
+        return node
+
+
+def _walk_calls(processor_class: type[_Recorder], *, installed: bool) -> list[tuple[str, str]]:
+    if installed:
+        speedups.install(["dynamodb_validator_traversal"])
+    try:
+        tree = UpdateExpressionParser.make("SET a = b + :one, c.d[0] = :two REMOVE e ADD f :one")
+        processor = processor_class()
+        processor.traverse(tree)
+        return processor.calls
+    finally:
+        speedups.uninstall()
+
+
+@pytest.mark.parametrize("processor_class", [_Recorder, _HookedRecorder])
+def test_a_processor_s_hook_map_order_and_own_process_are_honoured_as_in_moto(
+    processor_class: type[_Recorder],
+) -> None:
+    # Given a processor whose map lists a subclass before its base (and one with its own hook and process)
+    stock = _walk_calls(processor_class, installed=False)
+
+    # When the kept traversal walks the same tree
+    ours = _walk_calls(processor_class, installed=True)
+
+    # Then it makes the same calls in the same order: the first matching map entry, the class's own hook
+    assert ours == stock
+    assert ("set", "UpdateExpressionSetAction") in stock or processor_class is _HookedRecorder
+    assert ("clause", "UpdateExpressionPath") in stock or processor_class is _HookedRecorder
+    if processor_class is _HookedRecorder:
+        assert ("child", "UpdateExpressionSetAction[1]") in stock
+        assert ("own process", "UpdateExpressionSetAction") in stock
