@@ -391,13 +391,15 @@ def test_the_resources_tab_shows_an_import_and_its_rejected_lines(
 
     # When the resources tab lists the imports and the import is opened
     page.click("#tab-resources")
-    row = page.wait_for_selector('#imports tr[data-import="incoming/console.jsonl"]', timeout=15_000)
-    assert "completed" in row.inner_text()
+    # The tab redraws its tables at each refresh, so a row is located afresh at each step, never held: a held
+    # row can be detached between finding it and clicking it (CI failed once on that)
+    row = page.locator('#imports tr[data-import="incoming/console.jsonl"]')
+    sync_api.expect(row).to_contain_text("completed", timeout=15_000)
     row.click()
-    rejected = page.wait_for_selector('#import-report tr[data-line="2"]', timeout=10_000)
 
     # Then its report shows the rejected line and why
-    assert "line: not JSON" in rejected.inner_text()
+    rejected = page.locator('#import-report tr[data-line="2"]')
+    sync_api.expect(rejected).to_contain_text("line: not JSON", timeout=10_000)
     page.screenshot(path=str(SCREENSHOTS / "console-imports.png"), full_page=True)
     page.click("#tab-workflow")
 
