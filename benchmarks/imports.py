@@ -224,4 +224,5 @@ def import_part(
         "time_scale": time_scale,
         **result,
         "cpu_ms_per_order": result["cpu"].get("cpu_ms_per_order"),
+        "cpu_ms_per_order_with_load_driver": result["cpu"].get("cpu_ms_per_order_with_load_driver"),
     }
