@@ -18,7 +18,6 @@ pytestmark = pytest.mark.skipif(not cpu.available(), reason="needs /proc (Linux)
 
 SPIN = "n = 0\nfor i in range(3_000_000):\n    n += i\n"
 ENDPOINT = "endpoint (engine, http, deliveries)"
-DRIVER = "load driver (a thread of the endpoint's process; not the stack's)"
 
 
 def _spin() -> None:
@@ -127,7 +126,7 @@ def test_the_components_add_up_to_the_process_total(monkeypatch: pytest.MonkeyPa
     # Then the components, the rest included, are the process total; the rest is near nothing (each thread
     # read to the nanosecond, not in 10 ms clock ticks), and the driver is apart from the stack's figure
     components = report["endpoint_by_component"]
-    process_total = report["by_process"][ENDPOINT] + report["by_process"][DRIVER]
+    process_total = report["by_process"][ENDPOINT] + report["by_process"][cpu.LOAD_DRIVER]
     assert sum(components.values()) == pytest.approx(process_total, abs=0.2)
     assert _ms(report, "step functions engine") > 0
     assert abs(_ms(report, cpu.REST)) < 10
