@@ -19,8 +19,9 @@ thread, ended ones included):
 Components of this process are told apart by thread name: Python names a thread after its target
 (``Thread-7 (_execution_logic)``), and ours carry names of their own (``sqs-esm-...``). Issue 10's figure is
 the stack's, so ``cpu_ms_per_order`` leaves the load driver out and ``cpu_ms_per_order_with_load_driver``
-keeps it in: the benchmark's main thread (the import part's observer) and any child process whose
-environment names it ``OUTSIDE_THE_STACK`` (the orders part's driver, ``benchmarks.order_driver``).
+keeps it in: the benchmark's main thread and its threads named ``bench-...`` (the import part's observers),
+and any child process whose environment names it ``OUTSIDE_THE_STACK`` (the orders part's driver,
+``benchmarks.order_driver``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import Any
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 SAMPLE_SECONDS = 0.2
-LOAD_DRIVER = "benchmark main thread (load driver or observer; not the stack's)"
+LOAD_DRIVER = "the benchmark's own threads (load driver, observers; not the stack's)"
 GARBAGE_COLLECTION = "garbage collection (any thread)"
 REST = "rest (not seen by any sample or end record)"
 # A child process with this variable in its environment is not the stack's (a benchmark's load driver): its
@@ -58,7 +59,7 @@ COMPONENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("console", re.compile(r"^console")),
     ("alarms", re.compile(r"cloudwatch-alarms")),
     ("lambda invoke (async)", re.compile(r"^lambda-async")),
-    (LOAD_DRIVER, re.compile(r"^MainThread$")),
+    (LOAD_DRIVER, re.compile(r"^MainThread$|^bench-")),  # the import part's sampler: bench-import-sampler
 )
 
 
@@ -271,7 +272,7 @@ class CpuMeter:
         """CPU in ms per unit of work (e.g. per order), in total and split by process and component.
 
         ``cpu_ms_per_order`` is the stack's (issue 10's figure): every process of it, without the load
-        driver (the benchmark's main thread, and child processes marked ``OUTSIDE_THE_STACK``);
+        driver (the benchmark's own threads, and child processes marked ``OUTSIDE_THE_STACK``);
         ``cpu_ms_per_order_with_load_driver`` adds the driver back. The components and ``rest`` add up to
         this process's total, its main thread included.
         """

@@ -168,6 +168,8 @@ def test_a_collection_is_garbage_collection_not_the_thread_it_ran_on() -> None:
         ("Thread-9 (process_request_thread)", "http server"),
         ("kinesis-esm-shardId-000", "kinesis event source"),
         ("console-notifications", "console"),
+        ("bench-import-sampler", cpu.LOAD_DRIVER),
+        ("MainThread", cpu.LOAD_DRIVER),
         ("something-else", "other threads"),
     ],
 )
