@@ -23,7 +23,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from benchmarks import cpu
-from benchmarks.orders import bench_stack, count_executions, order_machine
+from benchmarks.order_driver import count_executions
+from benchmarks.orders import bench_stack, order_machine
 from benchmarks.workload import without_app
 from infra.naming import Names, configured_prefix
 from localaws.local_aws import LocalAws
@@ -224,4 +225,5 @@ def import_part(
         "time_scale": time_scale,
         **result,
         "cpu_ms_per_order": result["cpu"].get("cpu_ms_per_order"),
+        "cpu_ms_per_order_with_load_driver": result["cpu"].get("cpu_ms_per_order_with_load_driver"),
     }

@@ -5,44 +5,34 @@ mechanisms: ``OrderPlaced`` events are put on the bus at a paced rate, in steps 
 reports the completion rate and the P50/P95 latency from PutEvents to the order's execution reaching a
 terminal status. The sustained rate is the highest step that kept up (completions at >= 90 % of the offered
 rate, P95 under 5 s). Each step also counts the endpoint's calls per order (``endpoint_calls``).
+
+The driver posts and polls from a process of its own (``benchmarks.order_driver``), over HTTP with boto3 as
+a user's process would: its CPU is reported apart and left out of ``cpu_ms_per_order``; the endpoint's
+serving of its calls is in.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmarks import cpu
+from benchmarks.order_driver import ORDER_SAMPLE, DriverProcess, Sent, Step, count_terminal
 from benchmarks.workload import CDK_OUT, free_port, percentile, without_app
 from infra.naming import Names, configured_prefix
 from localaws.endpoint import request_tally
 from localaws.local_aws import LocalAws
 from localaws.stepfunctions.history import TERMINAL_STATUSES
-from localaws.tools.orders import OrderError, put_order, sample, seed_catalogue
+from localaws.tools.orders import seed_catalogue
 
-ORDER_SAMPLE = "normal"
 ORDER_P95_TARGET_S = 5.0
 ORDER_KEEP_UP_FRACTION = 0.9
-ORDER_DRAIN_DEADLINE_S = 120.0
-DRAIN_POLL_S = 0.25
 TARGET_ORDERS_PER_S = 100
 TARGET_CPU_MS_PER_ORDER = 60
 WARMUP_ORDERS = 5
 WARMUP_RATE = 5.0
-
-
-@dataclass
-class _Sent:
-    """When each order's event was put, and what PutEvents refused."""
-
-    began: float
-    put_at: dict[str, float] = field(default_factory=dict)
-    put_errors: list[str] = field(default_factory=list)
-    send_s: float = 0.0
 
 
 def _executions_by_order(sfn: Any, machine_arn: str, order_ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -57,49 +47,7 @@ def _executions_by_order(sfn: Any, machine_arn: str, order_ids: set[str]) -> dic
     return found
 
 
-def count_executions(sfn: Any, machine_arn: str, status: str | None = None) -> int:
-    """The machine's executions (with ``status`` only, if given), page by page."""
-    filters = {} if status is None else {"statusFilter": status}
-    return sum(
-        len(page["executions"])
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn, **filters)
-    )
-
-
-def _count_terminal(sfn: Any, machine_arn: str) -> int:
-    return count_executions(sfn, machine_arn) - count_executions(sfn, machine_arn, "RUNNING")
-
-
-def _put_paced(events: Any, bus: str, order_ids: list[str], rate: float) -> _Sent:
-    """Put one OrderPlaced event per order, ``rate`` per second, on a schedule fixed from the first put."""
-    sent = _Sent(began=time.time())
-    for n, order_id in enumerate(order_ids):
-        delay = sent.began + n / rate - time.time()
-        if delay > 0:
-            time.sleep(delay)
-        sent.put_at[order_id] = time.time()
-        try:
-            put_order(events, sample(ORDER_SAMPLE, order_id=order_id), bus)
-        except OrderError as exc:
-            sent.put_errors.append(str(exc))
-    sent.send_s = time.time() - sent.began
-    return sent
-
-
-def _drain(sfn: Any, machine_arn: str, terminal_before: int, expected: int) -> None:
-    """Wait, bounded, until ``expected`` more executions are terminal than before the step."""
-    deadline = time.monotonic() + ORDER_DRAIN_DEADLINE_S
-    while time.monotonic() < deadline:
-        # Listing only the running ones while some run: the full list grows with every step, and serving
-        # it would count in the stack's CPU per order.
-        if count_executions(sfn, machine_arn, "RUNNING") == 0 and (
-            _count_terminal(sfn, machine_arn) - terminal_before >= expected
-        ):
-            return
-        time.sleep(DRAIN_POLL_S)
-
-
-def _step_report(sent: _Sent, executions: dict[str, dict[str, Any]], rate: float) -> dict[str, Any]:
+def _step_report(sent: Sent, executions: dict[str, dict[str, Any]], rate: float) -> dict[str, Any]:
     orders = len(sent.put_at)
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -139,15 +87,24 @@ def run_order_step(
 ) -> dict[str, Any]:
     """Put ``orders`` OrderPlaced events at ``rate`` per second; follow each to its execution's end."""
     sfn = local.client("stepfunctions")
-    terminal_before = _count_terminal(sfn, machine_arn)
     order_ids = [f"bench-{tag}-{n:05d}" for n in range(orders)]
-    tally = local.endpoint.tally
-    calls_before = tally.snapshot() if tally is not None else {}
-    meter = cpu.CpuMeter().start() if cpu.available() else None
-    sent = _put_paced(local.client("events"), bus, order_ids, rate)
-    _drain(sfn, machine_arn, terminal_before, orders - len(sent.put_errors))
-    if meter is not None:
-        meter.stop()
+    with DriverProcess(
+        Step(
+            endpoint_url=local.endpoint_url,
+            region=local.region,
+            bus=bus,
+            machine_arn=machine_arn,
+            order_ids=order_ids,
+            rate=rate,
+            terminal_before=count_terminal(sfn, machine_arn),
+        )
+    ) as driver:
+        tally = local.endpoint.tally
+        calls_before = tally.snapshot() if tally is not None else {}
+        meter = cpu.CpuMeter().start() if cpu.available() else None
+        sent = driver.run()
+        if meter is not None:
+            meter.stop()
     calls_after = tally.snapshot() if tally is not None else {}
     report = _step_report(sent, _executions_by_order(sfn, machine_arn, set(order_ids)), rate)
     report["cpu"] = meter.report(len(order_ids)) if meter else {"ran": False, "reason": "no /proc here"}
@@ -219,8 +176,12 @@ def orders_part(*, orders: int, rates: list[float], workers: int) -> dict[str, A
         "warmup": {"completed": warm["completed"], "statuses": warm["statuses"]},
         "steps": steps,
         "sustained": _sustained(steps),
-        # The first step's: the lowest offered rate, where the machine's load distorts it least.
+        # The first step's: the lowest offered rate, where the machine's load distorts it least. The stack's
+        # processes (issue 10's figure), then with the load driver's thread in the endpoint's process.
         "cpu_ms_per_order": steps[0]["cpu"].get("cpu_ms_per_order") if steps else None,
+        "cpu_ms_per_order_with_load_driver": (
+            steps[0]["cpu"].get("cpu_ms_per_order_with_load_driver") if steps else None
+        ),
         "target": {
             "orders_per_s": TARGET_ORDERS_PER_S,
             "p95_s": ORDER_P95_TARGET_S,
