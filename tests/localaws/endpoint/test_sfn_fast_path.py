@@ -11,12 +11,13 @@ import http.client
 import json
 import re
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from localaws.endpoint import json_fast_path, sfn_fast_path
 from localaws.endpoint.server import LocalEndpoint
 from localaws.patches import speedups
 
+_Middleware = TypeVar("_Middleware")
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/r"
 _AUTH = (
@@ -319,8 +320,13 @@ def test_fast_path_answers_exactly_as_the_lean_path(fast_endpoint: LocalEndpoint
 
 
 def fast_path_of(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
+    return middleware_of(endpoint, json_fast_path.JsonFastPath)
+
+
+def middleware_of(endpoint: LocalEndpoint, kind: type[_Middleware]) -> _Middleware:
+    """The endpoint's WSGI middleware of ``kind``, found down its chain of ``app``s."""
     assert endpoint._server is not None
     app: Any = endpoint._server.app
-    while not isinstance(app, json_fast_path.JsonFastPath):
+    while not isinstance(app, kind):
         app = app.app
     return app
