@@ -104,7 +104,7 @@ class QueryFastPath:
         first = _first_values(fields)
         action = first.get("Action")
         service = next((s for s in self.services if s.switch.installed and action in s.operations), None)
-        if service is None:
+        if service is None or "key" in first:  # setup_class takes such a form's body from it (for S3)
             return None
         handler = self._handler(environ, service, str(action), fields, first)
         if handler is None:

@@ -207,6 +207,7 @@ def _by_hand(w: World) -> None:
     w.raw("blank subject", f"Action=Publish&TopicArn={topic}&Message=a&Subject=".encode())
     w.raw("undecodable escape", f"Action=Publish&TopicArn={topic}&Message=%FF%FEok".encode())
     w.raw("not utf-8", f"Action=Publish&TopicArn={topic}&Message=\xff".encode("latin-1"))
+    w.raw("a field named key", f"Action=Publish&TopicArn={topic}&Message=a&key=k".encode())
     w.raw("unknown action", b"Action=PublishSomething&Message=a")
     w.raw("no action", f"TopicArn={topic}&Message=a".encode())
     w.raw("other content type", f"Action=Publish&TopicArn={topic}&Message=a".encode(), "text/plain")
@@ -246,6 +247,7 @@ def test_fast_path_answers_publish_exactly_as_the_lean_path(fast_endpoint: Local
     not_taken = {label for label, answer in quick if answer[-1] != 1 and not label.startswith("delivered")}
     assert not_taken == {
         "not utf-8",
+        "a field named key",
         "unknown action",
         "no action",
         "other content type",
@@ -259,7 +261,7 @@ def test_fast_path_answers_publish_exactly_as_the_lean_path(fast_endpoint: Local
     assert statuses["over 256 KiB"] == statuses["sms, not e164"] == statuses["attribute, bad type"] == 400
     # And the topics delivered the messages (the same ones: above)
     delivered = {label: answer[1] for label, answer in quick if label.startswith("delivered")}
-    assert delivered == {"delivered to tap": 12, "delivered to tap.fifo": 1}
+    assert delivered == {"delivered to tap": 13, "delivered to tap.fifo": 1}
     # moto answers a Publish with no message 500 (its backend takes the length of None): on both paths
     assert statuses["no message"] == 500
 
