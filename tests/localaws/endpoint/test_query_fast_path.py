@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import botocore.serialize
 import botocore.session
 import pytest
+from moto.core.responses import BaseResponse
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -299,3 +300,69 @@ def test_a_body_werkzeug_reads_no_form_from_has_no_fields() -> None:
     assert form_body.form_fields(bad) is None
     assert not Request(bad).form
     assert form_body.form_fields(json_post) is None
+
+
+# What setup_class leaves on the handler, compared field by field (``normalized_request`` aside: the fast
+# paths set None, which moto reads only to find an action from a REST route).
+_SET_UP_FIELDS = (
+    "is_werkzeug_request",
+    "uri",
+    "path",
+    "raw_path",
+    "body",
+    "raw_body",
+    "querystring",
+    "data",
+    "method",
+    "region",
+    "partition",
+    "uri_match",
+    "access_key",
+    "current_account",
+    "params",
+)
+
+
+def test_the_handler_is_set_up_as_setup_class_sets_it_up(
+    fast_endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the handler's state recorded as call_action begins, on the lean path and on the fast path
+    seen: list[dict[str, Any]] = []
+    call_action = BaseResponse.call_action
+
+    def recording(handler: Any) -> Any:
+        state = {name: getattr(handler, name) for name in _SET_UP_FIELDS}
+        state["headers"] = dict(handler.headers)
+        state["parsed_url"] = tuple(handler.parsed_url)
+        state["form_data"] = (type(handler.form_data), list(handler.form_data.items(multi=True)))
+        state["response_headers"] = dict(handler.response_headers)
+        seen.append(state)
+        return call_action(handler)
+
+    monkeypatch.setattr(BaseResponse, "call_action", recording)
+    w = World(fast_endpoint, fast_path_of(fast_endpoint))
+    topic = w.topic.replace(":", "%3A")
+    bodies = [
+        botocore_body(
+            "Publish",
+            {
+                "TopicArn": w.topic,
+                "Message": '{"orderId": "o-1"}',
+                "Subject": "s & t",
+                "MessageAttributes": {"event": {"DataType": "String", "StringValue": "captured"}},
+            },
+        ),
+        botocore_body("Publish", {"TopicArn": w.fifo, "Message": "m", "MessageGroupId": "g"}),
+        f"Action=Publish&TopicArn={topic}&Message=a&Message=b&Subject=&Odd=%FF".encode(),
+    ]
+    for body in bodies:
+        # When the same Publish is made with the fast path off, then on
+        states = []
+        for switch in (query_fast_path.SNS_HTTP.uninstall, query_fast_path.SNS_HTTP.install):
+            switch()
+            seen.clear()
+            w.raw("publish", body)
+            states.append(seen[-1])
+        # Then the handler held the same request, field by field
+        assert states[0] == states[1]
+    assert [answer[-1] for _, answer in w.answers] == [0, 1] * len(bodies)
