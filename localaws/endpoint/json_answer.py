@@ -99,6 +99,20 @@ def _resolved() -> _Moto:
     return _Moto()
 
 
+def resolved_moto() -> _Moto:
+    """moto's serialiser objects, resolved once per process (also ``query_answer``'s)."""
+    return _resolved()
+
+
+def member_names(shape: Any, key: str, member: Any) -> tuple[str, ...]:
+    """The names moto's serialiser tries, in order, for ``shape``'s member ``key`` of a dict (asked of its
+    own picker once)."""
+    moto = _resolved()
+    member.parent = shape  # moto's serialiser sets it before picking: some aliases read it
+    context = moto.picker_context(obj={}, key=key, shape=member)
+    return tuple(dict.fromkeys(moto.picker.get_possible_keys(context)))
+
+
 class ShapeWriters:
     """One writer per shape of a service's model, made on first use (shape names are unique in a model)."""
 
@@ -147,9 +161,7 @@ class ShapeWriters:
             return _not_covered
         members = []
         for key, member in shape.members.items():
-            member.parent = shape  # moto's serialiser sets it before picking: some aliases read it
-            context = self._moto.picker_context(obj={}, key=key, shape=member)
-            names = tuple(dict.fromkeys(self._moto.picker.get_possible_keys(context)))
+            names = member_names(shape, key, member)
             members.append((names, member.serialization.get("name", key), self._make(member)))
 
         def write_structure(value: Any) -> Any:

@@ -237,39 +237,22 @@ class JsonFastPath:
 
     def _handler(self, environ: dict[str, Any], service: FastService, operation: str) -> Any:
         """The service's moto handler set up as ``setup_class`` would, or None: the lean path's call."""
-        full_url = cached_raw_url(environ)
-        if full_url is None or "?" in full_url:
-            return None  # a URL the lean path has not computed yet (it keeps it for next time)
-        moto = _resolved()
-        if moto.recorder._user_enabled or moto.settings.PRETTIFY_RESPONSES:
+        found = service_handler(self.dispatcher, environ, service.service, service.handler_class)
+        if found is None:
             return None
-        app = self.dispatcher.get_application(environ)
-        if getattr(app, "service", None) != service.service:
-            return None
+        handler, full_url = found
         raw_body = read_body(environ)
-        handler = moto.handler_class(service.handler_class)()
-        if handler.use_raw_body:
-            return None
         try:
             body = raw_body.decode("utf-8")
         except UnicodeDecodeError:
             return None  # moto's set-up keeps such a body as bytes: the lean path
-        _set_up(handler, moto, environ, full_url, (raw_body, body))
-        if handler._get_action() != operation:
-            return None  # e.g. an "Action" read from the body as a query string: the lean path
-        if handler.automated_parameter_parsing:
-            try:
-                handler.parse_parameters(_ParsedRequest(environ, handler.headers, raw_body))
-            except Exception:  # whatever botocore's parser raises, the lean path raises as moto does
-                return None
-        handler.current_account = handler.get_current_account()
-        moto.mark_visited(
-            account_id=handler.current_account,
-            access_key=handler.access_key,
-            service=handler.service_name,
-            region=handler.region,
-        )
-        return handler
+        querystring: dict[str, Any] = OrderedDict()
+        if body:
+            querystring.update(
+                OrderedDict((key, [value]) for key, value in parse_qsl(body, keep_blank_values=True))
+            )
+        set_up(handler, environ, full_url, RequestBody(raw_body, body, {}, querystring))
+        return finish_set_up(handler, environ, operation, {}, raw_body)
 
     def _fast(
         self,
@@ -302,24 +285,50 @@ def read_body(environ: dict[str, Any]) -> bytes:
     return bytes(raw)
 
 
-def _set_up(
-    handler: Any, moto: _Moto, environ: dict[str, Any], full_url: str, bodies: tuple[bytes, str]
-) -> None:
-    """What ``BaseResponse.setup_class`` sets for a JSON POST to ``/`` from the WSGI server, by its steps
-    (the parameters, account and IAM visit follow in ``JsonFastPath._fast``, in setup_class's order)."""
-    raw, body = bodies
+def service_handler(
+    dispatcher: Any, environ: dict[str, Any], service: str, handler_class: str
+) -> tuple[Any, str] | None:
+    """A new moto handler of ``handler_class`` and the request's URL, or None where the fast paths do not
+    fill a handler exactly as the lean path would (a URL not yet seen, moto's recorder on, indented answers,
+    another service's app, a class that keeps its body raw)."""
+    full_url = cached_raw_url(environ)
+    if full_url is None or "?" in full_url:
+        return None  # a URL the lean path has not computed yet (it keeps it for next time)
+    moto = _resolved()
+    if moto.recorder._user_enabled or moto.settings.PRETTIFY_RESPONSES:
+        return None
+    app = dispatcher.get_application(environ)
+    if getattr(app, "service", None) != service:
+        return None
+    handler = moto.handler_class(handler_class)()
+    if handler.use_raw_body:
+        return None
+    return handler, full_url
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    """What ``setup_class`` reads off the request's body: the bytes and text it keeps, the form, and the
+    query string it makes of them (a JSON body: its own bytes, no form; a form: no bytes left, its fields)."""
+
+    raw: bytes
+    text: str
+    form: Any
+    querystring: dict[str, Any]
+
+
+def set_up(handler: Any, environ: dict[str, Any], full_url: str, body: RequestBody) -> None:
+    """What ``BaseResponse.setup_class`` sets for a POST to ``/`` from the WSGI server, by its steps (the
+    parameters, account and IAM visit follow in ``finish_set_up``, in setup_class's order)."""
+    moto = _resolved()
     headers = moto.environ_headers(environ)
     handler.is_werkzeug_request = True
     handler.normalized_request = None
     handler.parsed_url = urlparse(full_url)
-    handler.form_data = {}
-    handler.raw_body = raw
-    handler.body = body
-    querystring: dict[str, Any] = OrderedDict()
-    if body:
-        querystring.update(
-            OrderedDict((key, [value]) for key, value in parse_qsl(body, keep_blank_values=True))
-        )
+    handler.form_data = body.form
+    handler.raw_body = body.raw
+    handler.body = body.text
+    querystring = body.querystring
     if not querystring:
         querystring.update(request_headers(environ))
     with contextlib.suppress(UnicodeDecodeError):  # setup_class keeps it undecoded then
@@ -338,6 +347,29 @@ def _set_up(
     handler.access_key = handler.get_access_key()
 
 
+def finish_set_up(
+    handler: Any, environ: dict[str, Any], operation: str, values: Mapping[str, Any], data: bytes
+) -> Any:
+    """The rest of ``setup_class``: botocore's parameter parsing (of the request's ``values`` and ``data``,
+    as werkzeug's request gives them), the account and the IAM visit; the handler, or None when the action
+    is not ``operation`` or the parser refuses the request (the lean path then answers as moto does)."""
+    if handler._get_action() != operation:
+        return None  # e.g. an "Action" read from the body as a query string: the lean path
+    if handler.automated_parameter_parsing:
+        try:
+            handler.parse_parameters(_ParsedRequest(environ, handler.headers, values, data))
+        except Exception:  # whatever botocore's parser raises, the lean path raises as moto does
+            return None
+    handler.current_account = handler.get_current_account()
+    _resolved().mark_visited(
+        account_id=handler.current_account,
+        access_key=handler.access_key,
+        service=handler.service_name,
+        region=handler.region,
+    )
+    return handler
+
+
 class _Headers:
     """What ``get_region_from_url`` reads of the request: its headers."""
 
@@ -346,13 +378,13 @@ class _Headers:
 
 
 class _ParsedRequest:
-    """What ``parse_parameters`` reads of the request for a JSON-protocol call (its parser reads the body
-    only; a JSON POST has no form or query values)."""
+    """What ``parse_parameters`` reads of the request: a JSON-protocol parser reads the body (a JSON POST has
+    no form or query values), a query-protocol parser the values (a form POST's body is read by then)."""
 
-    def __init__(self, environ: dict[str, Any], headers: Any, body: bytes) -> None:
+    def __init__(self, environ: dict[str, Any], headers: Any, values: Mapping[str, Any], data: bytes) -> None:
         self.method = "POST"
-        self.values: dict[str, Any] = {}
+        self.values = values
         self.headers = headers
-        self.data = body
+        self.data = data
         self.path = "/"
         self.content_type = environ["CONTENT_TYPE"]

@@ -21,8 +21,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
+from localaws.endpoint.form_body import form_fields
 from localaws.endpoint.json_fast_path import read_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -51,16 +52,27 @@ def operation_of(environ: dict[str, Any]) -> str:
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return str(target).rpartition(".")[2]
-    action = parse_qs(str(environ.get("QUERY_STRING") or "")).get("Action")
-    if action:
-        return action[0]
-    method = environ.get("REQUEST_METHOD", "-")
-    if method == "POST" and str(environ.get("CONTENT_TYPE", "")).startswith(FORM):
-        action = parse_qs(read_body(environ).decode("latin-1")).get("Action")
+    query = environ.get("QUERY_STRING")
+    if query:
+        action = parse_qs(str(query)).get("Action")
         if action:
             return action[0]
+    method = environ.get("REQUEST_METHOD", "-")
+    if method == "POST" and str(environ.get("CONTENT_TYPE", "")).startswith(FORM):
+        form_action = _form_action(environ)
+        if form_action:
+            return form_action
     first = str(environ.get("PATH_INFO", "/")).lstrip("/").split("/", 1)[0]
     return f"{method} /{first}"
+
+
+def _form_action(environ: dict[str, Any]) -> str | None:
+    """The form body's first non-blank ``Action``: from the fields parsed once for the request (shared with
+    the query fast path), or, for a body werkzeug would not read as a form, from its Latin-1 text."""
+    fields = form_fields(environ)
+    if fields is None:
+        fields = parse_qsl(read_body(environ).decode("latin-1"))
+    return next((value for name, value in fields if name == "Action" and value), None)
 
 
 class RequestTally:

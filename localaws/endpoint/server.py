@@ -43,6 +43,7 @@ from localaws.endpoint.handler_arguments import raw_url, request_headers
 from localaws.endpoint.json_body import JsonBodyCheck
 from localaws.endpoint.json_fast_path import WORKER_SERVICES, JsonFastPath
 from localaws.endpoint.plain_response import handler_response
+from localaws.endpoint.query_fast_path import SNS, QueryFastPath
 from localaws.endpoint.request_head import read_plain_head
 from localaws.endpoint.request_tally import RequestTally
 from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
@@ -112,7 +113,9 @@ def wsgi_app() -> WSGIApp:
     dispatcher = LeanDispatcher(registry.resolve(_DISPATCHER)(registry.resolve(_BACKEND_APP)))
     # The hottest JSON-protocol calls skip werkzeug's request and setup_class (json_fast_path);
     # Step Functions' also moto's serialiser (sfn_fast_path).
-    fast = JsonFastPath(dispatcher, dispatcher.dispatcher, (STEPFUNCTIONS, *WORKER_SERVICES))
+    json_fast = JsonFastPath(dispatcher, dispatcher.dispatcher, (STEPFUNCTIONS, *WORKER_SERVICES))
+    # The workers' SNS Publish (a form POST) skips them too, and moto's XML writer (query_fast_path).
+    fast = QueryFastPath(json_fast, dispatcher.dispatcher, (SNS,))
     # moto has no TestState: Step Functions' TestState calls are answered beside it.
     # A JSON-protocol body that is not a JSON object: 400 SerializationException, as AWS answers (json_body).
     return JsonBodyCheck(TestStateRoute(fast, account=DEFAULT_ACCOUNT_ID, region=DEFAULT_REGION))

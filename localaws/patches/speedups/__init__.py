@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from localaws.endpoint import json_fast_path, sfn_fast_path
+from localaws.endpoint import json_fast_path, query_fast_path, sfn_fast_path
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
 from localaws.patches.speedups import (
@@ -54,6 +54,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     json_fast_path.SQS_HTTP,
     json_fast_path.EVENTS_HTTP,
     json_fast_path.KINESIS_HTTP,
+    query_fast_path.SNS_HTTP,
     server.ACTION_LOOKUP,
     server.REQUEST_IDS,
     sqs.SQS_QUEUE_ATTRIBUTES,

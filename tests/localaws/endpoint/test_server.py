@@ -19,9 +19,11 @@ from botocore.exceptions import ClientError
 from localaws.endpoint import server
 from localaws.endpoint.defaults import TEST_CREDENTIALS, local_client
 from localaws.endpoint.json_fast_path import WORKER_SERVICES
+from localaws.endpoint.query_fast_path import SNS
 from localaws.endpoint.server import LocalEndpoint, PortInUseError
 from localaws.endpoint.sfn_fast_path import STEPFUNCTIONS
 from localaws.local_aws import LocalAws
+from tests.localaws.endpoint.test_query_fast_path import fast_path_of as query_fast_path_of
 from tests.localaws.endpoint.test_sfn_fast_path import fast_path_of
 
 
@@ -177,7 +179,7 @@ def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPa
     # installed the speed-ups) for the JSON and query APIs
     answers = {}
     taken = {}
-    switches = [service.switch for service in (STEPFUNCTIONS, *WORKER_SERVICES)]
+    switches = [service.switch for service in (STEPFUNCTIONS, *WORKER_SERVICES)] + [SNS.switch]
     installed = [switch for switch in switches if switch.installed]
     for lean in (False, True):
         if not lean:
@@ -195,7 +197,9 @@ def test_sdk_calls_skip_flask_with_the_same_answers(monkeypatch: pytest.MonkeyPa
             answers[lean] = _sdk_answers(endpoint, f"lean-{lean}".lower())
             assert endpoint._server is not None
             taken[lean] = (
-                _lean_dispatcher(endpoint._server.app).lean_requests + fast_path_of(endpoint).fast_requests
+                _lean_dispatcher(endpoint._server.app).lean_requests
+                + fast_path_of(endpoint).fast_requests
+                + query_fast_path_of(endpoint).fast_requests
             )
         finally:
             endpoint.stop()

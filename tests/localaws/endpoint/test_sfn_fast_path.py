@@ -11,12 +11,13 @@ import http.client
 import json
 import re
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from localaws.endpoint import json_fast_path, sfn_fast_path
 from localaws.endpoint.server import LocalEndpoint
 from localaws.patches import speedups
 
+_Middleware = TypeVar("_Middleware")
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/r"
 _AUTH = (
@@ -289,15 +290,9 @@ def world(endpoint: LocalEndpoint) -> list[tuple[str, tuple[Any, ...]]]:
 def test_fast_path_answers_exactly_as_the_lean_path(fast_endpoint: LocalEndpoint) -> None:
     endpoint = fast_endpoint
     # Given the endpoint, its Step Functions fast path off, then on, in worlds reset and seeded alike
-    sfn_fast_path.SFN_HTTP.uninstall()
-    lean = world(endpoint)
-    sfn_fast_path.SFN_HTTP.install()
     # When the same calls are made
-    quick = world(endpoint)
     # Then every answer is the same: status, headers, body; errors included
-    assert [label for label, _ in quick] == [label for label, _ in lean]
-    for (label, on), (_, off) in zip(quick, lean, strict=True):
-        assert on[:-1] == off[:-1], label
+    lean, quick = same_answers_off_and_on(sfn_fast_path.SFN_HTTP, lambda: world(endpoint))
     # And the fast path answered each call but the one whose body reads as a query string with an Action, and
     # the malformed body (refused before it, by the endpoint's JSON body check)
     assert {label for label, answer in quick if answer[-1] != 1} == {
@@ -318,9 +313,30 @@ def test_fast_path_answers_exactly_as_the_lean_path(fast_endpoint: LocalEndpoint
     assert (bodies["failed task"]["error"], bodies["failed task"]["cause"]) == ("E", "why")
 
 
+Answers = list[tuple[str, tuple[Any, ...]]]
+
+
+def same_answers_off_and_on(switch: Any, world_of: Any) -> tuple[Answers, Answers]:
+    """A world's labelled answers with ``switch`` off, then on (each answer's last item: how many calls the
+    fast path took); every label's answer but that count must be the same in both."""
+    switch.uninstall()
+    lean: Answers = world_of()
+    switch.install()
+    quick: Answers = world_of()
+    assert [label for label, _ in quick] == [label for label, _ in lean]
+    for (label, on), (_, off) in zip(quick, lean, strict=True):
+        assert on[:-1] == off[:-1], label
+    return lean, quick
+
+
 def fast_path_of(endpoint: LocalEndpoint) -> json_fast_path.JsonFastPath:
+    return middleware_of(endpoint, json_fast_path.JsonFastPath)
+
+
+def middleware_of(endpoint: LocalEndpoint, kind: type[_Middleware]) -> _Middleware:
+    """The endpoint's WSGI middleware of ``kind``, found down its chain of ``app``s."""
     assert endpoint._server is not None
     app: Any = endpoint._server.app
-    while not isinstance(app, json_fast_path.JsonFastPath):
+    while not isinstance(app, kind):
         app = app.app
     return app
