@@ -82,7 +82,9 @@ def test_the_driver_posts_from_its_own_process_outside_the_stacks_figure() -> No
     report = meter.report(2)
     driver_ms = report["by_process"]["outside the stack: load driver"]
     assert driver_ms > 0
-    assert report["lambda_workers_by_function"] == {}
+    # (in a whole test run this process may have other children, left by other tests: "other process", never
+    # the driver; CI failed once on an exact {} here)
+    assert set(report["lambda_workers_by_function"]) <= {"other process"}
     assert report["cpu_ms_per_order_with_load_driver"] - report["cpu_ms_per_order"] == pytest.approx(
         driver_ms + report["by_process"][cpu.LOAD_DRIVER], abs=0.02
     )
