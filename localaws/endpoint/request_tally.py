@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
-from localaws.endpoint.form_body import form_fields
+from localaws.endpoint.form_body import FORM, form_fields
 from localaws.endpoint.json_fast_path import read_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -32,7 +32,6 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 WAY_IN_KEY = "localaws.way_in"
 UNIX = "unix"
 TCP = "tcp"
-FORM = "application/x-www-form-urlencoded"
 # (way in, service, operation)
 CallName = tuple[str, str, str]
 
