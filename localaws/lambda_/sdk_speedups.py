@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from email.policy import compat32
 from typing import Any
 
 BOTOCORE_INTERNALS = (
@@ -244,21 +245,18 @@ def install_signing(sigv4: Any, signers: tuple[type, ...]) -> None:
 # -- what a signing reads of the request ----------------------------------------------------------------
 
 
-def _stored_text(headers: Any) -> list[tuple[str, str]] | None:
-    """The (name, value) pairs of botocore's header map as its policy would hand them out, or None.
+def _stored_text(headers: Any, header_class: Any) -> list[tuple[str, str]] | None:
+    """The (name, value) pairs of botocore's header map (``header_class``, botocore's ``HTTPHeaders``) as its
+    policy would hand them out, or None.
 
     botocore's ``HTTPHeaders`` is an ``email.message.Message`` with the ``compat32`` policy, which stores a
     pair as given (``header_store_parse``, no limit on repeats) and returns a stored text value unchanged
     unless it holds surrogates (``header_fetch_parse``), which ASCII text cannot. For such a map holding text
     names and ASCII text values, reading the stored pairs is reading the map; for anything else, None.
     """
-    from email.policy import compat32  # noqa: PLC0415 - loaded with botocore
-
-    from botocore.compat import HTTPHeaders  # noqa: PLC0415 - botocore is loaded by now
-
-    if type(headers) is not HTTPHeaders or headers.policy is not compat32:
+    if type(headers) is not header_class or headers.policy is not compat32:
         return None
-    pairs: list[tuple[Any, Any]] = headers._headers  # type: ignore[attr-defined]
+    pairs: list[tuple[Any, Any]] = headers._headers
     for name, value in pairs:
         if not (isinstance(name, str) and isinstance(value, str) and value.isascii()):
             return None
@@ -276,11 +274,14 @@ def headers_to_sign_as_stored(original: Callable[[Any, Any], Any]) -> Callable[[
     from botocore import auth  # noqa: PLC0415 - botocore is loaded by now
     from botocore.compat import HTTPHeaders  # noqa: PLC0415 - with it
 
+    # A new map stores pairs as given only under compat32, which botocore's maps are made with: asked once.
+    new_maps_store_as_given = HTTPHeaders().policy is compat32
+
     def headers_to_sign(self: Any, request: Any) -> Any:
-        pairs = _stored_text(request.headers)
-        header_map = HTTPHeaders()
-        if pairs is None or _stored_text(header_map) is None:
+        pairs = _stored_text(request.headers, HTTPHeaders)
+        if pairs is None or not new_maps_store_as_given:
             return original(self, request)
+        header_map = HTTPHeaders()
         stored = header_map._headers  # type: ignore[attr-defined]
         for name, value in pairs:
             lower = name.lower()
@@ -300,10 +301,10 @@ def canonical_headers_as_stored(original: Callable[[Any, Any], str]) -> Callable
     For a map ``_stored_text`` accepts, ``get_all(key)`` is the stored values whose name matches ``key``
     whatever its case, in order: grouped here in one pass. Any other map goes to botocore's method.
     """
-    from botocore.compat import ensure_unicode  # noqa: PLC0415 - botocore is loaded by now
+    from botocore.compat import HTTPHeaders, ensure_unicode  # noqa: PLC0415 - botocore is loaded by now
 
     def canonical_headers(self: Any, headers_to_sign: Any) -> str:
-        pairs = _stored_text(headers_to_sign)
+        pairs = _stored_text(headers_to_sign, HTTPHeaders)
         if pairs is None:
             return original(self, headers_to_sign)
         stored: dict[str, list[str]] = {}
