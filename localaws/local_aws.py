@@ -25,6 +25,7 @@ from localaws.heap import Heap, wanted
 from localaws.lambda_.runtime import Invoker, LambdaRuntime, install_moto_hooks
 from localaws.patches import corrections, limits, speedups
 from localaws.stepfunctions import wait_scale as wait_scale_module
+from localaws.stepfunctions.failure_logs import WORKFLOW_FAILURE_LINES
 from localaws.stepfunctions.mock_config import MOCK_CONFIG
 from localaws.stepfunctions.status_events import STATUS_EVENTS
 
@@ -176,6 +177,7 @@ class LocalAws:
         limits.SIZE_LIMITS.install()
         MOCK_CONFIG.install()
         STATUS_EVENTS.install()
+        WORKFLOW_FAILURE_LINES.install()
         wait_scale_module.install(self.wait_scale, self.execution_wait_scales)
         speedups.install()
         self.endpoint.start()
@@ -261,6 +263,7 @@ class LocalAws:
         self.endpoint.stop()
         speedups.uninstall()
         wait_scale_module.uninstall()
+        WORKFLOW_FAILURE_LINES.uninstall()
         STATUS_EVENTS.uninstall()
         MOCK_CONFIG.uninstall()
         limits.SIZE_LIMITS.uninstall()

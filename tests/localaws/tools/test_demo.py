@@ -44,3 +44,5 @@ def test_demo_reports_every_outcome_as_expected(tmp_path: Path) -> None:
     assert order_file["totals"] == {"orders": 5, "accepted": 3, "known": 0, "rejected": 2}
     assert [r["line"] for r in order_file["rejected"]] == [2, 4]
     assert set(order_file["order_statuses"].values()) == {"COMPLETED"}
+    # And the expected rejections and cancellations print no engine log lines (their histories hold them)
+    assert "FailureEventException" not in result.stderr + result.stdout
