@@ -27,7 +27,7 @@ from typing import Any
 
 from localaws.endpoint.environ_templates import EnvironTemplates
 from localaws.endpoint.request_tally import UNIX, WAY_IN_KEY
-from localaws.lambda_.sdk_channel import encode_frame, read_frame
+from localaws.lambda_.sdk_channel import FrameReader, encode_frame
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +94,11 @@ class UnixChannel:
             ).start()
 
     def _serve(self, connection: socket.socket) -> None:
+        reader = FrameReader(connection)
         try:
             while True:
                 try:
-                    head, body = read_frame(connection)
+                    head, body = reader.read_frame()
                 except (EOFError, OSError):  # the worker closed it (or ended), or stop did
                     return
                 answer = self.answer(head, body)

@@ -45,22 +45,36 @@ def encode_frame(head: dict[str, Any], body: bytes) -> bytes:
     return _LENGTHS.pack(len(head_bytes), len(body)) + head_bytes + body
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks: list[bytes] = []
-    while size:
-        chunk = sock.recv(min(size, 1 << 20))
-        if not chunk:
-            raise EOFError("the endpoint closed the channel")
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+class FrameReader:
+    """The frames of one connected socket, each read with as few ``recv`` calls as the peer's writes allow.
 
+    Each side writes a frame in one ``sendall``, so asking for up to ``CHUNK`` bytes at a time usually gets
+    the whole frame in one call, where reading the lengths, the head and the body exactly took three (three
+    system calls per SDK call on each side of the channel). Bytes read past a frame wait for the next one.
+    """
 
-def read_frame(sock: socket.socket) -> tuple[dict[str, Any], bytes]:
-    """One frame from ``sock``; ``EOFError`` when the peer closed it (before or inside a frame)."""
-    head_size, body_size = _LENGTHS.unpack(_read_exactly(sock, _LENGTHS.size))
-    head: dict[str, Any] = json.loads(_read_exactly(sock, head_size))
-    return head, _read_exactly(sock, body_size)
+    CHUNK = 1 << 16
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = bytearray()
+
+    def read_frame(self) -> tuple[dict[str, Any], bytes]:
+        """The next frame; ``EOFError`` when the peer closed the socket (before or inside a frame)."""
+        head_size, body_size = _LENGTHS.unpack(self._take(_LENGTHS.size))
+        head: dict[str, Any] = json.loads(self._take(head_size))
+        return head, self._take(body_size)
+
+    def _take(self, size: int) -> bytes:
+        buffer = self._buffer
+        while len(buffer) < size:
+            chunk = self.sock.recv(min(max(size - len(buffer), self.CHUNK), 1 << 20))
+            if not chunk:
+                raise EOFError("the endpoint closed the channel")
+            buffer += chunk
+        taken = bytes(buffer[:size])
+        del buffer[:size]
+        return taken
 
 
 class _RawBody(io.BytesIO):
@@ -93,7 +107,7 @@ class SdkChannel:
         self.socket_path = socket_path
         self.endpoint_url = endpoint_url
         self.netloc = urlsplit(endpoint_url).netloc
-        self._idle: list[socket.socket] = []  # one per thread in flight at most; reused, most recent first
+        self._idle: list[FrameReader] = []  # one per thread in flight at most; reused, most recent first
         self._lock = threading.Lock()
         # botocore's, looked up at the first request (botocore is loaded by then; a worker that never
         # makes an SDK call never loads it for us).
@@ -127,17 +141,19 @@ class SdkChannel:
 
             self._response_class, self._errors = awsrequest.AWSResponse, exceptions
         errors = self._errors
-        sock = self._take()
+        reader = self._take()
+        sock = None if reader is None else reader.sock
         try:
-            if sock is None:
+            if reader is None:
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 sock.settimeout(TIMEOUT_SECONDS)
                 try:
                     sock.connect(self.socket_path)
                 except OSError as exc:
                     raise errors.EndpointConnectionError(endpoint_url=self.endpoint_url, error=exc) from exc
-            sock.sendall(frame)
-            answer = read_frame(sock)
+                reader = FrameReader(sock)
+            reader.sock.sendall(frame)
+            answer = reader.read_frame()
         except TimeoutError as exc:
             self._discard(sock)
             raise errors.ReadTimeoutError(endpoint_url=self.endpoint_url, error=exc) from exc
@@ -148,10 +164,10 @@ class SdkChannel:
             self._discard(sock)
             raise
         with self._lock:
-            self._idle.append(sock)
+            self._idle.append(reader)
         return answer
 
-    def _take(self) -> socket.socket | None:
+    def _take(self) -> FrameReader | None:
         with self._lock:
             return self._idle.pop() if self._idle else None
 
@@ -172,8 +188,8 @@ class SdkChannel:
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for sock in idle:
-            sock.close()
+        for reader in idle:
+            reader.sock.close()
 
 
 _installed: SdkChannel | None = None

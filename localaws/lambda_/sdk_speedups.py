@@ -35,6 +35,17 @@ every ``HeadersDict`` (the prepared request's headers, a response's) is filled i
 pairs or plain dict, not through ``MutableMapping.update``.
 Anything else takes botocore's path.
 
+Before each call botocore gathers the inputs of the service's endpoint rules (``_get_provider_params``, about
+a tenth of a worker's botocore CPU per call): for each of the ruleset's parameters it asks four places in
+turn (the operation's static context, a member of the call's input, a JMESPath over the input, the client's
+context), each through a per-instance cache keyed anew on every ask, then the builtins. Where each parameter
+can come from depends on the resolver and the operation alone, so that is now worked out once per operation
+(a plan); each call still asks the places in the same order for this call's values, emits
+``before-endpoint-resolution`` with a fresh copy of the builtins (its handlers see and change what they
+did), calls a callable builtin (the account id) and registers the feature ids, as botocore does. The rules
+are still evaluated (botocore keeps their answers per set of inputs). A resolver of another class, or a
+parameter naming a builtin botocore does not know (botocore raises), goes to botocore's method.
+
 Runs inside the Lambda worker: the standard library and botocore only. The botocore internals used are in
 ``BOTOCORE_INTERNALS``; the test resolves each, so a botocore upgrade that moves one fails there.
 """
@@ -42,7 +53,8 @@ Runs inside the Lambda worker: the standard library and botocore only. The botoc
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Collection
 from email.policy import compat32
 from typing import Any
 
@@ -64,6 +76,13 @@ BOTOCORE_INTERNALS = (
     "botocore.compat.HTTPHeaders",
     "botocore.awsrequest.HeadersDict.__init__",
     "botocore.awsrequest._HeaderKey",
+    "botocore.regions.EndpointRulesetResolver._get_provider_params",
+    "botocore.regions.EndpointRulesetResolver._get_static_context_params",
+    "botocore.regions.EndpointRulesetResolver._get_dynamic_context_params",
+    "botocore.regions.EndpointRulesetResolver._get_client_context_params",
+    "botocore.regions.EndpointRulesetResolver._get_customized_builtins",
+    "botocore.regions.EndpointRulesetResolver._register_endpoint_feature_ids",
+    "botocore.regions.EndpointResolverBuiltins",
 )
 # Instance attributes of botocore's objects read here (set by their ``__init__``; the test checks a signer's).
 BOTOCORE_ATTRIBUTES = (
@@ -74,6 +93,8 @@ BOTOCORE_ATTRIBUTES = (
     "botocore.compat.HTTPHeaders.policy",
     "botocore.awsrequest.AWSRequest._request_preparer",
     "botocore.awsrequest.HeadersDict._dict",
+    "botocore.regions.EndpointRulesetResolver._param_definitions",
+    "botocore.regions.EndpointRulesetResolver._client_context",
 )
 # The client Config's settings that ``to_string`` reads.
 _CONFIG_FIELDS = ("user_agent", "user_agent_extra", "user_agent_appid", "endpoint_discovery_enabled")
@@ -150,7 +171,13 @@ def cached_to_string(original: Callable[[Any], str], get_context: Callable[[], A
 def install() -> None:
     """Put the cached ``to_string`` in (idempotent). Imports botocore: call it once botocore is loaded."""
     global _installed  # noqa: PLW0603 - one patch per worker process
-    from botocore import auth, awsrequest, context, useragent  # noqa: PLC0415 - loaded by now (see sdk_channel)
+    from botocore import (  # noqa: PLC0415 - loaded by now (see sdk_channel)
+        auth,
+        awsrequest,
+        context,
+        regions,
+        useragent,
+    )
 
     with _lock:
         if _installed:
@@ -161,6 +188,7 @@ def install() -> None:
         )
         install_signing(auth.SigV4Auth, (auth.SigV4Auth, auth.S3SigV4Auth))
         install_request_inputs(auth, awsrequest)
+        install_endpoint_plans(regions)
         _installed = True
 
 
@@ -393,3 +421,104 @@ def install_request_inputs(auth: Any, awsrequest: Any) -> None:
     headers_class = awsrequest.HeadersDict
     if not hasattr(headers_class.__init__, "__wrapped__"):
         headers_class.__init__ = headers_dict_in_one_pass(headers_class, awsrequest._HeaderKey)
+
+
+# -- the endpoint rules' inputs -------------------------------------------------------------------------
+
+# Where a parameter's value may come from, asked in botocore's order until one gives a value.
+_STATIC, _MEMBER, _PATH, _CLIENT = "static", "member", "path", "client"
+
+Source = tuple[str, Any]
+# One parameter: its name, its places in order, and its builtin (or None).
+ParamPlan = tuple[str, tuple[Source, ...], str | None]
+
+
+def endpoint_param_plan(
+    resolver: Any, operation_model: Any, known_builtins: Collection[str]
+) -> tuple[ParamPlan, ...]:
+    """Where each of the ruleset's parameters comes from for ``operation_model``; empty when a parameter
+    names a builtin botocore does not know (its method raises ``UnknownEndpointResolutionBuiltInName``)."""
+    import jmespath  # noqa: PLC0415 - botocore's dependency, loaded with it
+
+    static = resolver._get_static_context_params(operation_model)
+    members = resolver._get_dynamic_context_params(operation_model)
+    paths = operation_model.operation_context_parameters
+    client = resolver._get_client_context_params()
+    plan: list[ParamPlan] = []
+    for name, definition in resolver._param_definitions.items():
+        sources: list[Source] = []
+        if static.get(name) is not None:
+            sources.append((_STATIC, static[name]))
+        if name in members:
+            sources.append((_MEMBER, members[name]))
+        if name in paths:
+            sources.append((_PATH, jmespath.compile(paths[name]["path"])))
+        if name in client:
+            sources.append((_CLIENT, client[name]))
+        if definition.builtin is not None and definition.builtin not in known_builtins:
+            return ()
+        plan.append((name, tuple(sources), definition.builtin))
+    return tuple(plan)
+
+
+def _from_sources(resolver: Any, sources: tuple[Source, ...], call_args: dict[str, Any]) -> Any:
+    """The first value the places give, as botocore's ``_resolve_param_from_context`` asks them."""
+    for kind, where in sources:
+        if kind == _STATIC:
+            return where
+        if kind == _MEMBER:
+            value = call_args.get(where)
+        elif kind == _PATH:
+            value = where.search(call_args)
+        else:
+            value = resolver._client_context.get(where)
+        if value is not None:
+            return value
+    return None
+
+
+def provider_params_by_plan(resolver_class: Any, known_builtins: Collection[str]) -> Callable[..., Any]:
+    """``EndpointRulesetResolver._get_provider_params`` that follows a plan kept per (resolver, operation)."""
+    original = resolver_class._get_provider_params
+    plans: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+    def get_provider_params(self: Any, operation_model: Any, call_args: Any, request_context: Any) -> Any:
+        if type(self) is not resolver_class:
+            return original(self, operation_model, call_args, request_context)
+        kept = plans.setdefault(self, {})
+        plan = kept.get(operation_model)
+        if plan is None:  # the first call of this operation on this resolver
+            plan = _kept(
+                kept, operation_model, lambda: endpoint_param_plan(self, operation_model, known_builtins)
+            )
+        if not plan:  # an unknown builtin (or no parameters): botocore's path
+            return original(self, operation_model, call_args, request_context)
+        builtins = self._get_customized_builtins(operation_model, call_args, request_context)
+        params: dict[str, Any] = {}
+        for name, sources, builtin in plan:
+            value = _from_sources(self, sources, call_args) if sources else None
+            if value is None and builtin is not None:
+                value = builtins.get(builtin)
+                if callable(value):
+                    value = value()
+            if value is not None:
+                params[name] = value
+                self._register_endpoint_feature_ids(name, value)
+        return params
+
+    get_provider_params.__wrapped__ = original  # type: ignore[attr-defined]
+    return get_provider_params
+
+
+def install_endpoint_plans(regions: Any) -> None:
+    """The endpoint rules' inputs gathered by plan (``regions`` is botocore.regions); once."""
+    resolver_class = regions.EndpointRulesetResolver
+    if hasattr(resolver_class._get_provider_params, "__wrapped__"):
+        return
+    resolver_class._get_provider_params = provider_params_by_plan(resolver_class, known_builtins(regions))
+
+
+def known_builtins(regions: Any) -> frozenset[str]:
+    """The builtin names botocore knows (``regions`` is botocore.regions): its enum's values, as text (a
+    ``str`` enum member equals its text but does not hash like it)."""
+    return frozenset(member.value for member in regions.EndpointResolverBuiltins.__members__.values())

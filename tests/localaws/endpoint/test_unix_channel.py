@@ -22,7 +22,7 @@ from localaws.endpoint.defaults import TEST_CREDENTIALS
 from localaws.endpoint.request_tally import UNIX, WAY_IN_KEY
 from localaws.endpoint.server import make_keep_alive_server
 from localaws.endpoint.unix_channel import UnixChannel
-from localaws.lambda_.sdk_channel import SdkChannel, encode_frame, read_frame
+from localaws.lambda_.sdk_channel import FrameReader, SdkChannel, encode_frame
 from localaws.local_aws import LocalAws
 from tests.localaws.lambda_.test_runtime import _function
 
@@ -192,7 +192,7 @@ def _raw_frame(path: str, headers: list[list[str]]) -> dict[str, Any]:
         sock.sendall(
             encode_frame({"method": "POST", "target": "/", "headers": headers}, b"Action=ListQueues")
         )
-        head, _ = read_frame(sock)
+        head, _ = FrameReader(sock).read_frame()
     return head
 
 
@@ -315,3 +315,54 @@ def test_frame_environs_are_make_environ_s(method: str, target: str, headers: li
     kinds = {type(environ.pop("wsgi.input")) for environ in (*environs, expected)}
     assert len(kinds) == 1
     assert environs[0] == environs[1] == expected
+
+
+# -- frames ----------------------------------------------------------------------------------------------
+
+
+def _frames() -> list[tuple[dict[str, Any], bytes]]:
+    return [
+        ({"status": 200, "headers": [["Content-Type", "application/x-amz-json-1.0"]]}, b'{"Item":{}}'),
+        ({"method": "POST", "target": "/", "headers": []}, b""),
+        ({"status": 400, "headers": [["x-amzn-ErrorType", "h\u00e9"]]}, bytes(range(256)) * 600),  # > CHUNK
+    ]
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096, 1 << 20])
+def test_a_frame_reader_reads_each_frame_however_the_bytes_arrive(piece: int) -> None:
+    # Given frames written back to back, arriving in pieces of ``piece`` bytes
+    frames = _frames()
+    data = b"".join(encode_frame(head, body) for head, body in frames)
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+
+        def write_in_pieces() -> None:
+            for start in range(0, len(data), piece):
+                theirs.sendall(data[start : start + piece])
+
+        writer = threading.Thread(target=write_in_pieces)
+        writer.start()
+
+        # When one reader reads them
+        reader = FrameReader(ours)
+        read = [reader.read_frame() for _ in frames]
+        writer.join()
+
+        # Then each is the frame written, in order, nothing lost or carried into the next
+        assert read == frames
+        theirs.close()
+        with pytest.raises(EOFError):  # and the peer's close, between frames
+            reader.read_frame()
+
+
+def test_a_frame_cut_short_by_the_peer_is_an_eof() -> None:
+    # Given a peer that closes halfway through a frame's body
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        frame = encode_frame({"status": 200, "headers": []}, b"0123456789")
+        theirs.sendall(frame[:-4])
+        theirs.close()
+
+        # When / Then: the reader says so rather than answer a partial frame
+        with pytest.raises(EOFError):
+            FrameReader(ours).read_frame()

@@ -16,11 +16,12 @@ from unittest import mock
 
 import boto3
 import pytest
-from botocore import auth, awsrequest, context, useragent
+from botocore import auth, awsrequest, context, regions, useragent
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import UnknownEndpointResolutionBuiltInName
 from botocore.useragent import register_feature_id
 
 from localaws.lambda_ import sdk_speedups
@@ -49,6 +50,7 @@ def test_every_botocore_internal_used_is_where_it_was() -> None:
     headers = HTTPHeaders()
     headers["Host"] = "h"
     request = AWSRequest("POST", "http://127.0.0.1:1/")
+    resolver = _session().client("s3", config=Config(s3={"addressing_style": "path"}))._ruleset_resolver  # type: ignore[attr-defined]
     expected = {
         "_region_name": (signer, "us-east-1"),
         "_service_name": (signer, "dynamodb"),
@@ -56,6 +58,8 @@ def test_every_botocore_internal_used_is_where_it_was() -> None:
         "policy": (headers, email.policy.compat32),
         "_request_preparer": (request, request._request_preparer),  # type: ignore[attr-defined]
         "_dict": (awsrequest.HeadersDict({"A": "1"}), {awsrequest._HeaderKey("a"): "1"}),
+        "_param_definitions": (resolver, resolver._provider.ruleset.parameters),
+        "_client_context": (resolver, {"addressing_style": "path", "disable_s3_express_session_auth": False}),
     }
     for dotted in sdk_speedups.BOTOCORE_ATTRIBUTES:
         owner, _, attribute = dotted.rpartition(".")
@@ -443,3 +447,135 @@ def test_a_headers_dict_filled_in_one_pass_is_botocores(shortcut_signing: None) 
     _put_shortcuts()
     with pytest.raises(ValueError):
         awsrequest.HeadersDict(["abc"])
+
+
+# -- the endpoint rules' inputs ------------------------------------------------------------------------
+
+_ORIGINAL_PROVIDER_PARAMS = regions.EndpointRulesetResolver._get_provider_params  # type: ignore[attr-defined]
+
+# (service, client keywords, operation, input): static and dynamic context parameters, JMESPath ones over the
+# input (DynamoDB's ResourceArnList), client context ones (S3's path style), the S3 hook that changes the
+# builtins, and an account id builtin from the credentials
+_ENDPOINT_CALLS: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
+    ("dynamodb", {}, "GetItem", {"TableName": "orders", "Key": {"id": {"S": "1"}}}),
+    ("dynamodb", {}, "TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "t", "Item": {}}}]}),
+    ("dynamodb", {}, "BatchGetItem", {"RequestItems": {"a": {"Keys": []}, "b": {"Keys": []}}}),
+    ("dynamodb", {"endpoint_url": "http://127.0.0.1:1"}, "Query", {"TableName": "ledger"}),
+    ("dynamodb", {"region_name": "eu-west-1"}, "ListTables", {}),
+    ("dynamodb", {"config": Config(account_id_endpoint_mode="required")}, "PutItem", {"TableName": "x"}),
+    ("s3", {}, "GetObject", {"Bucket": "my-bucket", "Key": "k"}),
+    (
+        "s3",
+        {"config": Config(s3={"addressing_style": "path"})},
+        "PutObject",
+        {"Bucket": "b.dotted", "Key": "k"},
+    ),
+    ("s3", {}, "CreateBucket", {"Bucket": "new-bucket"}),
+    ("s3", {}, "ListBuckets", {}),
+    ("sqs", {"endpoint_url": "http://127.0.0.1:1"}, "SendMessage", {"QueueUrl": "q", "MessageBody": "m"}),
+    ("sns", {"use_ssl": False}, "Publish", {"TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": "m"}),
+    ("stepfunctions", {}, "SendTaskSuccess", {"taskToken": "t", "output": "{}"}),
+    ("events", {}, "PutEvents", {"Entries": [], "EndpointId": "abc.def"}),
+    ("sts", {}, "GetCallerIdentity", {}),
+]
+
+
+def _by_plan(*, may_fall_back: bool = False) -> Any:
+    """The gathering by plan; unless ``may_fall_back``, botocore's method behind it fails the test if used."""
+    resolver_class = regions.EndpointRulesetResolver
+    if may_fall_back:
+        return sdk_speedups.provider_params_by_plan(resolver_class, sdk_speedups.known_builtins(regions))
+
+    def no_fallback(*_: Any) -> None:
+        raise AssertionError("went to botocore's method, not by plan")
+
+    with mock.patch.object(resolver_class, "_get_provider_params", no_fallback):
+        return sdk_speedups.provider_params_by_plan(resolver_class, sdk_speedups.known_builtins(regions))
+
+
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_account_id="123456789012",
+    )
+
+
+def _gathered(client: Any, operation: str, call_args: dict[str, Any], *, by_plan: bool) -> Any:
+    """The endpoint inputs the client's resolver gathers for one call, with the hook's calls and features."""
+    resolver = client._ruleset_resolver
+    gather = _by_plan() if by_plan else _ORIGINAL_PROVIDER_PARAMS
+    hook_saw: list[dict[str, Any]] = []
+    service_id = client.meta.service_model.service_id.hyphenize()
+
+    def watch(builtins: dict[str, Any], **_: Any) -> None:
+        hook_saw.append({key: value for key, value in builtins.items() if not callable(value)})
+
+    client.meta.events.register_last(f"before-endpoint-resolution.{service_id}", watch)
+    operation_model = client.meta.service_model.operation_model(operation)
+    answers = []
+    with context.start_as_current_context():
+        for _ in range(2):  # the plan made, then kept
+            answers.append(gather(resolver, operation_model, dict(call_args), {}))
+        current = context.get_context()
+        assert current is not None
+        features = sorted(current.features)
+    client.meta.events.unregister(f"before-endpoint-resolution.{service_id}", watch)
+    return answers, hook_saw, features
+
+
+@pytest.mark.parametrize(("service", "keywords", "operation", "call_args"), _ENDPOINT_CALLS)
+def test_the_endpoint_inputs_by_plan_are_botocores(
+    service: str, keywords: dict[str, Any], operation: str, call_args: dict[str, Any]
+) -> None:
+    # Given a client as a handler makes it
+    client = _session().client(service, **keywords)  # type: ignore[call-overload]
+
+    # When its resolver gathers one call's endpoint inputs by plan, and botocore's way
+    by_plan = _gathered(client, operation, call_args, by_plan=True)
+    plain = _gathered(client, operation, call_args, by_plan=False)
+
+    # Then the inputs, what the hooks saw and the features registered are the same
+    assert by_plan == plain
+    assert by_plan[0][0] == by_plan[0][1]
+    assert by_plan[0][0]["Region"]
+
+
+def test_a_hook_that_changes_the_builtins_is_followed_on_every_call() -> None:
+    # Given a DynamoDB client whose before-endpoint-resolution hook changes the region on its second call
+    client = _session().client("dynamodb")
+    calls: list[int] = []
+
+    def move_region(builtins: dict[str, Any], **_: Any) -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            builtins["AWS::Region"] = "ap-south-1"
+
+    client.meta.events.register("before-endpoint-resolution.dynamodb", move_region)
+    gather = _by_plan()
+    operation_model = client.meta.service_model.operation_model("GetItem")
+
+    # When two calls are gathered by plan
+    first = gather(client._ruleset_resolver, operation_model, {"TableName": "t"}, {})  # type: ignore[attr-defined]
+    second = gather(client._ruleset_resolver, operation_model, {"TableName": "t"}, {})  # type: ignore[attr-defined]
+
+    # Then the second has the hook's region, as botocore's would
+    assert (first["Region"], second["Region"]) == ("us-east-1", "ap-south-1")
+    assert second["ResourceArn"] == "t"
+
+
+def test_an_unknown_builtin_raises_as_botocore_does() -> None:
+    # Given a resolver whose ruleset names a builtin botocore does not know
+    client = _session().client("dynamodb")
+    resolver = client._ruleset_resolver  # type: ignore[attr-defined]
+    definitions = dict(resolver._param_definitions)
+    region = definitions["Region"]
+    unknown = type(region)(name="Region", parameter_type="string", builtIn="AWS::Nowhere")
+    resolver._param_definitions = {**definitions, "Region": unknown}
+    gather = _by_plan(may_fall_back=True)
+    operation_model = client.meta.service_model.operation_model("GetItem")
+
+    # When it gathers a call's inputs, then Then: botocore's own error
+    with pytest.raises(UnknownEndpointResolutionBuiltInName):
+        gather(resolver, operation_model, {"TableName": "t"}, {})
