@@ -1,11 +1,11 @@
 """Speed-up of moto's request parsing: a JSON-protocol body read by readers built once per input shape.
 
-* ``json_request_readers`` -- every JSON-protocol call (each DynamoDB, SQS, EventBridge and Kinesis call of
-  the Lambda workers) has its decoded body turned into parameters by moto's ``JSONParser``, which walks
-  botocore's input shape along every value: for each value it formats a method name and looks it up, and for
-  each structure it goes through the member map and reads each member's wire name again. For a DynamoDB call
-  that walk is about a seventh of the endpoint's CPU (an item is a map of AttributeValue structures of ten
-  members each).
+* ``json_request_readers`` -- every call to a JSON-protocol service whose handler has moto parse its
+  parameters (each DynamoDB and SQS call of the Lambda workers) has its decoded body turned into parameters
+  by moto's ``JSONParser``, which walks botocore's input shape along every value: for each value it formats
+  a method name and looks it up, and for each structure it goes through the member map and reads each
+  member's wire name again. For a DynamoDB call that walk is about a seventh of the endpoint's CPU (an item
+  is a map of AttributeValue structures of ten members each).
 
   What the walk does to a value depends only on the shape, which is fixed per operation. So each input shape
   gets, once, a tree of small functions (readers) that do moto's steps for it and nothing else: a structure
