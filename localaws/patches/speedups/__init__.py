@@ -25,6 +25,7 @@ from localaws.patches.speedups import (
     history_timestamps,
     input_reads,
     json_copy,
+    json_requests,
     kinesis,
     server,
     sns,
@@ -50,6 +51,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.DIRECT_DISPATCH,
     task_adapters.TASK_ADAPTERS,
     sfn_fast_path.SFN_HTTP,
+    json_requests.JSON_REQUEST_READERS,
     json_fast_path.DYNAMODB_HTTP,
     json_fast_path.SQS_HTTP,
     json_fast_path.EVENTS_HTTP,
@@ -110,6 +112,7 @@ def stats() -> dict[str, dict[str, int]]:
         "execution_index": execution_index.counts(),
         "dynamodb_condition_expressions": dynamodb_conditions.conditions.counts(),
         "task_adapters": task_adapters.stats.totals(),
+        "json_request_readers": json_requests.readers.counts(),
     }
 
 
@@ -121,6 +124,7 @@ def clear_caches() -> None:
     execution_index.clear()
     dynamodb.clear()
     dynamodb_conditions.clear()
+    json_requests.clear()
     server.clear()
     sqs.clear()
     sns.clear()

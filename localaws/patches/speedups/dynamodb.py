@@ -4,6 +4,12 @@
   that it can roll back; its cost grows with the table (the inventory and idempotency tables grow with every
   order). We keep a copy of each item the transaction touches instead and put those back on failure: same
   checks, same errors, same state after a cancelled transaction. Tables with a stream keep moto's own code.
+  moto checks each item's ``ConditionExpression`` and then hands it to the write (``put_item``,
+  ``update_item``, ``delete_item``), which parses it and checks it again against the same item: nothing can
+  change that item in between (the transaction holds the lock every DynamoDB call runs under,
+  ``corrections.dynamodb_lock``, and an item is written once per transaction), and a condition only reads
+  the item, so the second check always passes and any error in the text has been raised by the first. The
+  write gets no condition.
 * ``dynamodb_update_expressions`` -- every ``UpdateItem`` (and each ``Update`` of a transaction) tokenizes and
   parses its ``UpdateExpression`` twice, in the handler and in the backend; the handlers send the same few
   expressions again and again. The parse depends only on the text, and its tree is only read (moto's
@@ -57,7 +63,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
 
-from localaws.patches import registry
+from localaws.patches import corrections, registry
 from localaws.patches.speedups.cache import CacheStats, LruCache
 
 _TRANSACT_WRITE = "moto.dynamodb.models.DynamoDBBackend.transact_write_items"
@@ -161,8 +167,10 @@ class _Transaction:
             raise ConditionalCheckFailed(item=self.failed_item)
 
     def write(self, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
+        """The item's write, its ``ConditionExpression`` not evaluated a second time (see the module's
+        docstring); the names and values still go with it, for an ``UpdateExpression``."""
         conditions = {
-            "condition_expression": op.get("ConditionExpression"),
+            "condition_expression": None,
             "expression_attribute_names": op.get("ExpressionAttributeNames"),
             "expression_attribute_values": op.get("ExpressionAttributeValues"),
         }
@@ -208,15 +216,16 @@ def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) ->
         return
     if len(transact_items) > _MAX_TRANSACTION_ITEMS:
         raise TooManyTransactionsException()
-    transaction = _Transaction(backend)
-    for item in transact_items:
-        if len(item) > 1:
+    with corrections.dynamodb_lock:  # held already by a served call: no DynamoDB call runs in between
+        transaction = _Transaction(backend)
+        for item in transact_items:
+            if len(item) > 1:
+                transaction.rollback()
+                raise TransactWriteSingleOpException
+            transaction.apply(item)
+        if any(code is not None for code, _, _ in transaction.errors):
             transaction.rollback()
-            raise TransactWriteSingleOpException
-        transaction.apply(item)
-    if any(code is not None for code, _, _ in transaction.errors):
-        transaction.rollback()
-        raise TransactionCanceledException(transaction.errors)
+            raise TransactionCanceledException(transaction.errors)
 
 
 DYNAMODB_TRANSACTIONS = registry.PatchSet(

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from moto import mock_aws
 from moto.core.responses import BaseResponse
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.sns.models import sns_backends
 from moto.sqs.models import Queue, sqs_backends
 
@@ -521,6 +522,126 @@ def test_transactions_with_an_undo_log_match_stock_moto() -> None:
     assert stock[1] == _after_setup() and stock[5] == stock[3] != stock[1]
 
 
+# (ConditionExpression, names, values) on every item of a transaction: passing, failing, a missing value, a
+# syntax error.
+TRANSACTION_CONDITIONS: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+    ("attribute_not_exists(sku) OR n >= :q", {}, {":q": {"N": "1"}}),
+    ("#n < :q", {"#n": "n"}, {":q": {"N": "0"}}),
+    ("attribute_exists(sku)", {}, {}),
+    ("n >= :missing", {}, {":q": {"N": "1"}}),
+    ("attribute_not_exists(sku) AND (", {}, {}),
+]
+
+
+def _conditional_transaction(expression: str, names: dict[str, str], values: dict[str, Any]) -> list[Any]:
+    """An Update, a Delete, a Put and a ConditionCheck, each on its own item, each with the condition."""
+    condition: dict[str, Any] = {
+        "ConditionExpression": expression,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if names:
+        condition["ExpressionAttributeNames"] = names
+    update_values = {**values, ":one": {"N": "1"}}
+    return [
+        {
+            "Update": {
+                "TableName": "stock",
+                "Key": {"sku": {"S": "A"}, "recordId": {"S": "STOCK"}},
+                "UpdateExpression": "SET n = n - :one",
+                **condition,
+                "ExpressionAttributeValues": update_values,
+            }
+        },
+        {
+            "Delete": {
+                "TableName": "stock",
+                "Key": {"sku": {"S": "A"}, "recordId": {"S": "RES#1"}},
+                **condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            }
+        },
+        {
+            "Put": {
+                "TableName": "stock",
+                "Item": {"sku": {"S": "B"}, "recordId": {"S": "RES#2"}, "n": {"N": "1"}},
+                **condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            }
+        },
+        {
+            "ConditionCheck": {
+                "TableName": "stock",
+                "Key": {"sku": {"S": "C"}, "recordId": {"S": "STOCK"}},
+                **condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            }
+        },
+    ]
+
+
+def _conditional_transaction_outcomes(installed: bool) -> list[Any]:
+    with mock_aws():
+        if installed:
+            speedups.install(["dynamodb_transactions"])
+        dynamodb = client("dynamodb")
+        _inventory_table(dynamodb)
+        outcomes: list[Any] = []
+        for expression, names, values in TRANSACTION_CONDITIONS * 2:  # the second round on the changed table
+            try:
+                dynamodb.transact_write_items(
+                    TransactItems=_conditional_transaction(expression, names, values)
+                )
+                outcomes.append("ok")
+            except dynamodb.exceptions.TransactionCanceledException as exc:
+                outcomes.append(exc.response["CancellationReasons"])
+            except dynamodb.exceptions.ClientError as exc:
+                outcomes.append(exc.response["Error"])
+            except Exception as exc:  # in-process, moto's KeyError for a missing value reaches the caller
+                outcomes.append((type(exc).__name__, str(exc)))
+            items = dynamodb.scan(TableName="stock")["Items"]
+            outcomes.append(sorted(json.dumps(item, sort_keys=True) for item in items))
+        speedups.uninstall()
+    return outcomes
+
+
+def test_transactions_with_conditions_on_every_item_match_stock_moto() -> None:
+    # Given transactions whose every item (Update, Delete, Put, ConditionCheck) carries a condition that
+    # passes, fails (ALL_OLD), lacks a value or does not parse, against stock moto
+    stock = _conditional_transaction_outcomes(installed=False)
+    # When they run with the undo log, each condition checked once
+    ours = _conditional_transaction_outcomes(installed=True)
+    # Then the answers, cancellation reasons (with the old items) and tables are the same
+    assert ours == stock
+    assert "ok" in stock
+    assert any(isinstance(outcome, list) and "Item" in str(outcome) for outcome in stock)  # an ALL_OLD item
+    assert ("KeyError", "':missing'") in stock and ("ValueError", "Unmatched ( at ") in stock  # moto's own
+
+
+def test_a_transaction_checks_each_item_s_condition_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given every parse of a condition counted
+    parsed: list[str | None] = []
+    moto_parse = ConditionExpressionParser.parse
+
+    def counting_parse(self: ConditionExpressionParser) -> Any:
+        parsed.append(self.condition_expression)
+        return moto_parse(self)
+
+    monkeypatch.setattr(ConditionExpressionParser, "parse", counting_parse)
+    with mock_aws():
+        speedups.install(["dynamodb_transactions"])
+        dynamodb = client("dynamodb")
+        _inventory_table(dynamodb)
+        parsed.clear()
+
+        # When a transaction with one conditional Update commits
+        dynamodb.transact_write_items(TransactItems=_transaction(3))
+        speedups.uninstall()
+
+    # Then its condition was parsed by the handler's validation and by the transaction's check: not again by
+    # the write (stock moto parses it a third time there)
+    assert [text for text in parsed if text] == ["n >= :q", "n >= :q"]
+
+
 def _after_setup() -> list[str]:
     return sorted(
         json.dumps(item, sort_keys=True)
@@ -615,6 +736,8 @@ def _update_outcomes(installed: bool) -> list[Any]:
                 outcomes.append("ok")
             except dynamodb.exceptions.ClientError as exc:
                 outcomes.append(exc.response["Error"])
+            except Exception as exc:  # in-process, moto's KeyError for a missing value reaches the caller
+                outcomes.append((type(exc).__name__, str(exc)))
             outcomes.append(dynamodb.get_item(TableName=table, Key=key).get("Item"))
         dynamodb.transact_write_items(
             TransactItems=[
