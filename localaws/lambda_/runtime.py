@@ -201,11 +201,18 @@ class _Worker:
         return self.request_id == request_id
 
     def stop(self) -> None:
+        self.kill()
+        self.reap()
+
+    def kill(self) -> None:
+        """Close its pipes and kill it, without waiting for it to exit (``reap`` does)."""
         for fd in (self._requests, self._replies):
             with contextlib.suppress(OSError):
                 os.close(fd)
         if self.process.poll() is None:
             self.process.kill()
+
+    def reap(self) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
 
@@ -280,14 +287,15 @@ class _FunctionPool:
         if not keep:
             worker.stop()
 
-    def close(self) -> None:
+    def close(self) -> list[_Worker]:
+        """Take no more invocations; the idle workers, handed back for the caller to stop (busy ones stop
+        when they finish)."""
         with self._cond:
             self._closed = True
             idle, self._idle = self._idle, []
             self._count -= len(idle)
             self._cond.notify_all()
-        for worker in idle:
-            worker.stop()
+        return idle
 
 
 class LambdaRuntime:
@@ -454,8 +462,12 @@ class LambdaRuntime:
         self._async.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            pool.close()
+        idle = [worker for pool in pools for worker in pool.close()]
+        # All killed first, then all waited for: their exits overlap rather than follow one another.
+        for worker in idle:
+            worker.kill()
+        for worker in idle:
+            worker.reap()
 
 
 # -- moto wiring --------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ the suite takes about as long as its slowest execution, not the sum of them all.
 
 from __future__ import annotations
 
-import atexit
 import gc
 import json
 import os
@@ -103,12 +102,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     test_backend_selection.stop_early()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # At exit CPython's finalisation runs the cyclic collector over every object still alive: in this process
-    # the stopped stack's world (moto, botocore's models, the parse trees), about 1 s of CPU at the end of
-    # each run. Frozen at exit, after pytest's own last collection (its unraisable-exception check, in its
-    # pytest_unconfigure), they are left to the process's end like the rest of its memory.
-    atexit.register(gc.freeze)
+    # Every collection after pytest's unraisable-exception check (its pytest_unconfigure, which runs before
+    # this one) scans every object still alive: in this process the stopped stack's world (moto, botocore's
+    # models, the parse trees). Two more come: the same check again in pytest's cleanup stack (about 0.4 s of
+    # CPU, finding nothing), and CPython's finalisation at exit (about 1 s). Frozen now, once that first
+    # check has collected the garbage and reported what it raised, they are left to the process's end like
+    # the rest of its memory; what becomes garbage after this is still collected by both.
+    gc.freeze()
 
 
 def _prefix() -> str:
@@ -153,7 +155,7 @@ class Started:
 _CLIENTS_LOCK = threading.Lock()
 
 
-def _start_documented(result: Started, run_id: str) -> tuple[MockedWorkflow, dict[str, str]]:
+def _start_documented(result: Started, readers: ThreadPoolExecutor, run_id: str) -> None:
     """The Step Functions Local guide's example, as documented: its state machine, its queue, its file."""
     local = result.local
     assert local is not None
@@ -172,9 +174,10 @@ def _start_documented(result: Started, run_id: str) -> tuple[MockedWorkflow, dic
     copy.write_text(json.dumps(config))
     with pytest.MonkeyPatch.context() as env:
         env.setenv(ENVIRONMENT_VARIABLE, str(copy))
-        workflow = MockedWorkflow(engine="embedded", sfn=sfn, state_machine_arn=arn)
-        runs = {case: workflow.start(case, {}, run_id) for case in DOCUMENTED_TEST_CASES}
-    return workflow, runs
+        result.documented = MockedWorkflow(engine="embedded", sfn=sfn, state_machine_arn=arn)
+        for case in DOCUMENTED_TEST_CASES:
+            execution = result.documented.start(case, {}, run_id)
+            result.documented_runs[case] = readers.submit(wait_for_execution, sfn, execution, timeout=90)
 
 
 # Package scope: moto's state is per process, so this stack must be gone before another package deploys one.
@@ -204,10 +207,12 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
             if backends.sfn_endpoint:
                 result.mocked = workflow_on_step_functions_local(backends.sfn_endpoint, cdk_out)
             if backends.embedded:
-                _start_embedded(result, cdk_out, tmp_path_factory, readers, run_id=run_id, names=names)
+                _start_embedded(result, cdk_out, tmp_path_factory, names=names)
                 # The integration orders first: they wait on real services and the payment heartbeat.
                 result.posted["embedded"] = result.desks["embedded"].post_all()
                 result.hang_clock = _end_the_hung_payment(result)
+                # Then what waits on no one: the transient order's real-time waits begin at its first payment.
+                _start_documented(result, readers, run_id)
             _start_scenarios(result, readers, run_id)
             if backends.aws:
                 _post_on_aws(result, names)
@@ -223,13 +228,7 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
 
 
 def _start_embedded(
-    result: Started,
-    cdk_out: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    readers: ThreadPoolExecutor,
-    *,
-    run_id: str,
-    names: Names,
+    result: Started, cdk_out: Path, tmp_path_factory: pytest.TempPathFactory, *, names: Names
 ) -> None:
     # Imported here: a run against AWS alone (ORDERFLOW_E2E=1, or the backend-selection test's child
     # pytest) never starts LocalAws, and importing it (moto, the deployer, the runtime) is most of its CPU.
@@ -254,11 +253,6 @@ def _start_embedded(
         result.channel = SdkChannel(local.endpoint.socket_path, local.endpoint_url)
     machine = local.report.outputs[next(iter(local.report.outputs))]["StateMachineArn"]
     result.mocked = MockedWorkflow("embedded", result.client("stepfunctions"), machine)
-    result.documented, documented = _start_documented(result, run_id)
-    result.documented_runs = {
-        case: readers.submit(wait_for_execution, result.documented.sfn, arn, timeout=90)
-        for case, arn in documented.items()
-    }
     result.desks["embedded"] = OrderDesk(result.client, names)
 
 

@@ -29,7 +29,7 @@ from services.shared.contract import (
 )
 from services.shared.messages import PAYMENT_DECLINED
 from tests.workflows import scenarios as matrix
-from tests.workflows.polling import ExecutionRecord, wait_for_execution
+from tests.workflows.polling import ALONE_LAST_POLL_INTERVAL, ExecutionRecord, wait_for_execution
 from workflows import states
 
 STOCK_UNITS = 1000
@@ -339,7 +339,13 @@ class OrderDesk:
             f"{len(found)} of {len(wanted)} executions started for {order.order_id}"
         )
         return [
-            wait_for_execution(self.sfn, arn, timeout=max(1.0, deadline - time.monotonic())) for arn in found
+            wait_for_execution(
+                self.sfn,
+                arn,
+                timeout=max(1.0, deadline - time.monotonic()),
+                longest_interval=ALONE_LAST_POLL_INTERVAL,
+            )
+            for arn in found
         ]
 
     def order_record(self, order_id: str) -> dict[str, Any]:

@@ -109,12 +109,23 @@ def read_execution(sfn: Any, execution_arn: str) -> ExecutionRecord:
 FIRST_POLL_INTERVAL = 0.1
 POLL_BACKOFF = 1.5
 LAST_POLL_INTERVAL = 0.5
+# For a wait that nothing else polls beside (the integration orders, checked one at a time at the session's
+# end): the session ends when the last of them does, so a poll every 0.2 s, not 0.5, sees that end sooner
+# (0.1 s later on average, not 0.25) for a request's CPU every 0.2 s.
+ALONE_LAST_POLL_INTERVAL = 0.2
 
 
 def wait_for_execution(
-    sfn: Any, execution_arn: str, *, timeout: float = 60.0, interval: float = FIRST_POLL_INTERVAL
+    sfn: Any,
+    execution_arn: str,
+    *,
+    timeout: float = 60.0,
+    interval: float = FIRST_POLL_INTERVAL,
+    longest_interval: float = LAST_POLL_INTERVAL,
 ) -> ExecutionRecord:
-    """Poll until the execution reaches any terminal status; then read its whole (paginated) history."""
+    """Poll until the execution reaches any terminal status; then read its whole (paginated) history.
+
+    The polls start ``interval`` apart and slow down to ``longest_interval`` apart."""
     deadline = time.monotonic() + timeout
     while True:
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
@@ -124,7 +135,7 @@ def wait_for_execution(
             record = read_execution(sfn, execution_arn)
             raise ExecutionNotFinishedError(f"still {status} after {timeout:.0f} s\n{record.history_text()}")
         time.sleep(interval)
-        interval = min(interval * POLL_BACKOFF, max(interval, LAST_POLL_INTERVAL))
+        interval = min(interval * POLL_BACKOFF, max(interval, longest_interval))
 
 
 @contextmanager
