@@ -14,6 +14,7 @@ from localaws.endpoint import json_fast_path, query_fast_path, sfn_fast_path
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
 from localaws.patches.speedups import (
+    access_keys,
     core,
     dynamodb,
     dynamodb_conditions,
@@ -59,6 +60,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     query_fast_path.SNS_HTTP,
     server.ACTION_LOOKUP,
     server.REQUEST_IDS,
+    access_keys.ACCESS_KEYS,
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
@@ -124,6 +126,7 @@ def clear_caches() -> None:
     dynamodb.clear()
     dynamodb_conditions.clear()
     server.clear()
+    access_keys.clear()
     sqs.clear()
     sns.clear()
     direct_dispatch.clear_routes()
