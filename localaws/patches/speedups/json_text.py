@@ -85,7 +85,9 @@ JSON_TEXT = registry.PatchSet(
     "json_text",
     [
         registry.Patch(path, to_json_str, "state data as JSON text without a new encoder per call")
-        for path in (_TO_JSON_STR, *TO_JSON_STR_USERS)
+        # The users first: patching one imports it, and a module imported once moto's own binding is
+        # replaced would bind ours, and keep it after uninstall.
+        for path in (*TO_JSON_STR_USERS, _TO_JSON_STR)
     ],
     reads=[
         (f"{_PARSER}.asl.utils.encoding._DateTimeEncoder", "its default is asked only what JSON cannot hold"),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import datetime
 import decimal
-import importlib
-import pkgutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,18 +73,27 @@ def test_the_same_errors_as_moto_s_encoder() -> None:
         assert _error_of(to_json_str, value) == _error_of(moto_to_json_str, value)
 
 
-def test_every_module_that_binds_to_json_str_is_patched() -> None:
-    # Given every importable module of moto's Step Functions parser
-    binding = set()
-    for module in pkgutil.walk_packages(moto_parser.__path__, f"{moto_parser.__name__}."):
-        try:
-            imported = importlib.import_module(module.name)
-        except ImportError:
-            continue  # LocalStack's provider modules: not importable without LocalStack
-        if getattr(imported, "to_json_str", None) is moto_to_json_str and module.name != encoding.__name__:
-            binding.add(f"{module.name}.to_json_str")
+def _imports_to_json_str(path: Path) -> bool:
+    """Whether the module's source imports ``to_json_str`` from moto's encoding module by name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == encoding.__name__
+        and any(alias.name == "to_json_str" and alias.asname is None for alias in node.names)
+        for node in ast.walk(tree)
+    )
 
-    # Then the speed-up lists exactly those
+
+def test_every_module_that_binds_to_json_str_is_patched() -> None:
+    # Given every module of moto's Step Functions parser, read as source
+    root = Path(moto_parser.__file__).parent
+    binding = {
+        f"{moto_parser.__name__}.{'.'.join(path.relative_to(root).with_suffix('').parts)}.to_json_str"
+        for path in root.rglob("*.py")
+        if _imports_to_json_str(path)
+    }
+
+    # Then the speed-up lists exactly those that import it by name
     assert binding == set(TO_JSON_STR_USERS)
 
 
