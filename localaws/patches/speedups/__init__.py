@@ -127,6 +127,7 @@ def clear_caches() -> None:
     dynamodb_conditions.clear()
     server.clear()
     access_keys.clear()
+    history_timestamps.clear()
     sqs.clear()
     sns.clear()
     direct_dispatch.clear_routes()
