@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from localaws.patches import registry
@@ -54,14 +55,10 @@ def _search(pattern: Any, text: str) -> str | None:
     return match.group(1) if match else None
 
 
-_pattern: Any = None
-
-
+@functools.cache
 def _moto_pattern() -> Any:
-    global _pattern  # noqa: PLW0603 - resolved once per process
-    if _pattern is None:
-        _pattern = registry.resolve(_ACCESS_KEY_REGEX)
-    return _pattern
+    """moto's ``access_key_regex``, resolved once per process."""
+    return registry.resolve(_ACCESS_KEY_REGEX)
 
 
 def _get_access_key(self: Any) -> str:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -60,14 +61,11 @@ TO_JSON_STR_USERS: tuple[str, ...] = tuple(
     )
 )
 
-_to_json_str: Any = None
 
-
+@functools.cache
 def _moto_to_json_str() -> Any:
-    global _to_json_str  # noqa: PLW0603 - resolved once per process
-    if _to_json_str is None:
-        _to_json_str = registry.original(_TO_JSON_STR)
-    return _to_json_str
+    """moto's own ``to_json_str``, resolved once per process."""
+    return registry.original(_TO_JSON_STR)
 
 
 def to_json_str(obj: Any, separators: tuple[str, str] | None = None) -> str:
