@@ -14,6 +14,7 @@ from localaws.endpoint import json_fast_path, query_fast_path, sfn_fast_path
 from localaws.patches import direct_dispatch
 from localaws.patches.registry import PatchSet
 from localaws.patches.speedups import (
+    access_keys,
     core,
     dynamodb,
     dynamodb_conditions,
@@ -26,6 +27,7 @@ from localaws.patches.speedups import (
     input_reads,
     json_copy,
     json_requests,
+    json_text,
     kinesis,
     server,
     sns,
@@ -42,6 +44,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     stepfunctions.JSONPATH_CACHE,
     execution_index.EXECUTION_INDEX,
     json_copy.JSON_COPIES,
+    json_text.JSON_TEXT,
     input_reads.READ_ONLY_INPUTS,
     history_timestamps.HISTORY_TIMESTAMPS,
     task_threads.TASK_THREADS,
@@ -59,6 +62,7 @@ SPEEDUPS: tuple[PatchSet, ...] = (
     query_fast_path.SNS_HTTP,
     server.ACTION_LOOKUP,
     server.REQUEST_IDS,
+    access_keys.ACCESS_KEYS,
     sqs.SQS_QUEUE_ATTRIBUTES,
     dynamodb.DYNAMODB_TRANSACTIONS,
     dynamodb.DYNAMODB_UPDATE_EXPRESSIONS,
@@ -126,6 +130,8 @@ def clear_caches() -> None:
     dynamodb_conditions.clear()
     json_requests.clear()
     server.clear()
+    access_keys.clear()
+    history_timestamps.clear()
     sqs.clear()
     sns.clear()
     direct_dispatch.clear_routes()

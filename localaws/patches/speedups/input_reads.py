@@ -40,20 +40,32 @@ READ_ONLY_CALLERS: tuple[tuple[str, str], ...] = (
     ),
 )
 _read_only_codes: frozenset[CodeType] | None = None
+# The ids of those code objects (alive for good in ``_read_only_codes``): a caller is recognised by identity,
+# since hashing a code object hashes its bytecode and constants, about 1.5 % of an execution's instructions.
+_read_only_code_ids: frozenset[int] | None = None
 
 
 def read_only_codes() -> frozenset[CodeType]:
     """The callers' code objects, from moto's own functions (another patch may wrap one of them)."""
-    global _read_only_codes  # noqa: PLW0603 - resolved once per process
+    global _read_only_codes, _read_only_code_ids  # noqa: PLW0603 - resolved once per process
     if _read_only_codes is None:
-        _read_only_codes = frozenset(registry.original(path).__code__ for path, _ in READ_ONLY_CALLERS)
+        codes = frozenset(registry.original(path).__code__ for path, _ in READ_ONLY_CALLERS)
+        _read_only_code_ids = frozenset(id(code) for code in codes)
+        _read_only_codes = codes
     return _read_only_codes
+
+
+def _read_only_caller_ids() -> frozenset[int]:
+    if _read_only_code_ids is None:
+        read_only_codes()
+    assert _read_only_code_ids is not None
+    return _read_only_code_ids
 
 
 def _get_input(self: Any, query: str | None = None) -> Any:
     """moto's ``States.get_input``, without the deep copy when the caller only reads the whole input."""
     data = self._states_data["input"]
-    if query is None and sys._getframe(1).f_code in read_only_codes():
+    if query is None and id(sys._getframe(1).f_code) in _read_only_caller_ids():
         return data
     return self._extract(query, data)  # moto's get_input: extract, then deep-copy
 

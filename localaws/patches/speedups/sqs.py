@@ -2,12 +2,18 @@
 
 * ``sqs_queue_attributes`` -- moto builds every queue attribute (three scans of the queue, two clock reads
   per message) whenever it reads one, e.g. ContentBasedDeduplication on each SendMessage; we count the
-  messages in one scan with one clock read. Same dict, same values.
+  messages in one scan with one clock read. Same dict, same values. moto's functions that read only
+  ``ContentBasedDeduplication`` off it (``UNCOUNTED_READERS``: SendMessage on every message, a FIFO
+  queue's checks and ``add_message``; recognised by their code, each checked by
+  ``tests/localaws/patches/test_sqs_attributes.py`` to read nothing else) get the dict without the three
+  counts: no scan of the queue at all. A queue nothing drains (the engine benchmark's) was scanned whole on
+  every SendMessage.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from moto.core.utils import camelcase_to_underscores
@@ -25,6 +31,22 @@ _COUNTED_ATTRIBUTES = frozenset(
     }
 )
 _attribute_fields: dict[str, str] = {}
+# moto's functions that read only ContentBasedDeduplication off Queue.attributes.
+UNCOUNTED_READERS: tuple[str, ...] = (
+    "moto.sqs.models.SQSBackend.send_message",
+    "moto.sqs.models.SQSBackend._validate_message",
+    "moto.sqs.models.Queue.add_message",
+)
+# Their code objects' ids (the code objects kept alive in the first slot).
+_uncounted: tuple[tuple[Any, ...], frozenset[int]] | None = None
+
+
+def _uncounted_reader_ids() -> frozenset[int]:
+    global _uncounted  # noqa: PLW0603 - resolved once per process
+    if _uncounted is None:
+        codes = tuple(registry.original(path).__code__ for path in UNCOUNTED_READERS)
+        _uncounted = (codes, frozenset(id(code) for code in codes))
+    return _uncounted[1]
 
 
 def _attribute_field(attribute: str) -> str:
@@ -53,12 +75,15 @@ def _message_counts(queue: Any) -> dict[str, int]:
 
 
 def _queue_attributes(queue: Any) -> dict[str, Any]:
-    """moto's ``Queue.attributes``: same keys in the same order, same values, one scan of the messages."""
-    counts = _message_counts(queue)
+    """moto's ``Queue.attributes``: same keys in the same order, same values, one scan of the messages (none,
+    and no counts, for a caller that reads only ``ContentBasedDeduplication``)."""
+    counted = id(sys._getframe(1).f_code) not in _uncounted_reader_ids()
+    counts = _message_counts(queue) if counted else {}
     result: dict[str, Any] = {}
     for attribute in queue.BASE_ATTRIBUTES:
         if attribute in _COUNTED_ATTRIBUTES:
-            result[attribute] = counts[attribute]
+            if counted:
+                result[attribute] = counts[attribute]
         else:
             result[attribute] = getattr(queue, _attribute_field(attribute))
     if queue.fifo_queue:
@@ -92,6 +117,10 @@ SQS_QUEUE_ATTRIBUTES = registry.PatchSet(
         ("moto.core.utils.camelcase_to_underscores", "attribute name -> Queue field, cached"),
         ("moto.sqs.models", "the module whose clock the SQS event source may swap, read per call"),
         ("moto.sqs.models.Queue._messages", "every message of the queue, counted in one scan"),
+        *(
+            (reader, "reads only ContentBasedDeduplication off Queue.attributes")
+            for reader in UNCOUNTED_READERS
+        ),
         *(
             (queue_field, "Queue.attributes rebuilt with moto's definitions")
             for queue_field in (

@@ -44,6 +44,7 @@ from localaws.delivery import eventbridge as eventbridge_delivery
 from localaws.delivery import sns as sns_delivery
 from localaws.endpoint.plain_response import JSON_1_0, JSON_1_1
 from localaws.patches import corrections, direct_dispatch, limits, registry
+from localaws.patches.speedups import access_keys
 from localaws.patches.speedups.dynamodb import _item_undo
 
 _SQS_BACKENDS = "moto.sqs.models.sqs_backends"
@@ -254,8 +255,8 @@ def _access_key(client: Any, moto: _Moto) -> str:
     credentials = client._get_credentials()
     access_key = credentials.access_key if credentials is not None else "AKIAEXAMPLE"
     # The handler reads the key back from the Authorization header the direct path writes.
-    match = moto.base_response.access_key_regex.search(f"AWS4-HMAC-SHA256 Credential={access_key}/")
-    return match.group(1) if match else "AKIAEXAMPLE"
+    header = f"AWS4-HMAC-SHA256 Credential={access_key}/"
+    return access_keys.access_key_in(moto.base_response.access_key_regex, header) or "AKIAEXAMPLE"
 
 
 def _url_region(client: Any, region_regex: Any) -> str:
