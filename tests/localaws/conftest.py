@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto import mock_aws
 
+from localaws.endpoint.defaults import MOTO_CONFIG
 from localaws.endpoint.server import LocalEndpoint
 from localaws.local_aws import LocalAws
+from localaws.patches import corrections, speedups
 from tests.localaws.support import serving
 
 FIXTURE_APP = Path(__file__).parent / "fixture_app" / "app.py"
@@ -40,6 +43,19 @@ def still_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@pytest.fixture
+def engine_with_fixes(still_heap: None) -> Iterator[None]:
+    """moto's world with the stack's speed-ups and corrections and no endpoint: the engine in-process."""
+    with mock_aws(config=MOTO_CONFIG):
+        speedups.install()
+        corrections.CORRECTIONS.install()
+        try:
+            yield
+        finally:
+            corrections.CORRECTIONS.uninstall()
+            speedups.uninstall()
 
 
 @pytest.fixture(scope="session")

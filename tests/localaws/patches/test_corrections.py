@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, cast
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
 from moto.stepfunctions.parser.backend.execution import Execution
-
-from localaws.endpoint.defaults import MOTO_CONFIG
-from localaws.patches import corrections, speedups
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/states"
@@ -24,18 +19,6 @@ ROLE = "arn:aws:iam::123456789012:role/states"
 
 def client(service: str) -> Any:
     return cast(Any, boto3).client(service, region_name=REGION)
-
-
-@pytest.fixture
-def engine_with_fixes(still_heap: None) -> Iterator[None]:
-    with mock_aws(config=MOTO_CONFIG):
-        speedups.install()
-        corrections.CORRECTIONS.install()
-        try:
-            yield
-        finally:
-            corrections.CORRECTIONS.uninstall()
-            speedups.uninstall()
 
 
 def callback_machine(queue_url: str, *, heartbeat: int | None, timeout: int, catch: str | None = None) -> str:

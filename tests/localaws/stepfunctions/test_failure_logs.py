@@ -10,10 +10,7 @@ from typing import Any, cast
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from localaws.endpoint.defaults import MOTO_CONFIG
-from localaws.patches import corrections, speedups
 from localaws.stepfunctions.failure_logs import LOGGER_NAME, WORKFLOW_FAILURE_LINES, is_workflow_failure
 
 REGION = "us-east-1"
@@ -42,18 +39,6 @@ def client(service: str) -> Any:
 
 
 @pytest.fixture
-def engine() -> Iterator[None]:
-    with mock_aws(config=MOTO_CONFIG):
-        speedups.install()
-        corrections.CORRECTIONS.install()
-        try:
-            yield
-        finally:
-            corrections.CORRECTIONS.uninstall()
-            speedups.uninstall()
-
-
-@pytest.fixture
 def filtered() -> Iterator[None]:
     WORKFLOW_FAILURE_LINES.install()
     try:
@@ -78,7 +63,9 @@ def failure_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in caplog.records if is_workflow_failure(record)]
 
 
-def test_moto_logs_each_workflow_failure_at_error(engine: None, caplog: pytest.LogCaptureFixture) -> None:
+def test_moto_logs_each_workflow_failure_at_error(
+    engine_with_fixes: None, caplog: pytest.LogCaptureFixture
+) -> None:
     """Without the filter: what it is there for, in the shape it recognises (fails if moto changes it)."""
     with caplog.at_level(logging.WARNING):
         failed_execution()
@@ -90,7 +77,7 @@ def test_moto_logs_each_workflow_failure_at_error(engine: None, caplog: pytest.L
 
 
 def test_the_filter_keeps_them_out_and_the_history_keeps_the_failures(
-    engine: None, filtered: None, caplog: pytest.LogCaptureFixture
+    engine_with_fixes: None, filtered: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
         events = failed_execution()
@@ -113,7 +100,7 @@ def test_an_unexpected_exception_still_prints(filtered: None, caplog: pytest.Log
 
 
 def test_debug_shows_the_failure_lines_again(
-    engine: None, filtered: None, caplog: pytest.LogCaptureFixture
+    engine_with_fixes: None, filtered: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger=LOGGER_NAME):
         failed_execution()
