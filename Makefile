@@ -132,9 +132,12 @@ $(PEER_VENV)/bin/python:
 	$(PYTHON) -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check ministack==$(MINISTACK_VERSION)
 
-bench: dev $(ASSEMBLY) $(PEER_VENV)/bin/python $(LOCALSTACK_VENV)/.synced ## benchmarks (engine vs stock moto vs MiniStack and LocalStack, whole orders), JSON on stdout
+# make echoes the commands it runs (and what sets the benchmarks up) on stdout too: the JSON alone is in this file.
+BENCH_JSON ?= .bench/results.json
+
+bench: dev $(ASSEMBLY) $(PEER_VENV)/bin/python $(LOCALSTACK_VENV)/.synced ## benchmarks (engine vs stock moto vs MiniStack and LocalStack, whole orders), JSON on stdout and in .bench/results.json
 	$(LOCAL_AWS_ENV) MINISTACK_PYTHON=$(PEER_VENV)/bin/python LOCALSTACK_PYTHON=$(LOCALSTACK_VENV)/bin/python \
-		$(BIN)/python -m benchmarks
+		$(BIN)/python -m benchmarks --output $(BENCH_JSON)
 
 # The soak: 10,000 orders with every fault kind (override the mix, seed or rate: make soak SOAK_FAULTS=... ).
 SOAK_ORDERS ?= 10000

@@ -115,6 +115,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--ministack-python", help="a Python with `ministack` installed (or MINISTACK_PYTHON)"
     )
     parser.add_argument("--log-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")))
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="also write the JSON to this file (make bench: .bench/results.json; make shares stdout)",
+    )
     parser.add_argument("--serve-moto", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 1 <= args.executions <= 100_000 or not 1 <= args.concurrency <= 64:
@@ -182,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.chaos_part
         else {"ran": False, "reason": "--no-chaos"}
     )
-    json.dump(report, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    sys.stdout.write(text)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
     return 0
 
 
