@@ -14,10 +14,10 @@
 from __future__ import annotations
 
 import sys
-from types import CodeType
 from typing import Any
 
 from localaws.patches import registry
+from localaws.patches.speedups.callers import KnownCallers
 
 _ASL = "moto.stepfunctions.parser.asl"
 _STATES = f"{_ASL}.eval.states.States"
@@ -39,33 +39,13 @@ READ_ONLY_CALLERS: tuple[tuple[str, str], ...] = (
         "hands it to the frame's States.reset, which deep-copies it",
     ),
 )
-_read_only_codes: frozenset[CodeType] | None = None
-# The ids of those code objects (alive for good in ``_read_only_codes``): a caller is recognised by identity,
-# since hashing a code object hashes its bytecode and constants, about 1.5 % of an execution's instructions.
-_read_only_code_ids: frozenset[int] | None = None
-
-
-def read_only_codes() -> frozenset[CodeType]:
-    """The callers' code objects, from moto's own functions (another patch may wrap one of them)."""
-    global _read_only_codes, _read_only_code_ids  # noqa: PLW0603 - resolved once per process
-    if _read_only_codes is None:
-        codes = frozenset(registry.original(path).__code__ for path, _ in READ_ONLY_CALLERS)
-        _read_only_code_ids = frozenset(id(code) for code in codes)
-        _read_only_codes = codes
-    return _read_only_codes
-
-
-def _read_only_caller_ids() -> frozenset[int]:
-    if _read_only_code_ids is None:
-        read_only_codes()
-    assert _read_only_code_ids is not None
-    return _read_only_code_ids
+_READ_ONLY = KnownCallers(path for path, _ in READ_ONLY_CALLERS)
 
 
 def _get_input(self: Any, query: str | None = None) -> Any:
     """moto's ``States.get_input``, without the deep copy when the caller only reads the whole input."""
     data = self._states_data["input"]
-    if query is None and id(sys._getframe(1).f_code) in _read_only_caller_ids():
+    if query is None and _READ_ONLY.called_from(sys._getframe(1)):
         return data
     return self._extract(query, data)  # moto's get_input: extract, then deep-copy
 

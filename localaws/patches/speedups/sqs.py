@@ -20,6 +20,7 @@ from moto.core.utils import camelcase_to_underscores
 from moto.sqs import models as sqs_models
 
 from localaws.patches import registry
+from localaws.patches.speedups.callers import KnownCallers
 
 _QUEUE_ATTRIBUTES = "moto.sqs.models.Queue.attributes"
 
@@ -37,16 +38,7 @@ UNCOUNTED_READERS: tuple[str, ...] = (
     "moto.sqs.models.SQSBackend._validate_message",
     "moto.sqs.models.Queue.add_message",
 )
-# Their code objects' ids (the code objects kept alive in the first slot).
-_uncounted: tuple[tuple[Any, ...], frozenset[int]] | None = None
-
-
-def _uncounted_reader_ids() -> frozenset[int]:
-    global _uncounted  # noqa: PLW0603 - resolved once per process
-    if _uncounted is None:
-        codes = tuple(registry.original(path).__code__ for path in UNCOUNTED_READERS)
-        _uncounted = (codes, frozenset(id(code) for code in codes))
-    return _uncounted[1]
+_UNCOUNTED = KnownCallers(UNCOUNTED_READERS)
 
 
 def _attribute_field(attribute: str) -> str:
@@ -77,7 +69,7 @@ def _message_counts(queue: Any) -> dict[str, int]:
 def _queue_attributes(queue: Any) -> dict[str, Any]:
     """moto's ``Queue.attributes``: same keys in the same order, same values, one scan of the messages (none,
     and no counts, for a caller that reads only ``ContentBasedDeduplication``)."""
-    counted = id(sys._getframe(1).f_code) not in _uncounted_reader_ids()
+    counted = not _UNCOUNTED.called_from(sys._getframe(1))
     counts = _message_counts(queue) if counted else {}
     result: dict[str, Any] = {}
     for attribute in queue.BASE_ATTRIBUTES:
