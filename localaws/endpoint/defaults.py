@@ -20,6 +20,8 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account: what `sts get-caller-identity` answers locally
 # moto accepts any key; fixed ones keep boto3 from looking for a profile or an instance role.
 TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# The access key moto's BaseResponse.get_access_key answers for a request that names none it can read.
+MOTO_DEFAULT_ACCESS_KEY = "AKIAEXAMPLE"
 
 # How the local runtime runs moto: state machines really execute, and Lambda never needs Docker.
 MOTO_CONFIG: DefaultConfig = {

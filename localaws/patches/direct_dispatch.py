@@ -29,6 +29,7 @@ from typing import Any
 from botocore.awsrequest import AWSRequest, HeadersDict, prepare_request_dict
 from botocore.response import StreamingBody
 
+from localaws.endpoint.defaults import MOTO_DEFAULT_ACCESS_KEY
 from localaws.patches import registry
 
 # Operations (botocore names) taken on the fast path, per botocore service name.
@@ -447,7 +448,7 @@ class DirectClient:
         # moto reads the account from the access key and, for some services, the region from the credential
         # scope; this is the Authorization header botocore's signer would send, minus a real signature.
         credentials = self._client._get_credentials()
-        access_key = credentials.access_key if credentials is not None else "AKIAEXAMPLE"
+        access_key = credentials.access_key if credentials is not None else MOTO_DEFAULT_ACCESS_KEY
         today = utc_day()
         headers["Authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={access_key}/{today}/{self.meta.region_name}/"

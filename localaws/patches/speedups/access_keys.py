@@ -18,13 +18,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from localaws.endpoint.defaults import MOTO_DEFAULT_ACCESS_KEY
 from localaws.patches import registry
 
 _BASE_RESPONSE = "moto.core.responses.BaseResponse"
 _GET_ACCESS_KEY = f"{_BASE_RESPONSE}.get_access_key"
 _ACCESS_KEY_REGEX = f"{_BASE_RESPONSE}.access_key_regex"
-# What moto's method answers when no key is found.
-_DEFAULT_KEY = "AKIAEXAMPLE"
 # Headers seen lately: each request's is new (its signature), so only the last few are ever asked again.
 _KEPT = 256
 
@@ -76,7 +75,7 @@ def _get_access_key(self: Any) -> str:
     if self.querystring.get("AWSAccessKeyId"):
         query_key: str = self.querystring["AWSAccessKeyId"][0]
         return query_key
-    return _DEFAULT_KEY
+    return MOTO_DEFAULT_ACCESS_KEY
 
 
 def clear() -> None:

@@ -42,6 +42,7 @@ from botocore.validate import ParamValidationDecorator, ParamValidator
 
 from localaws.delivery import eventbridge as eventbridge_delivery
 from localaws.delivery import sns as sns_delivery
+from localaws.endpoint.defaults import MOTO_DEFAULT_ACCESS_KEY
 from localaws.endpoint.plain_response import JSON_1_0, JSON_1_1
 from localaws.patches import corrections, direct_dispatch, limits, registry
 from localaws.patches.speedups import access_keys
@@ -253,10 +254,10 @@ def _over_size_limit(body: str, attributes: dict[str, Any], limit: int) -> bool:
 
 def _access_key(client: Any, moto: _Moto) -> str:
     credentials = client._get_credentials()
-    access_key = credentials.access_key if credentials is not None else "AKIAEXAMPLE"
+    access_key = credentials.access_key if credentials is not None else MOTO_DEFAULT_ACCESS_KEY
     # The handler reads the key back from the Authorization header the direct path writes.
     header = f"AWS4-HMAC-SHA256 Credential={access_key}/"
-    return access_keys.access_key_in(moto.base_response.access_key_regex, header) or "AKIAEXAMPLE"
+    return access_keys.access_key_in(moto.base_response.access_key_regex, header) or MOTO_DEFAULT_ACCESS_KEY
 
 
 def _url_region(client: Any, region_regex: Any) -> str:
