@@ -491,23 +491,38 @@ def _transaction(reserve: int) -> list[dict[str, Any]]:
     ]
 
 
-def _transact_outcomes(installed: bool) -> list[Any]:
+def _transaction_outcomes(installed: bool, transactions: list[list[dict[str, Any]]]) -> list[Any]:
+    """Each transaction's outcome on the inventory table ("ok", the cancellation reasons, or the error),
+    then the table after it; on stock moto, or with ``dynamodb_transactions``."""
     with mock_aws():
         if installed:
             speedups.install(["dynamodb_transactions"])
         dynamodb = client("dynamodb")
         _inventory_table(dynamodb)
         outcomes: list[Any] = []
-        for reserve in (9, 3, 3):  # too many (cancelled), fits, no longer fits (cancelled)
+        for transaction in transactions:
             try:
-                dynamodb.transact_write_items(TransactItems=_transaction(reserve))
+                dynamodb.transact_write_items(TransactItems=transaction)
                 outcomes.append("ok")
             except dynamodb.exceptions.TransactionCanceledException as exc:
-                outcomes.append([reason["Code"] for reason in exc.response["CancellationReasons"]])
+                outcomes.append(exc.response["CancellationReasons"])
+            except dynamodb.exceptions.ClientError as exc:
+                outcomes.append(exc.response["Error"])
+            except Exception as exc:  # in-process, moto's KeyError for a missing value reaches the caller
+                outcomes.append((type(exc).__name__, str(exc)))
             items = dynamodb.scan(TableName="stock")["Items"]
             outcomes.append(sorted(json.dumps(item, sort_keys=True) for item in items))
         speedups.uninstall()
     return outcomes
+
+
+def _transact_outcomes(installed: bool) -> list[Any]:
+    # Too many units (cancelled), some that fit, then no longer fit (cancelled).
+    return _transaction_outcomes(installed, [_transaction(reserve) for reserve in (9, 3, 3)])
+
+
+def _codes(reasons: list[dict[str, Any]]) -> list[str]:
+    return [reason["Code"] for reason in reasons]
 
 
 def test_transactions_with_an_undo_log_match_stock_moto() -> None:
@@ -517,8 +532,8 @@ def test_transactions_with_an_undo_log_match_stock_moto() -> None:
     ours = _transact_outcomes(installed=True)
     # Then every answer and the table after every transaction are the same (a cancelled one changed nothing)
     assert ours == stock
-    assert stock[0] == ["ConditionalCheckFailed", "None", "None"]
-    assert stock[2] == "ok" and stock[4] == ["ConditionalCheckFailed", "None", "None"]
+    assert _codes(stock[0]) == ["ConditionalCheckFailed", "None", "None"]
+    assert stock[2] == "ok" and _codes(stock[4]) == ["ConditionalCheckFailed", "None", "None"]
     assert stock[1] == _after_setup() and stock[5] == stock[3] != stock[1]
 
 
@@ -580,28 +595,9 @@ def _conditional_transaction(expression: str, names: dict[str, str], values: dic
 
 
 def _conditional_transaction_outcomes(installed: bool) -> list[Any]:
-    with mock_aws():
-        if installed:
-            speedups.install(["dynamodb_transactions"])
-        dynamodb = client("dynamodb")
-        _inventory_table(dynamodb)
-        outcomes: list[Any] = []
-        for expression, names, values in TRANSACTION_CONDITIONS * 2:  # the second round on the changed table
-            try:
-                dynamodb.transact_write_items(
-                    TransactItems=_conditional_transaction(expression, names, values)
-                )
-                outcomes.append("ok")
-            except dynamodb.exceptions.TransactionCanceledException as exc:
-                outcomes.append(exc.response["CancellationReasons"])
-            except dynamodb.exceptions.ClientError as exc:
-                outcomes.append(exc.response["Error"])
-            except Exception as exc:  # in-process, moto's KeyError for a missing value reaches the caller
-                outcomes.append((type(exc).__name__, str(exc)))
-            items = dynamodb.scan(TableName="stock")["Items"]
-            outcomes.append(sorted(json.dumps(item, sort_keys=True) for item in items))
-        speedups.uninstall()
-    return outcomes
+    # The second round runs on the table the first changed.
+    transactions = [_conditional_transaction(*condition) for condition in TRANSACTION_CONDITIONS * 2]
+    return _transaction_outcomes(installed, transactions)
 
 
 def test_transactions_with_conditions_on_every_item_match_stock_moto() -> None:
